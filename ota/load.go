@@ -1,0 +1,229 @@
+package ota
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// LoadSpecFile reads a YAML or JSON spec file (AWS's field names).
+func LoadSpecFile(path string) (*Spec, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s Spec
+	if err := decodeStrict(path, raw, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// ParseSpec decodes a YAML or JSON spec; name is used in error messages.
+func ParseSpec(name string, raw []byte) (*Spec, error) {
+	var s Spec
+	if err := decodeStrict(name, raw, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// DecodeError is a spec that cannot be read: where, and why.
+type DecodeError struct {
+	File         string
+	Line, Column int // 0 when unknown
+	Msg          string
+}
+
+func (e *DecodeError) Error() string {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// DecodeErrors are every problem found while reading one file.
+type DecodeErrors []*DecodeError
+
+func (es DecodeErrors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// decodeStrict decodes YAML or JSON into v, reporting syntax errors, unknown
+// fields and wrong types with their line and column. JSON syntax is checked
+// by encoding/json (which knows the offset); structure by walking the YAML
+// node tree (JSON is YAML), which knows where every key and value is.
+func decodeStrict(name string, raw []byte, v any) error {
+	if looksLikeJSON(raw) {
+		var any json.RawMessage
+		if err := json.Unmarshal(raw, &any); err != nil {
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				l, c := lineCol(raw, se.Offset)
+				return DecodeErrors{{File: name, Line: l, Column: c, Msg: "invalid JSON: " + se.Error()}}
+			}
+			return DecodeErrors{{File: name, Msg: "invalid JSON: " + err.Error()}}
+		}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return DecodeErrors{yamlSyntaxError(name, err)}
+	}
+	if root.Kind == 0 || len(root.Content) == 0 {
+		return DecodeErrors{{File: name, Msg: "is empty"}}
+	}
+	doc := root.Content[0]
+	var errs DecodeErrors
+	checkNode(name, doc, reflect.TypeOf(v).Elem(), "", &errs)
+	if len(errs) > 0 {
+		return errs
+	}
+	if err := doc.Decode(v); err != nil {
+		return DecodeErrors{yamlSyntaxError(name, err)}
+	}
+	return nil
+}
+
+func looksLikeJSON(raw []byte) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(raw []byte, off int64) (int, int) {
+	if off > int64(len(raw)) {
+		off = int64(len(raw))
+	}
+	before := raw[:off]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := int(off) - bytes.LastIndexByte(before, '\n')
+	if col < 1 {
+		col = 1
+	}
+	return line, col
+}
+
+// yamlSyntaxError extracts "line N" from yaml.v3's message (it gives no column).
+func yamlSyntaxError(name string, err error) *DecodeError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var line int
+	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+		msg = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
+	}
+	return &DecodeError{File: name, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// checkNode walks n against type t, reporting unknown fields and values of
+// the wrong kind with the node's position and the field path.
+func checkNode(file string, n *yaml.Node, t reflect.Type, path string, errs *DecodeErrors) {
+	bad := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if path != "" {
+			msg = path + ": " + msg
+		}
+		*errs = append(*errs, &DecodeError{File: file, Line: n.Line, Column: n.Column, Msg: msg})
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			bad("expected an object")
+			return
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			ft, ok := fields[k.Value]
+			if !ok {
+				*errs = append(*errs, &DecodeError{File: file, Line: k.Line, Column: k.Column,
+					Msg: fmt.Sprintf("unknown field %q", join(path, k.Value))})
+				continue
+			}
+			checkNode(file, val, ft, join(path, k.Value), errs)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			bad("expected an object")
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			checkNode(file, n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), errs)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			bad("expected a list")
+			return
+		}
+		for i, el := range n.Content {
+			checkNode(file, el, t.Elem(), index(path, i), errs)
+		}
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			bad("expected a string")
+		}
+	case reflect.Int, reflect.Int64:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			bad("expected a whole number, got %s", describe(n))
+		}
+	case reflect.Float64:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
+			bad("expected a number, got %s", describe(n))
+		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			bad("expected true or false, got %s", describe(n))
+		}
+	}
+}
+
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return map[yaml.Kind]string{yaml.MappingNode: "an object", yaml.SequenceNode: "a list"}[n.Kind]
+}
+
+// yamlFields maps the yaml names of t's fields (inlined structs flattened) to their types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if strings.Contains(opts, "inline") {
+			for k, v := range yamlFields(f.Type) {
+				m[k] = v
+			}
+			continue
+		}
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		m[name] = f.Type
+	}
+	return m
+}
