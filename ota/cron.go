@@ -59,7 +59,19 @@ func ParseCron(expr string) (*Cron, error) {
 // isMonthOrDayName tells JUL or WED (which contain L or W) from the L and W operators.
 func isMonthOrDayName(f string) bool {
 	for _, part := range strings.FieldsFunc(f, func(r rune) bool { return r == ',' || r == '-' || r == '/' }) {
-		if strings.ContainsAny(part, "LW#") && len(part) != 3 {
+		if strings.ContainsAny(part, "LW#") && !isName(part) {
+			return false
+		}
+	}
+	return true
+}
+
+func isName(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
 			return false
 		}
 	}

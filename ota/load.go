@@ -72,7 +72,7 @@ func decodeStrict(name string, raw []byte, v any) error {
 		if err := json.Unmarshal(raw, &any); err != nil {
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
-				l, c := lineCol(raw, se.Offset)
+				l, c := lineCol(raw, se.Offset-1) // Offset counts the bad byte
 				return DecodeErrors{{File: name, Line: l, Column: c, Msg: "invalid JSON: " + se.Error()}}
 			}
 			return DecodeErrors{{File: name, Msg: "invalid JSON: " + err.Error()}}

@@ -243,7 +243,7 @@ func (r resolver) fileSteps(s *Spec, i int) ([]Step, FileArtifact, map[string]an
 		art.SigKey = CustomSignatureKey(cc.HashAlgorithm, cc.SignatureAlgorithm)
 		art.Signature = cc.Signature.InlineDocument
 		art.CertFile = cc.CertificateChain.CertificateName
-		if loc != nil {
+		if loc != nil && loc.Version != "" { // an unpinned version's HeadObject already gave the size
 			steps = append(steps, Step{"s3", "HeadObject", map[string]string{"Bucket": loc.Bucket, "Key": loc.Key, "VersionId": version},
 				fp + ": the file size (custom signing: no Signer call)"})
 		}

@@ -251,7 +251,7 @@ func (c *checker) file(path string, f *File, s *Spec) {
 			c.add(join(loc, "stream"), "HTTP downloads need an s3Location: a stream is only served over MQTT")
 		}
 	}
-	c.codeSigning(join(path, "codeSigning"), &f.CodeSigning, f.FileLocation.S3Location == nil)
+	c.codeSigning(join(path, "codeSigning"), &f.CodeSigning, f.FileLocation.Stream != nil && f.FileLocation.S3Location == nil)
 }
 
 func (c *checker) s3Location(path string, l *S3Location) {

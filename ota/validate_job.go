@@ -54,7 +54,7 @@ func (c *checker) retry(path string, r *RetryConfig, hasTimeout bool) {
 	if n < 1 || n > 2 {
 		c.add(join(path, "criteriaList"), "must have 1-2 criteria, got %d", n)
 	}
-	total, seen := 0, map[string]bool{}
+	total, countsOK, seen := 0, true, map[string]bool{}
 	for i, cr := range r.CriteriaList {
 		p := index(join(path, "criteriaList"), i)
 		if !failureTypesRetry[cr.FailureType] {
@@ -65,6 +65,7 @@ func (c *checker) retry(path string, r *RetryConfig, hasTimeout bool) {
 		seen[cr.FailureType] = true
 		if cr.NumberOfRetries < 0 || cr.NumberOfRetries > maxRetryTotal {
 			c.add(join(p, "numberOfRetries"), "must be 0-%d, got %d", maxRetryTotal, cr.NumberOfRetries)
+			countsOK = false
 		}
 		total += cr.NumberOfRetries
 		if cr.FailureType == "TIMED_OUT" && !hasTimeout {
@@ -74,7 +75,7 @@ func (c *checker) retry(path string, r *RetryConfig, hasTimeout bool) {
 	if seen["ALL"] && len(r.CriteriaList) > 1 {
 		c.add(join(path, "criteriaList"), "ALL cannot be combined with another failureType")
 	}
-	if total > maxRetryTotal {
+	if countsOK && total > maxRetryTotal {
 		c.add(join(path, "criteriaList"), "retries total %d; at most %d across all criteria", total, maxRetryTotal)
 	}
 }
