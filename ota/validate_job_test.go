@@ -45,7 +45,9 @@ var jobRuleCases = []ruleCase{
 		s.JobExecutionsRetryConfig = retry(RetryCriteria{"FAILED", 5}, RetryCriteria{"TIMED_OUT", 5})
 	}, "", ""},
 	{"retry timed out needs timeout", func(s *Spec) { s.JobExecutionsRetryConfig = retry(RetryCriteria{"TIMED_OUT", 2}) }, "jobExecutionsRetryConfig.criteriaList[0].failureType", "needs timeoutConfig"},
-	{"retry duplicate type", func(s *Spec) { s.JobExecutionsRetryConfig = retry(RetryCriteria{"FAILED", 1}, RetryCriteria{"FAILED", 1}) }, "jobExecutionsRetryConfig.criteriaList[1].failureType", "duplicate"},
+	{"retry duplicate type", func(s *Spec) {
+		s.JobExecutionsRetryConfig = retry(RetryCriteria{"FAILED", 1}, RetryCriteria{"FAILED", 1})
+	}, "jobExecutionsRetryConfig.criteriaList[1].failureType", "duplicate"},
 	{"retry ALL alone", func(s *Spec) { s.JobExecutionsRetryConfig = retry(RetryCriteria{"ALL", 1}, RetryCriteria{"FAILED", 1}) }, "jobExecutionsRetryConfig.criteriaList", "ALL cannot be combined"},
 	// schedulingConfig
 	{"start format", sched(SchedulingConfig{StartTime: "2026-12-01 10:00"}), "schedulingConfig.startTime", "YYYY-MM-DDTHH:MM"},
