@@ -1,0 +1,69 @@
+package awscloud
+
+import (
+	"context"
+	"io"
+	"net/url"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/otactl/otactl/ota"
+)
+
+// HeadObject returns the size and version of an object version (the latest when version is "").
+func (c *Cloud) HeadObject(ctx context.Context, bucket, key, version string) (ota.ObjectInfo, error) {
+	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key, VersionId: str(version)})
+	if err != nil {
+		return ota.ObjectInfo{}, wrap(err)
+	}
+	return ota.ObjectInfo{Bucket: bucket, Key: key, VersionID: aws.ToString(out.VersionId), ETag: aws.ToString(out.ETag),
+		Size: aws.ToInt64(out.ContentLength), LastModified: aws.ToTime(out.LastModified)}, nil
+}
+
+// GetObject opens an object version for reading.
+func (c *Cloud) GetObject(ctx context.Context, bucket, key, version string) (io.ReadCloser, error) {
+	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key, VersionId: str(version)})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return out.Body, nil
+}
+
+// ListObjectVersions lists the versions of exactly key, newest first, without delete markers.
+func (c *Cloud) ListObjectVersions(ctx context.Context, bucket, key string) ([]ota.ObjectInfo, error) {
+	var out []ota.ObjectInfo
+	p := s3.NewListObjectVersionsPaginator(c.s3, &s3.ListObjectVersionsInput{Bucket: &bucket, Prefix: &key})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		for _, v := range page.Versions {
+			if aws.ToString(v.Key) != key {
+				continue
+			}
+			out = append(out, ota.ObjectInfo{Bucket: bucket, Key: key, VersionID: aws.ToString(v.VersionId), ETag: aws.ToString(v.ETag),
+				Size: aws.ToInt64(v.Size), LastModified: aws.ToTime(v.LastModified)})
+		}
+	}
+	return out, nil
+}
+
+// CopyObject copies an exact version over dstBucket/dstKey and returns the new version id.
+func (c *Cloud) CopyObject(ctx context.Context, src ota.S3Location, dstBucket, dstKey string) (string, error) {
+	source := src.Bucket + "/" + url.PathEscape(src.Key)
+	if src.Version != "" {
+		source += "?versionId=" + url.QueryEscape(src.Version)
+	}
+	out, err := c.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &dstBucket, Key: &dstKey, CopySource: &source})
+	if err != nil {
+		return "", wrap(err)
+	}
+	return aws.ToString(out.VersionId), nil
+}
+
+// DeleteObjectVersion removes one version for good.
+func (c *Cloud) DeleteObjectVersion(ctx context.Context, bucket, key, version string) error {
+	_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key, VersionId: str(version)})
+	return wrap(err)
+}

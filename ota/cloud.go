@@ -1,0 +1,121 @@
+package ota
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Cloud is what the pipeline needs from AWS (or from otactl local, which
+// speaks the same wire). awscloud implements it with the AWS SDK for Go v2.
+// Errors for missing resources wrap ErrNotFound; a create of something that
+// exists wraps ErrAlreadyExists.
+type Cloud interface {
+	Region() string
+	AccountID(ctx context.Context) (string, error)
+
+	HeadObject(ctx context.Context, bucket, key, version string) (ObjectInfo, error)
+	GetObject(ctx context.Context, bucket, key, version string) (io.ReadCloser, error)
+	ListObjectVersions(ctx context.Context, bucket, key string) ([]ObjectInfo, error) // exactly key, newest first
+	CopyObject(ctx context.Context, src S3Location, dstBucket, dstKey string) (versionID string, err error)
+	DeleteObjectVersion(ctx context.Context, bucket, key, version string) error
+
+	GetSigningProfile(ctx context.Context, name string) (SigningProfile, error)
+	StartSigningJob(ctx context.Context, in SigningJobInput) (jobID string, err error)
+	DescribeSigningJob(ctx context.Context, jobID string) (SigningJob, error)
+
+	ThingGroupExists(ctx context.Context, name string) (bool, error)
+	DescribeStream(ctx context.Context, id string) (Stream, error)
+	CreateStream(ctx context.Context, s Stream, roleArn string, tags []Tag) error
+	DeleteStream(ctx context.Context, id string) error
+	GetPackageVersion(ctx context.Context, pkg, version string) error
+	CreatePackageVersion(ctx context.Context, pkg, version string, tags []Tag) error
+
+	CreateJob(ctx context.Context, r JobRequest) (jobArn string, err error)
+	DescribeJob(ctx context.Context, jobID string) (Job, error)
+	GetJobDocument(ctx context.Context, jobID string) (string, error)
+	ListJobs(ctx context.Context) ([]JobSummary, error)
+	ListTags(ctx context.Context, arn string) ([]Tag, error)
+	CancelJob(ctx context.Context, jobID string, force bool) error
+	DeleteJob(ctx context.Context, jobID string, force bool) error
+	ListJobExecutions(ctx context.Context, jobID string) ([]Execution, error)
+}
+
+// Sentinel errors the Cloud implementations wrap.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+// ObjectInfo is one S3 object version.
+type ObjectInfo struct {
+	Bucket, Key, VersionID, ETag string
+	Size                         int64
+	LastModified                 time.Time
+}
+
+// SigningProfile is what the pipeline reads from a Signer profile.
+type SigningProfile struct {
+	Name       string
+	PlatformID string
+	CertName   string // signingParameters.certname: the document's certfile
+	Status     string
+}
+
+// SigningJobInput starts a Signer job on an exact object version.
+type SigningJobInput struct {
+	Source      S3Location
+	Destination S3Destination
+	ProfileName string
+	ClientToken string
+}
+
+// SigningJob is a Signer job's state.
+type SigningJob struct {
+	ID           string
+	Status       string // InProgress, Succeeded, Failed
+	StatusReason string
+	ProfileName  string
+	Source       S3Location
+	SignedObject S3Location // bucket and key of the signed object
+}
+
+// Stream is an MQTT file stream.
+type Stream struct {
+	ID          string
+	Description string
+	Version     int
+	Files       []StreamFileLocation
+}
+
+// StreamFileLocation is one file of a stream.
+type StreamFileLocation struct {
+	FileID int
+	S3     S3Location
+}
+
+// Job is what otactl reads back of a job.
+type Job struct {
+	JobID, JobArn, Status, Description, TargetSelection string
+	Targets                                             []string
+	CreatedAt, LastUpdatedAt, CompletedAt               time.Time
+	Counts                                              map[string]int // execution counts by status
+	SchedulingConfig                                    *SchedulingConfig
+	Raw                                                 any // the service's full response, for JSON output
+}
+
+// JobSummary is one entry of ListJobs.
+type JobSummary struct {
+	JobID, JobArn, Status, TargetSelection string
+	CreatedAt                              time.Time
+}
+
+// Execution is one device's execution of a job.
+type Execution struct {
+	ThingArn, Status              string
+	ExecutionNumber               int64
+	QueuedAt, StartedAt, LastUpdt time.Time
+	RetryAttempt                  int
+	StatusDetails                 map[string]string
+}

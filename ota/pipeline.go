@@ -1,0 +1,327 @@
+package ota
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Pipeline runs an update's plan against a Cloud: what CreateOTAUpdate does,
+// step by step, with every CreateJob option. It is safe to run twice: each
+// step finds what an earlier run made (signing jobs by client token, the
+// raw copy by its size, the stream by its id derived from the update id, the
+// job by its tag), and a failed run removes what it created.
+type Pipeline struct {
+	Cloud Cloud
+	// Now is the clock the scheduling rules are checked against.
+	Now func() time.Time
+	// SigningTimeout bounds the wait for each signing job (default 10 min).
+	SigningTimeout time.Duration
+	// PollInterval is the first wait between DescribeSigningJob calls; it
+	// doubles up to 5 s (default 200 ms).
+	PollInterval time.Duration
+	// CreatePackageVersions creates missing destination package versions.
+	CreatePackageVersions bool
+	// Progress, when set, hears what the pipeline is doing.
+	Progress func(event string)
+}
+
+// Result is what a run made (or found).
+type Result struct {
+	UpdateID  string       `json:"otaUpdateId"`
+	JobID     string       `json:"jobId"`
+	JobArn    string       `json:"jobArn"`
+	StreamID  string       `json:"streamId,omitempty"`
+	Unchanged bool         `json:"unchanged"` // an earlier run made the job; nothing was done
+	Files     []FileResult `json:"files,omitempty"`
+	Created   []string     `json:"created,omitempty"`
+	Document  string       `json:"jobDocument,omitempty"`
+	Warnings  []string     `json:"warnings,omitempty"`
+}
+
+// FileResult is what signing and placement produced for one file.
+type FileResult struct {
+	SigningJobID string      `json:"signingJobId,omitempty"`
+	SignedObject *S3Location `json:"signedObject,omitempty"` // the JSON Signer wrote (older version)
+	Raw          *S3Location `json:"raw,omitempty"`          // the raw binary devices download
+	Size         int64       `json:"size"`
+	SigKey       string      `json:"signatureKey"`
+	Signature    string      `json:"signature"`
+	CertFile     string      `json:"certfile"`
+	FileID       int         `json:"fileId"`
+	rawSize      int64       // rawPayloadSize the signed object states
+}
+
+// StepError says which step failed and what was cleaned up after it.
+type StepError struct {
+	Step         string
+	Err          error
+	CleanedUp    []string
+	CleanupFails []string
+}
+
+func (e *StepError) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Step, e.Err)
+	if len(e.CleanedUp) > 0 {
+		msg += "; removed what this run created: " + strings.Join(e.CleanedUp, ", ")
+	}
+	if len(e.CleanupFails) > 0 {
+		msg += "; could NOT remove: " + strings.Join(e.CleanupFails, ", ")
+	}
+	return msg
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// StreamIDFor is the stream id of an update: AFR_OTA- and a UUID derived
+// from the account, region and update id, so a re-run finds its stream.
+func StreamIDFor(account, region, updateID string) string {
+	return JobIDPrefix + uuid.NewSHA1(uuid.NameSpaceURL, []byte("otactl:"+account+":"+region+":"+updateID)).String()
+}
+
+// run is the state of one Run.
+type run struct {
+	p        *Pipeline
+	spec     *Spec
+	account  string
+	region   string
+	created  []func(context.Context) (string, error) // undo steps, oldest first
+	progress func(string)
+}
+
+// Run creates the update described by s.
+func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	if errs := Validate(s, now()); len(errs) > 0 {
+		return nil, errs
+	}
+	r := &run{p: p, spec: s, region: p.Cloud.Region(), progress: func(string) {}}
+	if p.Progress != nil {
+		r.progress = p.Progress
+	}
+	var err error
+	if r.account, err = p.Cloud.AccountID(ctx); err != nil {
+		return nil, &StepError{Step: "sts:GetCallerIdentity", Err: err}
+	}
+	res := &Result{UpdateID: s.OTAUpdateID, JobID: s.JobID()}
+
+	// An update whose job exists was made by an earlier run (or by someone else).
+	if job, err := p.Cloud.DescribeJob(ctx, s.JobID()); err == nil {
+		return r.existing(ctx, res, job)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, &StepError{Step: "iot:DescribeJob", Err: err}
+	}
+
+	res, err = r.create(ctx, res)
+	if err != nil {
+		var se *StepError
+		if !errors.As(err, &se) {
+			se = &StepError{Step: "create", Err: err}
+		}
+		r.cleanup(se)
+		return nil, se
+	}
+	return res, nil
+}
+
+func (r *run) existing(ctx context.Context, res *Result, job Job) (*Result, error) {
+	tags, err := r.p.Cloud.ListTags(ctx, job.JobArn)
+	if err != nil {
+		return nil, &StepError{Step: "iot:ListTagsForResource", Err: err}
+	}
+	if tagValue(tags, TagUpdateID) != r.spec.OTAUpdateID {
+		return nil, &StepError{Step: "iot:DescribeJob", Err: fmt.Errorf("%w: job %s exists but was not made by otactl for update %s", ErrAlreadyExists, job.JobID, r.spec.OTAUpdateID)}
+	}
+	res.Unchanged, res.JobArn, res.StreamID = true, job.JobArn, tagValue(tags, TagStreamID)
+	if doc, err := r.p.Cloud.GetJobDocument(ctx, job.JobID); err == nil {
+		res.Document = doc
+	}
+	return res, nil
+}
+
+func tagValue(tags []Tag, key string) string {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
+}
+
+func (r *run) create(ctx context.Context, res *Result) (*Result, error) {
+	s := r.spec
+	arts := make([]FileArtifact, len(s.Files))
+	for i := range s.Files {
+		fr, err := r.placeFile(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, *fr)
+		arts[i] = FileArtifact{FileID: fr.FileID, Size: fr.Size, SigKey: fr.SigKey, Signature: fr.Signature, CertFile: fr.CertFile, Raw: fr.Raw}
+	}
+	if s.HasProtocol(ProtocolMQTT) {
+		id, err := r.stream(ctx, res.Files)
+		if err != nil {
+			return nil, err
+		}
+		res.StreamID = id
+	}
+	pkgs, err := r.packageVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := r.targets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := BuildJobDocument(s, DocumentInput{StreamID: res.StreamID, Region: r.region, Files: arts})
+	if err != nil {
+		return nil, &StepError{Step: "build job document", Err: err}
+	}
+	warnings, errs := CheckDocumentSize(doc)
+	if len(errs) > 0 {
+		return nil, &StepError{Step: "build job document", Err: errs}
+	}
+	res.Warnings, res.Document = warnings, string(doc)
+
+	req := resolver{env: PlanEnv{Region: r.region, AccountID: r.account}}.jobRequest(s, string(doc))
+	req.Targets, req.DestinationPackageVersions = targets, pkgs
+	if res.StreamID != "" {
+		req.Tags = append(req.Tags, Tag{TagStreamID, res.StreamID})
+	}
+	r.progress("creating job " + req.JobID)
+	arn, err := r.p.Cloud.CreateJob(ctx, req)
+	if err != nil {
+		return nil, &StepError{Step: "iot:CreateJob", Err: err}
+	}
+	res.JobArn = arn
+	res.Created = append(res.Created, "job "+req.JobID)
+	return res, nil
+}
+
+// stream creates the update's MQTT stream, or checks the one the files name.
+func (r *run) stream(ctx context.Context, files []FileResult) (string, error) {
+	if id := existingStream(r.spec); id != "" {
+		st, err := r.p.Cloud.DescribeStream(ctx, id)
+		if err != nil {
+			return "", &StepError{Step: "iot:DescribeStream " + id, Err: err}
+		}
+		for i, f := range r.spec.Files {
+			if !streamHasFile(st, *f.FileLocation.Stream.FileID) {
+				return "", &StepError{Step: "iot:DescribeStream " + id, Err: fmt.Errorf("files[%d]: stream %s has no fileId %d", i, id, *f.FileLocation.Stream.FileID)}
+			}
+		}
+		return id, nil
+	}
+	id := StreamIDFor(r.account, r.region, r.spec.OTAUpdateID)
+	want := Stream{ID: id, Description: "otactl update " + r.spec.OTAUpdateID}
+	for _, f := range files {
+		want.Files = append(want.Files, StreamFileLocation{FileID: f.FileID, S3: *f.Raw})
+	}
+	if st, err := r.p.Cloud.DescribeStream(ctx, id); err == nil {
+		// Left by an earlier run that could not clean up: reuse it if it is the same.
+		if sameStreamFiles(st.Files, want.Files) {
+			r.progress("reusing stream " + id)
+			return id, nil
+		}
+		return "", &StepError{Step: "iot:CreateStream " + id, Err: fmt.Errorf("%w: stream %s exists with other files; delete it (otactl delete %s) and retry", ErrAlreadyExists, id, r.spec.OTAUpdateID)}
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", &StepError{Step: "iot:DescribeStream " + id, Err: err}
+	}
+	r.progress("creating stream " + id)
+	role := resolver{env: PlanEnv{AccountID: r.account}}.roleArn(r.spec.RoleArn)
+	if err := r.p.Cloud.CreateStream(ctx, want, role, []Tag{{TagUpdateID, r.spec.OTAUpdateID}}); err != nil {
+		return "", &StepError{Step: "iot:CreateStream", Err: err}
+	}
+	r.created = append(r.created, func(ctx context.Context) (string, error) {
+		return "stream " + id, r.p.Cloud.DeleteStream(ctx, id)
+	})
+	return id, nil
+}
+
+func streamHasFile(st Stream, fileID int) bool {
+	for _, f := range st.Files {
+		if f.FileID == fileID {
+			return true
+		}
+	}
+	return false
+}
+
+func sameStreamFiles(a, b []StreamFileLocation) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// packageVersions turns destinationPackageVersions into ARNs, checking that
+// package@version references exist (or creating them when asked).
+func (r *run) packageVersions(ctx context.Context) ([]string, error) {
+	var arns []string
+	for _, v := range r.spec.DestinationPackageVersions {
+		arns = append(arns, PackageVersionArn(v, r.region, r.account))
+		name, ver, ok := strings.Cut(v, "@")
+		if !ok || strings.HasPrefix(v, "arn:") {
+			continue
+		}
+		err := r.p.Cloud.GetPackageVersion(ctx, name, ver)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrNotFound) && r.p.CreatePackageVersions:
+			r.progress("creating package version " + v)
+			if err := r.p.Cloud.CreatePackageVersion(ctx, name, ver, []Tag{{TagUpdateID, r.spec.OTAUpdateID}}); err != nil {
+				return nil, &StepError{Step: "iot:CreatePackageVersion " + v, Err: err}
+			}
+		case errors.Is(err, ErrNotFound):
+			return nil, &StepError{Step: "iot:GetPackageVersion " + v, Err: fmt.Errorf("package version %s does not exist (--create-package-version creates it)", v)}
+		default:
+			return nil, &StepError{Step: "iot:GetPackageVersion " + v, Err: err}
+		}
+	}
+	return arns, nil
+}
+
+// targets turns the spec's targets into ARNs; a bare name is a thing group
+// when one of that name exists, otherwise a thing.
+func (r *run) targets(ctx context.Context) ([]string, error) {
+	out := make([]string, len(r.spec.Targets))
+	for i, t := range r.spec.Targets {
+		isThing := false
+		if !strings.HasPrefix(t, "arn:") && !strings.Contains(t, "/") {
+			ok, err := r.p.Cloud.ThingGroupExists(ctx, t)
+			if err != nil {
+				return nil, &StepError{Step: "iot:DescribeThingGroup " + t, Err: err}
+			}
+			isThing = !ok
+		}
+		out[i] = TargetArn(t, r.region, r.account, isThing)
+	}
+	return out, nil
+}
+
+// cleanup undoes what this run created, newest first, even if ctx was canceled.
+func (r *run) cleanup(se *StepError) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := len(r.created) - 1; i >= 0; i-- {
+		what, err := r.created[i](ctx)
+		if err != nil {
+			se.CleanupFails = append(se.CleanupFails, fmt.Sprintf("%s (%v)", what, err))
+		} else {
+			se.CleanedUp = append(se.CleanedUp, what)
+		}
+	}
+}

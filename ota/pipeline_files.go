@@ -1,0 +1,210 @@
+package ota
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// placeFile signs files[i] (or reads its existing signature) and settles the
+// exact object version devices download.
+func (r *run) placeFile(ctx context.Context, i int) (*FileResult, error) {
+	f := &r.spec.Files[i]
+	fp := fmt.Sprintf("files[%d]", i)
+	fr := &FileResult{FileID: i}
+	if st := f.FileLocation.Stream; st != nil {
+		fr.FileID = *st.FileID
+	}
+	var src *S3Location
+	if loc := f.FileLocation.S3Location; loc != nil {
+		pinned := *loc
+		info, err := r.p.Cloud.HeadObject(ctx, loc.Bucket, loc.Key, loc.Version)
+		if err != nil {
+			return nil, &StepError{Step: fmt.Sprintf("s3:HeadObject %s (s3://%s/%s)", fp, loc.Bucket, loc.Key), Err: err}
+		}
+		if info.VersionID == "" || info.VersionID == "null" {
+			return nil, &StepError{Step: "s3:HeadObject " + fp, Err: fmt.Errorf("bucket %s is not versioned: enable versioning so the update can name an exact version", loc.Bucket)}
+		}
+		pinned.Version, fr.Size = info.VersionID, info.Size
+		src = &pinned
+	}
+	cs := f.CodeSigning
+	switch {
+	case cs.StartSigningJobParameter != nil:
+		return r.signWithProfile(ctx, fp, f, src, fr)
+	case cs.AWSSignerJobID != "":
+		return r.useSigningJob(ctx, fp, cs.AWSSignerJobID, src, fr)
+	default:
+		cc := cs.CustomCodeSigning
+		fr.SigKey = CustomSignatureKey(cc.HashAlgorithm, cc.SignatureAlgorithm)
+		fr.Signature, fr.CertFile, fr.Raw = cc.Signature.InlineDocument, cc.CertificateChain.CertificateName, src
+		if src == nil { // a file of an existing stream: its size comes from the stream's object
+			st, err := r.p.Cloud.DescribeStream(ctx, f.FileLocation.Stream.StreamID)
+			if err != nil {
+				return nil, &StepError{Step: "iot:DescribeStream " + fp, Err: err}
+			}
+			for _, sf := range st.Files {
+				if sf.FileID == fr.FileID {
+					info, err := r.p.Cloud.HeadObject(ctx, sf.S3.Bucket, sf.S3.Key, sf.S3.Version)
+					if err != nil {
+						return nil, &StepError{Step: "s3:HeadObject " + fp, Err: err}
+					}
+					fr.Size = info.Size
+				}
+			}
+			if fr.Size == 0 {
+				return nil, &StepError{Step: "iot:DescribeStream " + fp, Err: fmt.Errorf("stream %s has no fileId %d", st.ID, fr.FileID)}
+			}
+		}
+		return fr, nil
+	}
+}
+
+// clientToken makes StartSigningJob idempotent for one file version.
+func clientToken(updateID string, i int, src *S3Location) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s|%s|%s", updateID, i, src.Bucket, src.Key, src.Version)))
+	return "otactl-" + hex.EncodeToString(h[:16])
+}
+
+func (r *run) signWithProfile(ctx context.Context, fp string, f *File, src *S3Location, fr *FileResult) (*FileResult, error) {
+	p := f.CodeSigning.StartSigningJobParameter
+	prof, err := r.p.Cloud.GetSigningProfile(ctx, p.SigningProfileName)
+	if err != nil {
+		return nil, &StepError{Step: "signer:GetSigningProfile " + p.SigningProfileName, Err: err}
+	}
+	if prof.Status != "" && prof.Status != "Active" {
+		return nil, &StepError{Step: "signer:GetSigningProfile " + p.SigningProfileName, Err: fmt.Errorf("profile is %s, not Active", prof.Status)}
+	}
+	dst := SignedObjectDestination(f)
+	r.progress(fmt.Sprintf("signing %s s3://%s/%s (version %s) with %s", fp, src.Bucket, src.Key, src.Version, prof.Name))
+	jobID, err := r.p.Cloud.StartSigningJob(ctx, SigningJobInput{Source: *src, Destination: dst, ProfileName: prof.Name,
+		ClientToken: clientToken(r.spec.OTAUpdateID, fr.FileID, src)})
+	if err != nil {
+		return nil, &StepError{Step: "signer:StartSigningJob " + fp, Err: err}
+	}
+	job, err := r.waitSigning(ctx, jobID)
+	if err != nil {
+		return nil, &StepError{Step: "signer:DescribeSigningJob " + fp + " (job " + jobID + ")", Err: err}
+	}
+	fr.SigningJobID = jobID
+	if err := r.readSignedObject(ctx, fp, job, prof, fr); err != nil {
+		return nil, err
+	}
+	if fr.Size != 0 && fr.Size != fr.rawSize {
+		return nil, &StepError{Step: "s3:GetObject " + fp, Err: fmt.Errorf("signed object says rawPayloadSize %d, the source version has %d bytes", fr.rawSize, fr.Size)}
+	}
+	fr.Size = fr.rawSize
+	// Put the raw binary over the signed object, as CreateOTAUpdate does,
+	// unless an earlier run already did.
+	if fr.Raw == nil {
+		r.progress(fmt.Sprintf("copying the raw binary over %s", job.SignedObject.Key))
+		v, err := r.p.Cloud.CopyObject(ctx, *src, job.SignedObject.Bucket, job.SignedObject.Key)
+		if err != nil {
+			return nil, &StepError{Step: "s3:CopyObject " + fp, Err: err}
+		}
+		fr.Raw = &S3Location{Bucket: job.SignedObject.Bucket, Key: job.SignedObject.Key, Version: v}
+	}
+	return fr, nil
+}
+
+// useSigningJob reads the signature of a signing job that already finished;
+// devices download the spec's own object version.
+func (r *run) useSigningJob(ctx context.Context, fp, jobID string, src *S3Location, fr *FileResult) (*FileResult, error) {
+	job, err := r.p.Cloud.DescribeSigningJob(ctx, jobID)
+	if err != nil {
+		return nil, &StepError{Step: "signer:DescribeSigningJob " + jobID, Err: err}
+	}
+	if job.Status != "Succeeded" {
+		return nil, &StepError{Step: "signer:DescribeSigningJob " + jobID, Err: fmt.Errorf("signing job is %s: %s", job.Status, job.StatusReason)}
+	}
+	prof, err := r.p.Cloud.GetSigningProfile(ctx, job.ProfileName)
+	if err != nil {
+		return nil, &StepError{Step: "signer:GetSigningProfile " + job.ProfileName, Err: err}
+	}
+	fr.SigningJobID = jobID
+	if err := r.readSignedObject(ctx, fp, job, prof, fr); err != nil {
+		return nil, err
+	}
+	if src != nil {
+		if fr.Size != fr.rawSize {
+			return nil, &StepError{Step: "s3:HeadObject " + fp, Err: fmt.Errorf("the signing job signed %d bytes; s3://%s/%s version %s has %d", fr.rawSize, src.Bucket, src.Key, src.Version, fr.Size)}
+		}
+		fr.Raw = src
+	}
+	if fr.Raw == nil {
+		return nil, &StepError{Step: fp, Err: fmt.Errorf("no raw binary: give fileLocation.s3Location, or sign with a profile")}
+	}
+	fr.Size = fr.rawSize
+	return fr, nil
+}
+
+// readSignedObject reads signature, algorithm and size from the version
+// Signer wrote (the oldest of its key), and notes a raw copy an earlier run
+// already put over it.
+func (r *run) readSignedObject(ctx context.Context, fp string, job SigningJob, prof SigningProfile, fr *FileResult) error {
+	so := job.SignedObject
+	step := fmt.Sprintf("s3:GetObject %s (signed object s3://%s/%s)", fp, so.Bucket, so.Key)
+	versions, err := r.p.Cloud.ListObjectVersions(ctx, so.Bucket, so.Key)
+	if err != nil {
+		return &StepError{Step: step, Err: err}
+	}
+	if len(versions) == 0 {
+		return &StepError{Step: step, Err: fmt.Errorf("%w: the signing job's signed object is missing", ErrNotFound)}
+	}
+	signed := versions[len(versions)-1]
+	body, err := r.p.Cloud.GetObject(ctx, so.Bucket, so.Key, signed.VersionID)
+	if err != nil {
+		return &StepError{Step: step, Err: err}
+	}
+	head, err := ReadSignedObject(body)
+	body.Close()
+	if err != nil {
+		return &StepError{Step: step, Err: err}
+	}
+	fr.SignedObject = &S3Location{Bucket: so.Bucket, Key: so.Key, Version: signed.VersionID}
+	fr.SigKey, fr.Signature, fr.CertFile, fr.rawSize = SignatureKey(head.SignatureAlgorithm), head.Signature, prof.CertName, head.RawPayloadSize
+	if len(versions) > 1 && versions[0].Size == head.RawPayloadSize {
+		fr.Raw = &S3Location{Bucket: so.Bucket, Key: so.Key, Version: versions[0].VersionID}
+	}
+	return nil
+}
+
+// waitSigning polls DescribeSigningJob with backoff until the job ends, the
+// signing timeout passes or ctx is canceled (Ctrl-C).
+func (r *run) waitSigning(ctx context.Context, jobID string) (SigningJob, error) {
+	timeout, wait := r.p.SigningTimeout, r.p.PollInterval
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
+	if wait == 0 {
+		wait = 200 * time.Millisecond
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		job, err := r.p.Cloud.DescribeSigningJob(ctx, jobID)
+		if err != nil {
+			return job, err
+		}
+		switch job.Status {
+		case "Succeeded":
+			return job, nil
+		case "Failed":
+			return job, fmt.Errorf("signing failed: %s", job.StatusReason)
+		}
+		r.progress("signing job " + jobID + ": " + job.Status)
+		if time.Now().Add(wait).After(deadline) {
+			return job, fmt.Errorf("signing job still %s after %s (--signing-timeout)", job.Status, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return job, errors.Join(errors.New("interrupted while waiting for signing"), ctx.Err())
+		case <-time.After(wait):
+		}
+		if wait *= 2; wait > 5*time.Second {
+			wait = 5 * time.Second
+		}
+	}
+}
