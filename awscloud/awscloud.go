@@ -131,4 +131,3 @@ func str(s string) *string {
 	}
 	return aws.String(s)
 }
-
