@@ -1,0 +1,163 @@
+package iot
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/otactl/otactl/local/store"
+)
+
+var execStatuses = map[string]bool{StatusQueued: true, StatusInProgress: true, StatusSucceeded: true, StatusFailed: true,
+	StatusTimedOut: true, StatusRejected: true, StatusRemoved: true, StatusCanceled: true}
+
+type execSummary struct {
+	Status          string   `json:"status"`
+	QueuedAt        *float64 `json:"queuedAt,omitempty"`
+	StartedAt       *float64 `json:"startedAt,omitempty"`
+	LastUpdatedAt   *float64 `json:"lastUpdatedAt,omitempty"`
+	ExecutionNumber int64    `json:"executionNumber"`
+	RetryAttempt    int      `json:"retryAttempt"`
+}
+
+func summaryOf(e *Execution) execSummary {
+	return execSummary{e.Status, at(e.QueuedAt), at(e.StartedAt), at(e.LastUpdatedAt), e.ExecutionNumber, e.RetryAttempt}
+}
+
+func statusFilter(r *http.Request) (string, error) {
+	st := r.URL.Query().Get("status")
+	if st != "" && !execStatuses[st] {
+		return "", invalid("status must be a job execution status (QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, REMOVED, CANCELED), got %q", st)
+	}
+	return st, nil
+}
+
+func (s *Service) listJobExecutionsForJob(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("jobId")
+	p, err := parsePage(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	status, err := statusFilter(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	type item struct {
+		ThingArn            string      `json:"thingArn"`
+		JobExecutionSummary execSummary `json:"jobExecutionSummary"`
+	}
+	out := struct {
+		ExecutionSummaries []item `json:"executionSummaries"`
+		NextToken          string `json:"nextToken,omitempty"`
+	}{ExecutionSummaries: []item{}}
+	err = s.st.View(func(tx *store.Tx) error {
+		if !tx.Has(tJobs, id) {
+			return notFound("Job %s cannot be found.", id)
+		}
+		var err error
+		out.NextToken, err = listPage(tx, tExecs, id+"/", p, func(_ string, raw []byte) (bool, error) {
+			var e Execution
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return false, err
+			}
+			if status != "" && e.Status != status {
+				return false, nil
+			}
+			out.ExecutionSummaries = append(out.ExecutionSummaries, item{e.ThingArn, summaryOf(&e)})
+			return true, nil
+		})
+		return err
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, out)
+}
+
+func (s *Service) listJobExecutionsForThing(w http.ResponseWriter, r *http.Request) {
+	thing := r.PathValue("thingName")
+	p, err := parsePage(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	status, err := statusFilter(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	onlyJob, ns := r.URL.Query().Get("jobId"), r.URL.Query().Get("namespaceId")
+	type item struct {
+		JobID               string      `json:"jobId"`
+		JobExecutionSummary execSummary `json:"jobExecutionSummary"`
+	}
+	out := struct {
+		ExecutionSummaries []item `json:"executionSummaries"`
+		NextToken          string `json:"nextToken,omitempty"`
+	}{ExecutionSummaries: []item{}}
+	err = s.st.View(func(tx *store.Tx) error {
+		var err error
+		out.NextToken, err = listPage(tx, tThingExecs, thing+"/", p, func(k string, _ []byte) (bool, error) {
+			jobID := k[len(thing)+1:]
+			if onlyJob != "" && jobID != onlyJob {
+				return false, nil
+			}
+			e, err := loadExec(tx, jobID, thing)
+			if err != nil {
+				return false, err
+			}
+			if status != "" && e.Status != status {
+				return false, nil
+			}
+			if ns != "" {
+				if j, err := s.loadJob(tx, jobID); err != nil || j.NamespaceID != ns {
+					return false, nil
+				}
+			}
+			out.ExecutionSummaries = append(out.ExecutionSummaries, item{jobID, summaryOf(e)})
+			return true, nil
+		})
+		return err
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, out)
+}
+
+func (s *Service) describeJobExecution(w http.ResponseWriter, r *http.Request) {
+	e, err := s.Execution(r.PathValue("thingName"), r.PathValue("jobId"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if v := r.URL.Query().Get("executionNumber"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n != e.ExecutionNumber {
+			writeErr(w, notFound("Job execution %s of job %s on thing %s cannot be found.", v, e.JobID, e.ThingName))
+			return
+		}
+	}
+	writeJSON(w, map[string]any{"execution": s.executionOut(&e)})
+}
+
+// executionOut is an Execution in DescribeJobExecution's shape.
+func (s *Service) executionOut(e *Execution) map[string]any {
+	out := map[string]any{
+		"jobId": e.JobID, "status": e.Status, "forceCanceled": e.ForceCanceled, "thingArn": e.ThingArn,
+		"statusDetails": map[string]any{"detailsMap": nonNil(e.StatusDetails)},
+		"queuedAt":      at(e.QueuedAt), "lastUpdatedAt": at(e.LastUpdatedAt),
+		"executionNumber": e.ExecutionNumber, "versionNumber": e.VersionNumber,
+	}
+	if !e.StartedAt.IsZero() {
+		out["startedAt"] = at(e.StartedAt)
+	}
+	if t := e.TimeoutAt(); !t.IsZero() && !Terminal(e.Status) {
+		out["approximateSecondsBeforeTimedOut"] = int64(math.Max(0, t.Sub(s.now()).Seconds()))
+	}
+	return out
+}

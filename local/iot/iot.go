@@ -1,0 +1,142 @@
+// Package iot is the AWS IoT control plane of otactl local: things, static
+// thing groups, MQTT streams, jobs and their executions, the Software Package
+// Catalog and tags, on AWS's REST-JSON wire (the real paths of the IoT API).
+//
+// Besides the HTTP handler it exports Go methods that the device side (the
+// MQTT Jobs API and stream server) and the job engine use to read streams and
+// drive executions through the same records and transition rules.
+package iot
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/otactl/otactl/local/store"
+	"github.com/otactl/otactl/local/wire"
+)
+
+// Objects is what the IoT service needs from the local S3: whether an object
+// (version) exists, and its body for a job's documentSource.
+type Objects interface {
+	// ObjectSize returns the size of bucket/key at version ("" = latest), or an
+	// error when there is no such object or version.
+	ObjectSize(bucket, key, version string) (int64, error)
+	// ReadObject returns the latest body of bucket/key, at most limit bytes.
+	ReadObject(bucket, key string, limit int64) ([]byte, error)
+}
+
+// Service serves the IoT control plane. Create it with New.
+type Service struct {
+	st      *store.Store
+	env     wire.Env
+	objects Objects // nil: S3 locations are not checked
+	mux     *http.ServeMux
+
+	// Now is the clock; the job engine may replace it with a simulated one
+	// before the service is used.
+	Now func() time.Time
+
+	// RetryPolicy, when set, is asked inside the transaction that moves an
+	// execution to FAILED or TIMED_OUT whether to queue a new attempt (the
+	// job engine sets it from jobExecutionsRetryConfig). nil: no retries.
+	RetryPolicy func(j *Job, e *Execution) bool
+
+	mu        sync.RWMutex
+	endpoints map[string]string
+	listeners []func(Event)
+}
+
+// DefaultEndpoint is what DescribeEndpoint answers until SetEndpoint is
+// called (the MQTT broker sets its own address).
+const DefaultEndpoint = "127.0.0.1"
+
+// New builds the service over st. objects may be nil.
+func New(st *store.Store, env wire.Env, objects Objects) *Service {
+	s := &Service{st: st, env: env, objects: objects, Now: time.Now, endpoints: map[string]string{}}
+	s.mux = http.NewServeMux()
+	s.routes()
+	return s
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// endpointTypes are the values DescribeEndpoint accepts.
+var endpointTypes = map[string]bool{
+	"iot:Data": true, "iot:Data-ATS": true, "iot:CredentialProvider": true, "iot:Jobs": true,
+}
+
+// SetEndpoint sets the address DescribeEndpoint returns for endpointType; an
+// empty endpointType sets the address for every type not set on its own.
+func (s *Service) SetEndpoint(endpointType, address string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endpoints[endpointType] = address
+}
+
+func (s *Service) endpoint(endpointType string) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if a, ok := s.endpoints[endpointType]; ok {
+		return a
+	}
+	if a, ok := s.endpoints[""]; ok {
+		return a
+	}
+	return DefaultEndpoint
+}
+
+func (s *Service) describeEndpoint(w http.ResponseWriter, r *http.Request) {
+	t := r.URL.Query().Get("endpointType")
+	if t == "" {
+		t = "iot:Data" // AWS's default
+	}
+	if !endpointTypes[t] {
+		writeErr(w, invalid("endpointType must be one of iot:Data, iot:Data-ATS, iot:CredentialProvider, iot:Jobs, got %q", t))
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, map[string]string{"endpointAddress": s.endpoint(t)})
+}
+
+// Event tells listeners what changed, after the change is committed.
+type Event struct {
+	Kind EventKind
+	// JobID is the job the event is about.
+	JobID string
+	// Things are the things whose executions were created (ExecutionsCreated).
+	Things []string
+	// Execution is the execution after the change (ExecutionChanged).
+	Execution *Execution
+	// PreviousStatus is the execution's status before the change.
+	PreviousStatus string
+}
+
+// EventKind names a kind of Event.
+type EventKind string
+
+// Event kinds.
+const (
+	ExecutionsCreated EventKind = "ExecutionsCreated"
+	ExecutionChanged  EventKind = "ExecutionChanged"
+	JobChanged        EventKind = "JobChanged"
+	JobDeleted        EventKind = "JobDeleted"
+)
+
+// Subscribe registers fn to be called (synchronously, in commit order of the
+// caller) after each committed change. Listeners must not block for long.
+func (s *Service) Subscribe(fn func(Event)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, fn)
+}
+
+func (s *Service) emit(evs ...Event) {
+	s.mu.RLock()
+	ls := s.listeners
+	s.mu.RUnlock()
+	for _, e := range evs {
+		for _, l := range ls {
+			l(e)
+		}
+	}
+}

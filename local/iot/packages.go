@@ -1,0 +1,411 @@
+package iot
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/otactl/otactl/local/store"
+	"github.com/otactl/otactl/ota"
+)
+
+// The Software Package Catalog.
+const (
+	tPackages    = "iot.packages"    // package name → packageRec
+	tPkgVersions = "iot.pkgversions" // package/version → versionRec
+)
+
+var (
+	packageNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-_.]{1,128}$`)
+	versionNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-_.+]{1,64}$`)
+)
+
+type packageRec struct {
+	Name           string    `json:"name"`
+	Arn            string    `json:"arn"`
+	Description    string    `json:"description,omitempty"`
+	DefaultVersion string    `json:"defaultVersion,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	ModifiedAt     time.Time `json:"modifiedAt"`
+}
+
+type versionRec struct {
+	Package     string            `json:"package"`
+	Name        string            `json:"name"`
+	Arn         string            `json:"arn"`
+	Description string            `json:"description,omitempty"`
+	Attributes  map[string]string `json:"attributes,omitempty"`
+	Artifact    json.RawMessage   `json:"artifact,omitempty"`
+	Recipe      string            `json:"recipe,omitempty"`
+	Status      string            `json:"status"`
+	CreatedAt   time.Time         `json:"createdAt"`
+	ModifiedAt  time.Time         `json:"modifiedAt"`
+}
+
+func (s *Service) packageArn(name string) string { return s.env.ARN("iot", "package/"+name) }
+func (s *Service) versionArn(pkg, v string) string {
+	return s.env.ARN("iot", "package/"+pkg+"/version/"+v)
+}
+
+func (s *Service) getPkg(tx *store.Tx, name string) (packageRec, error) {
+	var p packageRec
+	ok, err := tx.Get(tPackages, name, &p)
+	if err == nil && !ok {
+		err = notFound("Package %s cannot be found.", name)
+	}
+	return p, err
+}
+
+func (s *Service) getVersion(tx *store.Tx, pkg, v string) (versionRec, error) {
+	var vr versionRec
+	ok, err := tx.Get(tPkgVersions, pkg+"/"+v, &vr)
+	if err == nil && !ok {
+		err = notFound("Package version %s of %s cannot be found.", v, pkg)
+	}
+	return vr, err
+}
+
+// packageVersionExists checks a destinationPackageVersions entry.
+func (s *Service) packageVersionExists(tx *store.Tx, arn string) error {
+	rest := strings.TrimPrefix(arn, s.env.ARN("iot", "package/"))
+	pkg, v, ok := strings.Cut(rest, "/version/")
+	if rest == arn || !ok {
+		return invalid("%s is not a package version ARN of this account and region", arn)
+	}
+	if !tx.Has(tPkgVersions, pkg+"/"+v) {
+		return notFound("package version %s does not exist", arn)
+	}
+	return nil
+}
+
+func (s *Service) createPackage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("packageName")
+	var in struct {
+		Description string            `json:"description"`
+		Tags        map[string]string `json:"tags"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if !packageNamePattern.MatchString(name) {
+		writeErr(w, validation("packageName must be 1-128 characters of [a-zA-Z0-9-_.], got %q", name))
+		return
+	}
+	if len(in.Description) > 1024 {
+		writeErr(w, validation("description must be at most 1024 characters"))
+		return
+	}
+	now := s.now()
+	p := packageRec{Name: name, Arn: s.packageArn(name), Description: in.Description, CreatedAt: now, ModifiedAt: now}
+	err := s.st.Update(func(tx *store.Tx) error {
+		if tx.Has(tPackages, name) {
+			return conflict("Package %s already exists.", name)
+		}
+		if err := putTags(tx, p.Arn, mapTags(in.Tags)); err != nil {
+			return err
+		}
+		return tx.Put(tPackages, name, p)
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"packageName": p.Name, "packageArn": p.Arn, "description": p.Description})
+}
+
+// mapTags turns the catalog's tag map into tags (the rest of IoT uses lists).
+func mapTags(m map[string]string) []ota.Tag {
+	var out []ota.Tag
+	for k, v := range m {
+		out = append(out, ota.Tag{Key: k, Value: v})
+	}
+	return out
+}
+
+func (s *Service) getPackage(w http.ResponseWriter, r *http.Request) {
+	var p packageRec
+	err := s.st.View(func(tx *store.Tx) (err error) {
+		p, err = s.getPkg(tx, r.PathValue("packageName"))
+		return err
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, s.packageOut(p, true))
+}
+
+func (s *Service) packageOut(p packageRec, full bool) map[string]any {
+	out := map[string]any{"packageName": p.Name, "creationDate": at(p.CreatedAt), "lastModifiedDate": at(p.ModifiedAt)}
+	if p.DefaultVersion != "" {
+		out["defaultVersionName"] = p.DefaultVersion
+	}
+	if full {
+		out["packageArn"] = p.Arn
+		out["description"] = p.Description
+	}
+	return out
+}
+
+func (s *Service) updatePackage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("packageName")
+	var in struct {
+		Description         *string `json:"description"`
+		DefaultVersionName  string  `json:"defaultVersionName"`
+		UnsetDefaultVersion bool    `json:"unsetDefaultVersion"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	err := s.st.Update(func(tx *store.Tx) error {
+		p, err := s.getPkg(tx, name)
+		if err != nil {
+			return err
+		}
+		if in.Description != nil {
+			p.Description = *in.Description
+		}
+		if in.DefaultVersionName != "" {
+			if _, err := s.getVersion(tx, name, in.DefaultVersionName); err != nil {
+				return err
+			}
+			p.DefaultVersion = in.DefaultVersionName
+		}
+		if in.UnsetDefaultVersion {
+			p.DefaultVersion = ""
+		}
+		p.ModifiedAt = s.now()
+		return tx.Put(tPackages, name, p)
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, struct{}{})
+}
+
+func (s *Service) deletePackage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("packageName")
+	err := s.st.Update(func(tx *store.Tx) error {
+		p, err := s.getPkg(tx, name)
+		if err != nil {
+			return nil // AWS: deleting a missing package succeeds
+		}
+		for _, v := range keysUnder(tx, tPkgVersions, name+"/") {
+			tx.Delete(tTags, s.versionArn(name, v))
+			tx.Delete(tPkgVersions, name+"/"+v)
+		}
+		tx.Delete(tTags, p.Arn)
+		return tx.Delete(tPackages, name)
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, struct{}{})
+}
+
+func (s *Service) listPackages(w http.ResponseWriter, r *http.Request) {
+	pg, err := parsePage(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := struct {
+		PackageSummaries []map[string]any `json:"packageSummaries"`
+		NextToken        string           `json:"nextToken,omitempty"`
+	}{PackageSummaries: []map[string]any{}}
+	err = s.st.View(func(tx *store.Tx) (err error) {
+		out.NextToken, err = listPage(tx, tPackages, "", pg, func(_ string, raw []byte) (bool, error) {
+			var p packageRec
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return false, err
+			}
+			out.PackageSummaries = append(out.PackageSummaries, s.packageOut(p, false))
+			return true, nil
+		})
+		return err
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, out)
+}
+
+func (s *Service) createPackageVersion(w http.ResponseWriter, r *http.Request) {
+	pkg, ver := r.PathValue("packageName"), r.PathValue("version")
+	var in struct {
+		Description string            `json:"description"`
+		Attributes  map[string]string `json:"attributes"`
+		Artifact    json.RawMessage   `json:"artifact"`
+		Recipe      string            `json:"recipe"`
+		Tags        map[string]string `json:"tags"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if !versionNamePattern.MatchString(ver) {
+		writeErr(w, validation("versionName must be 1-64 characters of [a-zA-Z0-9-_.+], got %q", ver))
+		return
+	}
+	now := s.now()
+	v := versionRec{Package: pkg, Name: ver, Arn: s.versionArn(pkg, ver), Description: in.Description,
+		Attributes: in.Attributes, Artifact: in.Artifact, Recipe: in.Recipe, Status: "DRAFT", CreatedAt: now, ModifiedAt: now}
+	err := s.st.Update(func(tx *store.Tx) error {
+		if _, err := s.getPkg(tx, pkg); err != nil {
+			return err
+		}
+		if tx.Has(tPkgVersions, pkg+"/"+ver) {
+			return conflict("Package version %s of %s already exists.", ver, pkg)
+		}
+		if err := putTags(tx, v.Arn, mapTags(in.Tags)); err != nil {
+			return err
+		}
+		return tx.Put(tPkgVersions, pkg+"/"+ver, v)
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, map[string]any{"packageVersionArn": v.Arn, "packageName": pkg, "versionName": ver,
+		"description": v.Description, "attributes": nonNil(v.Attributes), "status": v.Status})
+}
+
+func (s *Service) getPackageVersion(w http.ResponseWriter, r *http.Request) {
+	var v versionRec
+	err := s.st.View(func(tx *store.Tx) (err error) {
+		v, err = s.getVersion(tx, r.PathValue("packageName"), r.PathValue("version"))
+		return err
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := map[string]any{"packageVersionArn": v.Arn, "packageName": v.Package, "versionName": v.Name,
+		"description": v.Description, "attributes": nonNil(v.Attributes), "status": v.Status,
+		"creationDate": at(v.CreatedAt), "lastModifiedDate": at(v.ModifiedAt)}
+	if len(v.Artifact) > 0 {
+		out["artifact"] = v.Artifact
+	}
+	if v.Recipe != "" {
+		out["recipe"] = v.Recipe
+	}
+	writeJSON(w, out)
+}
+
+func (s *Service) updatePackageVersion(w http.ResponseWriter, r *http.Request) {
+	pkg, ver := r.PathValue("packageName"), r.PathValue("version")
+	var in struct {
+		Description *string           `json:"description"`
+		Attributes  map[string]string `json:"attributes"`
+		Artifact    json.RawMessage   `json:"artifact"`
+		Recipe      *string           `json:"recipe"`
+		Action      string            `json:"action"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	err := s.st.Update(func(tx *store.Tx) error {
+		v, err := s.getVersion(tx, pkg, ver)
+		if err != nil {
+			return err
+		}
+		switch in.Action {
+		case "":
+		case "PUBLISH":
+			if v.Status == "DEPRECATED" {
+				return conflict("a DEPRECATED package version cannot be published")
+			}
+			v.Status = "PUBLISHED"
+		case "DEPRECATE":
+			v.Status = "DEPRECATED"
+		default:
+			return validation("action must be PUBLISH or DEPRECATE, got %q", in.Action)
+		}
+		if in.Description != nil {
+			v.Description = *in.Description
+		}
+		if in.Attributes != nil {
+			v.Attributes = in.Attributes
+		}
+		if len(in.Artifact) > 0 {
+			v.Artifact = in.Artifact
+		}
+		if in.Recipe != nil {
+			v.Recipe = *in.Recipe
+		}
+		v.ModifiedAt = s.now()
+		return tx.Put(tPkgVersions, pkg+"/"+ver, v)
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, struct{}{})
+}
+
+func (s *Service) deletePackageVersion(w http.ResponseWriter, r *http.Request) {
+	pkg, ver := r.PathValue("packageName"), r.PathValue("version")
+	err := s.st.Update(func(tx *store.Tx) error {
+		v, err := s.getVersion(tx, pkg, ver)
+		if err != nil {
+			return nil // deleting a missing version succeeds
+		}
+		tx.Delete(tTags, v.Arn)
+		return tx.Delete(tPkgVersions, pkg+"/"+ver)
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, struct{}{})
+}
+
+func (s *Service) listPackageVersions(w http.ResponseWriter, r *http.Request) {
+	pkg := r.PathValue("packageName")
+	pg, err := parsePage(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	status := r.URL.Query().Get("status")
+	if status != "" && status != "DRAFT" && status != "PUBLISHED" && status != "DEPRECATED" {
+		writeErr(w, validation("status must be DRAFT, PUBLISHED or DEPRECATED, got %q", status))
+		return
+	}
+	out := struct {
+		PackageVersionSummaries []map[string]any `json:"packageVersionSummaries"`
+		NextToken               string           `json:"nextToken,omitempty"`
+	}{PackageVersionSummaries: []map[string]any{}}
+	err = s.st.View(func(tx *store.Tx) error {
+		if _, err := s.getPkg(tx, pkg); err != nil {
+			return err
+		}
+		var err error
+		out.NextToken, err = listPage(tx, tPkgVersions, pkg+"/", pg, func(_ string, raw []byte) (bool, error) {
+			var v versionRec
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return false, err
+			}
+			if status != "" && v.Status != status {
+				return false, nil
+			}
+			out.PackageVersionSummaries = append(out.PackageVersionSummaries, map[string]any{"packageName": v.Package,
+				"versionName": v.Name, "status": v.Status, "creationDate": at(v.CreatedAt), "lastModifiedDate": at(v.ModifiedAt)})
+			return true, nil
+		})
+		return err
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, out)
+}

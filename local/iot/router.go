@@ -1,0 +1,205 @@
+package iot
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/otactl/otactl/local/store"
+	"github.com/otactl/otactl/local/wire"
+)
+
+// routes registers every operation at its path in the IoT API.
+func (s *Service) routes() {
+	m := map[string]http.HandlerFunc{
+		"GET /endpoint": s.describeEndpoint,
+
+		"POST /things/{thingName}":   s.createThing,
+		"GET /things/{thingName}":    s.describeThing,
+		"DELETE /things/{thingName}": s.deleteThing,
+		"GET /things":                s.listThings,
+
+		"POST /thing-groups/{thingGroupName}":               s.createThingGroup,
+		"GET /thing-groups/{thingGroupName}":                s.describeThingGroup,
+		"DELETE /thing-groups/{thingGroupName}":             s.deleteThingGroup,
+		"GET /thing-groups":                                 s.listThingGroups,
+		"PUT /thing-groups/addThingToThingGroup":            s.addThingToThingGroup,
+		"PUT /thing-groups/removeThingFromThingGroup":       s.removeThingFromThingGroup,
+		"GET /thing-groups/{thingGroupName}/things":         s.listThingsInThingGroup,
+		"POST /streams/{streamId}":                          s.createStream,
+		"GET /streams/{streamId}":                           s.describeStream,
+		"PUT /streams/{streamId}":                           s.updateStream,
+		"DELETE /streams/{streamId}":                        s.deleteStream,
+		"GET /streams":                                      s.listStreams,
+		"PUT /jobs/{jobId}":                                 s.createJob,
+		"GET /jobs/{jobId}":                                 s.describeJob,
+		"DELETE /jobs/{jobId}":                              s.deleteJob,
+		"GET /jobs":                                         s.listJobs,
+		"GET /jobs/{jobId}/job-document":                    s.getJobDocument,
+		"PUT /jobs/{jobId}/cancel":                          s.cancelJob,
+		"GET /jobs/{jobId}/things":                          s.listJobExecutionsForJob,
+		"GET /things/{thingName}/jobs":                      s.listJobExecutionsForThing,
+		"GET /things/{thingName}/jobs/{jobId}":              s.describeJobExecution,
+		"PUT /packages/{packageName}":                       s.createPackage,
+		"GET /packages/{packageName}":                       s.getPackage,
+		"PATCH /packages/{packageName}":                     s.updatePackage,
+		"DELETE /packages/{packageName}":                    s.deletePackage,
+		"GET /packages":                                     s.listPackages,
+		"PUT /packages/{packageName}/versions/{version}":    s.createPackageVersion,
+		"GET /packages/{packageName}/versions/{version}":    s.getPackageVersion,
+		"PATCH /packages/{packageName}/versions/{version}":  s.updatePackageVersion,
+		"DELETE /packages/{packageName}/versions/{version}": s.deletePackageVersion,
+		"GET /packages/{packageName}/versions":              s.listPackageVersions,
+		"POST /tags":                                        s.tagResource,
+		"GET /tags":                                         s.listTagsForResource,
+		"POST /untag":                                       s.untagResource,
+	}
+	for pattern, h := range m {
+		s.mux.Handle(pattern, h)
+	}
+}
+
+// ServeHTTP routes a request to its operation. Anything that matches no
+// operation gets AWS's error shape rather than the mux's plain-text 404/405.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		writeErr(w, wire.Errorf(http.StatusNotFound, "UnknownOperationException", "no IoT operation for %s %s", r.Method, r.URL.Path))
+		return
+	}
+	defer func() {
+		// A bug must still answer in AWS's shape; the server stays up.
+		if v := recover(); v != nil {
+			writeErr(w, wire.Internal(fmt.Errorf("panic: %v", v)))
+		}
+	}()
+	h.ServeHTTP(w, r)
+}
+
+func writeErr(w http.ResponseWriter, err error) { wire.WriteError(w, err) }
+
+// The IoT API's error codes beyond wire's common ones.
+func invalid(format string, args ...any) *wire.Error { return wire.InvalidRequest(format, args...) }
+
+func notFound(format string, args ...any) *wire.Error { return wire.NotFound(format, args...) }
+
+func alreadyExists(id, arn, format string, args ...any) *wire.Error {
+	e := wire.Errorf(http.StatusConflict, "ResourceAlreadyExistsException", format, args...)
+	e.Fields = map[string]string{"resourceId": id, "resourceArn": arn}
+	return e
+}
+
+func stateTransition(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusConflict, "InvalidStateTransitionException", format, args...)
+}
+
+func versionConflict(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusConflict, "VersionConflictException", format, args...)
+}
+
+func limitExceeded(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusGone, "LimitExceededException", format, args...)
+}
+
+// validation is the Software Package Catalog's name for a bad request.
+func validation(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusBadRequest, "ValidationException", format, args...)
+}
+
+// page is a pagination request: the key to resume at and the page size.
+type page struct {
+	after string // resume strictly after this key ("" = from the start)
+	max   int
+}
+
+const (
+	defaultPageSize = 100
+	maxPageSize     = 250
+)
+
+// parsePage reads maxResults and nextToken.
+func parsePage(r *http.Request) (page, error) {
+	q := r.URL.Query()
+	p := page{max: defaultPageSize}
+	if v := q.Get("maxResults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return p, invalid("maxResults must be 1-%d, got %q", maxPageSize, v)
+		}
+		p.max = n
+	}
+	if t := q.Get("nextToken"); t != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(t)
+		if err != nil || !strings.HasPrefix(string(raw), "k:") {
+			return p, invalid("invalid nextToken")
+		}
+		p.after = string(raw[2:])
+	}
+	return p, nil
+}
+
+func nextToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte("k:" + key)) }
+
+// listPage walks table records under prefix after p.after, calling keep for
+// each; keep returns whether the record belongs in the page. It returns the
+// token of the next page, or "" at the end.
+func listPage(tx *store.Tx, table, prefix string, p page, keep func(key string, raw []byte) (bool, error)) (string, error) {
+	n, token, last := 0, "", ""
+	err := tx.List(table, prefix, func(k string, raw []byte) error {
+		if p.after != "" && k <= p.after {
+			return nil
+		}
+		if n == p.max {
+			token = nextToken(last)
+			return store.ErrStop
+		}
+		ok, err := keep(k, raw)
+		if err != nil {
+			return err
+		}
+		if ok {
+			n++
+			last = k
+		}
+		return nil
+	})
+	return token, err
+}
+
+// boolQuery reads a boolean query parameter.
+func boolQuery(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, invalid("%s must be true or false, got %q", name, v)
+	}
+	return b, nil
+}
+
+// at is a timestamp as the IoT REST-JSON wire carries it: seconds since the
+// epoch with a fraction; nil (omitted) for the zero time.
+func at(t time.Time) *float64 {
+	if t.IsZero() {
+		return nil
+	}
+	v := float64(t.UnixMilli()) / 1000
+	return &v
+}
+
+// decode reads a JSON request body, rejecting what AWS rejects.
+func decode(r *http.Request, v any) error { return wire.DecodeJSON(r, v) }
+
+func writeJSON(w http.ResponseWriter, v any) { wire.WriteJSON(w, http.StatusOK, v) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func sortTimes(ts []time.Time) { sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) }) }
+
+func conflict(format string, args ...any) *wire.Error { return wire.Conflict(format, args...) }
