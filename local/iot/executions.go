@@ -233,21 +233,27 @@ func (s *Service) Execution(thing, jobID string) (Execution, error) {
 // PendingExecutions returns the thing's executions that are not terminal:
 // IN_PROGRESS ones first, then QUEUED ones, each oldest first, as the Jobs
 // API orders them (the first is the thing's next job). Executions of
-// scheduled jobs are not pending yet.
+// scheduled jobs do not exist yet.
 func (s *Service) PendingExecutions(thing string) ([]Execution, error) {
 	var out []Execution
-	err := s.st.View(func(tx *store.Tx) error {
-		for _, jobID := range keysUnder(tx, tThingExecs, thing+"/") {
-			e, err := loadExec(tx, jobID, thing)
-			if err != nil {
-				return err
-			}
-			if !Terminal(e.Status) {
-				out = append(out, *e)
-			}
-		}
-		return nil
+	err := s.st.View(func(tx *store.Tx) (err error) {
+		out, err = pendingTx(tx, thing)
+		return err
 	})
+	return out, err
+}
+
+func pendingTx(tx *store.Tx, thing string) ([]Execution, error) {
+	var out []Execution
+	for _, jobID := range keysUnder(tx, tThingExecs, thing+"/") {
+		e, err := loadExec(tx, jobID, thing)
+		if err != nil {
+			return nil, err
+		}
+		if !Terminal(e.Status) {
+			out = append(out, *e)
+		}
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if (a.Status == StatusInProgress) != (b.Status == StatusInProgress) {
@@ -258,7 +264,48 @@ func (s *Service) PendingExecutions(thing string) ([]Execution, error) {
 		}
 		return a.JobID < b.JobID
 	})
-	return out, err
+	return out, nil
+}
+
+// StartNextExecution is the Jobs API's StartNextPendingJobExecution: the
+// thing's next pending execution moves to IN_PROGRESS (one already
+// IN_PROGRESS stays so), with details (nil: unchanged) and the step timeout
+// (minutes, 0: unchanged) applied. It returns nil when nothing is pending.
+func (s *Service) StartNextExecution(thing string, details map[string]string, stepTimeoutMinutes int64) (*Execution, error) {
+	if stepTimeoutMinutes > maxStepTimeoutMinutes {
+		return nil, invalid("stepTimeoutInMinutes must be at most %d", maxStepTimeoutMinutes)
+	}
+	var out *Execution
+	var evs []Event
+	err := s.st.Update(func(tx *store.Tx) error {
+		out, evs = nil, nil
+		pending, err := pendingTx(tx, thing)
+		if err != nil || len(pending) == 0 {
+			return err
+		}
+		next := pending[0]
+		if next.Status == StatusInProgress && details == nil && stepTimeoutMinutes == 0 {
+			out = &next
+			return nil
+		}
+		e, ev, err := s.transitionTx(tx, thing, next.JobID, func(_ *Job, e *Execution) error {
+			e.Status = StatusInProgress
+			if details != nil {
+				e.StatusDetails = details
+			}
+			if stepTimeoutMinutes > 0 {
+				e.StepTimeoutAt = s.now().Add(time.Duration(stepTimeoutMinutes) * time.Minute)
+			}
+			return nil
+		})
+		out, evs = &e, ev
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(evs...)
+	return out, nil
 }
 
 // maxStepTimeoutMinutes bounds a device's stepTimeoutInMinutes (7 days).
@@ -270,6 +317,8 @@ type ExecutionUpdate struct {
 	StatusDetails map[string]string // nil leaves the details unchanged
 	// ExpectedVersion, when > 0, must equal the current versionNumber.
 	ExpectedVersion int64
+	// ExecutionNumber, when > 0, must be the execution's number.
+	ExecutionNumber int64
 	// StepTimeoutInMinutes, when > 0, (re)sets the step timer; -1 clears it.
 	StepTimeoutInMinutes int64
 }
@@ -286,6 +335,9 @@ func (s *Service) UpdateExecution(thing, jobID string, u ExecutionUpdate) (Execu
 		}
 		if Terminal(e.Status) {
 			return stateTransition("job execution %s on %s is already %s", jobID, thing, e.Status)
+		}
+		if u.ExecutionNumber > 0 && u.ExecutionNumber != e.ExecutionNumber {
+			return notFound("job execution %s on %s has no execution number %d", jobID, thing, u.ExecutionNumber)
 		}
 		if u.ExpectedVersion > 0 && u.ExpectedVersion != e.VersionNumber {
 			return versionConflict("job execution %s on %s is at version %d, expected %d", jobID, thing, e.VersionNumber, u.ExpectedVersion)
@@ -318,36 +370,39 @@ func (s *Service) UpdateExecution(thing, jobID string, u ExecutionUpdate) (Execu
 func (s *Service) Transition(thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, error) {
 	var out Execution
 	var evs []Event
-	err := s.st.Update(func(tx *store.Tx) error {
-		evs = nil
-		j, err := s.loadJob(tx, jobID)
-		if err != nil {
-			return err
-		}
-		e, err := loadExec(tx, jobID, thing)
-		if err != nil {
-			return err
-		}
-		prev := e.Status
-		if err := fn(j, e); err != nil {
-			return err
-		}
-		s.stamp(j, prev, e)
-		if err := saveExec(tx, j, prev, e); err != nil {
-			return err
-		}
-		evs = append(evs, Event{Kind: ExecutionChanged, JobID: jobID, Execution: e, PreviousStatus: prev})
-		if s.settle(j, e.LastUpdatedAt) {
-			evs = append(evs, Event{Kind: JobChanged, JobID: jobID})
-		}
-		out = *e
-		return tx.Put(tJobs, jobID, j)
+	err := s.st.Update(func(tx *store.Tx) (err error) {
+		out, evs, err = s.transitionTx(tx, thing, jobID, fn)
+		return err
 	})
 	if err != nil {
 		return Execution{}, err
 	}
 	s.emit(evs...)
 	return out, nil
+}
+
+func (s *Service) transitionTx(tx *store.Tx, thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, []Event, error) {
+	j, err := s.loadJob(tx, jobID)
+	if err != nil {
+		return Execution{}, nil, err
+	}
+	e, err := loadExec(tx, jobID, thing)
+	if err != nil {
+		return Execution{}, nil, err
+	}
+	prev := e.Status
+	if err := fn(j, e); err != nil {
+		return Execution{}, nil, err
+	}
+	s.stamp(j, prev, e)
+	if err := saveExec(tx, j, prev, e); err != nil {
+		return Execution{}, nil, err
+	}
+	evs := []Event{{Kind: ExecutionChanged, JobID: jobID, Execution: e, PreviousStatus: prev}}
+	if s.settle(j, e.LastUpdatedAt) {
+		evs = append(evs, Event{Kind: JobChanged, JobID: jobID})
+	}
+	return *e, evs, tx.Put(tJobs, jobID, j)
 }
 
 // stamp sets what every change of an execution implies.
@@ -408,41 +463,6 @@ func (s *Service) StartJob(jobID string) (Job, error) {
 	return out, nil
 }
 
-// expandTargets returns the things a job's targets name, groups expanded
-// with their descendants: sorted, without duplicates.
-func (s *Service) expandTargets(tx *store.Tx, targets []string) ([]string, error) {
-	var things []string
-	for _, t := range targets {
-		switch kind, name := targetOf(t); kind {
-		case "thing":
-			if _, err := s.getThing(tx, name); err != nil {
-				return nil, err
-			}
-			things = append(things, name)
-		case "thinggroup":
-			if _, err := s.getGroup(tx, name); err != nil {
-				return nil, err
-			}
-			things = append(things, s.groupThings(tx, name, true)...)
-		default:
-			return nil, invalid("target %q is not a thing or thing group ARN", t)
-		}
-	}
-	sort.Strings(things)
-	return dedupSorted(things), nil
-}
-
-// targetOf splits a target ARN into its kind (thing, thinggroup) and name.
-func targetOf(arn string) (kind, name string) {
-	if n := arnName(arn, "thinggroup/"); n != "" {
-		return "thinggroup", n
-	}
-	if n := arnName(arn, "thing/"); n != "" {
-		return "thing", n
-	}
-	return "", ""
-}
-
 // cancelExecutions cancels the job's QUEUED executions, and its IN_PROGRESS
 // ones when force is set.
 func (s *Service) cancelExecutions(tx *store.Tx, j *Job, force bool) ([]Event, error) {
@@ -475,83 +495,4 @@ func (s *Service) cancelExecutions(tx *store.Tx, j *Job, force bool) ([]Event, e
 		evs = append(evs, Event{Kind: ExecutionChanged, JobID: j.JobID, Execution: e, PreviousStatus: prev})
 	}
 	return evs, nil
-}
-
-// joinContinuousJobs queues executions of the continuous jobs that target
-// group (or an ancestor of it) for a thing that just joined it.
-func (s *Service) joinContinuousJobs(tx *store.Tx, thing, group string) ([]Event, error) {
-	var evs []Event
-	for _, j := range s.jobsTargeting(tx, group) {
-		if !j.Continuous() || j.Status != JobInProgress {
-			continue
-		}
-		created, err := s.createExecutions(tx, j, []string{thing}, false)
-		if err != nil {
-			return nil, err
-		}
-		if len(created) > 0 {
-			evs = append(evs, Event{Kind: ExecutionsCreated, JobID: j.JobID, Things: created})
-			if err := tx.Put(tJobs, j.JobID, j); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return evs, nil
-}
-
-// leaveContinuousJobs marks REMOVED the pending executions of continuous
-// jobs that no longer target a thing that left group.
-func (s *Service) leaveContinuousJobs(tx *store.Tx, thing, group string) ([]Event, error) {
-	var evs []Event
-	for _, j := range s.jobsTargeting(tx, group) {
-		if !j.Continuous() {
-			continue
-		}
-		if still, err := s.expandTargets(tx, j.Targets); err == nil && containsSorted(still, thing) {
-			continue
-		}
-		e, err := loadExec(tx, j.JobID, thing)
-		if err != nil || Terminal(e.Status) {
-			continue
-		}
-		prev := e.Status
-		e.Status = StatusRemoved
-		s.stamp(j, prev, e)
-		if err := saveExec(tx, j, prev, e); err != nil {
-			return nil, err
-		}
-		if err := tx.Put(tJobs, j.JobID, j); err != nil {
-			return nil, err
-		}
-		evs = append(evs, Event{Kind: ExecutionChanged, JobID: j.JobID, Execution: e, PreviousStatus: prev})
-	}
-	return evs, nil
-}
-
-func containsSorted(xs []string, x string) bool {
-	i := sort.SearchStrings(xs, x)
-	return i < len(xs) && xs[i] == x
-}
-
-// jobsTargeting returns the jobs that target group or one of its ancestors.
-func (s *Service) jobsTargeting(tx *store.Tx, group string) []*Job {
-	var out []*Job
-	seen := map[string]bool{}
-	for g, depth := group, 0; g != "" && depth < 8; depth++ {
-		for _, id := range keysUnder(tx, tGroupJobs, g+"/") {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			if j, err := s.loadJob(tx, id); err == nil {
-				out = append(out, j)
-			}
-		}
-		gr, err := s.getGroup(tx, g)
-		if err != nil {
-			break
-		}
-		g = gr.Parent
-	}
-	return out
 }

@@ -59,6 +59,11 @@ func New(st *store.Store, env wire.Env, objects Objects) *Service {
 	return s
 }
 
+// HandleFunc adds an operation of the IoT API served by another package
+// (certificates and principals, for instance) under the same service name.
+// pattern is a net/http pattern such as "POST /keys-and-certificate".
+func (s *Service) HandleFunc(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
+
 func (s *Service) now() time.Time { return s.Now().UTC() }
 
 // endpointTypes are the values DescribeEndpoint accepts.
