@@ -1,0 +1,289 @@
+package ota
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Manager manages the updates otactl made. No OTAUpdate resource exists for
+// them: an update is its job (AFR_OTA-<id>, tagged otactl:update-id) and the
+// stream the job's tag names.
+type Manager struct {
+	Cloud Cloud
+	Now   func() time.Time
+}
+
+// UpdateSummary is one line of otactl list.
+type UpdateSummary struct {
+	UpdateID  string    `json:"otaUpdateId"`
+	JobID     string    `json:"jobId"`
+	Status    string    `json:"status"`
+	Targets   []string  `json:"targets"`
+	Protocols []string  `json:"protocols"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// List returns the updates otactl made, newest first.
+func (m *Manager) List(ctx context.Context) ([]UpdateSummary, error) {
+	jobs, err := m.Cloud.ListJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []UpdateSummary
+	for _, j := range jobs {
+		tags, err := m.Cloud.ListTags(ctx, j.JobArn)
+		if err != nil {
+			return nil, err
+		}
+		id := tagValue(tags, TagUpdateID)
+		if id == "" {
+			continue // an OTA job otactl did not make
+		}
+		s := UpdateSummary{UpdateID: id, JobID: j.JobID, Status: j.Status, CreatedAt: j.CreatedAt}
+		if job, err := m.Cloud.DescribeJob(ctx, j.JobID); err == nil {
+			s.Targets = job.Targets
+		}
+		if doc, err := m.Cloud.GetJobDocument(ctx, j.JobID); err == nil {
+			s.Protocols = ParseJobDocument(doc).Protocols
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].CreatedAt.After(out[b].CreatedAt) })
+	return out, nil
+}
+
+// DocumentSummary is what otactl reads back from an afr_ota document.
+type DocumentSummary struct {
+	Protocols  []string
+	StreamName string
+	Files      []DocumentFile
+}
+
+// DocumentFile is one file entry of an afr_ota document.
+type DocumentFile struct {
+	FilePath, CertFile, SigKey, UpdateDataURL string
+	FileSize                                  int64
+	FileID                                    int
+}
+
+// ParseJobDocument reads an afr_ota document; what it cannot read stays empty.
+func ParseJobDocument(doc string) DocumentSummary {
+	var d struct {
+		AfrOta struct {
+			Protocols  []string         `json:"protocols"`
+			StreamName string           `json:"streamname"`
+			Files      []map[string]any `json:"files"`
+		} `json:"afr_ota"`
+	}
+	var out DocumentSummary
+	if json.Unmarshal([]byte(doc), &d) != nil {
+		return out
+	}
+	out.Protocols, out.StreamName = d.AfrOta.Protocols, d.AfrOta.StreamName
+	for _, f := range d.AfrOta.Files {
+		df := DocumentFile{}
+		df.FilePath, _ = f["filepath"].(string)
+		df.CertFile, _ = f["certfile"].(string)
+		df.UpdateDataURL, _ = f["update_data_url"].(string)
+		if n, ok := f["filesize"].(float64); ok {
+			df.FileSize = int64(n)
+		}
+		if n, ok := f["fileid"].(float64); ok {
+			df.FileID = int(n)
+		}
+		for k := range f {
+			if strings.HasPrefix(k, "sig-") {
+				df.SigKey = k
+			}
+		}
+		out.Files = append(out.Files, df)
+	}
+	return out
+}
+
+// UpdateDetails is what otactl describe shows.
+type UpdateDetails struct {
+	UpdateID    string          `json:"otaUpdateId"`
+	Job         Job             `json:"-"`
+	JobRaw      any             `json:"job"`
+	NextWindows []time.Time     `json:"nextMaintenanceWindows,omitempty"`
+	Stream      *Stream         `json:"stream,omitempty"`
+	Document    string          `json:"jobDocument"`
+	DocSummary  DocumentSummary `json:"-"`
+	Executions  []Execution     `json:"executions,omitempty"`
+}
+
+// ErrNotOurs is returned for a job otactl did not make.
+var ErrNotOurs = errors.New("not made by otactl")
+
+// find returns the job of update id, checking otactl made it.
+func (m *Manager) find(ctx context.Context, id string) (Job, []Tag, error) {
+	jobID := id
+	if !strings.HasPrefix(id, JobIDPrefix) {
+		jobID = JobIDPrefix + id
+	}
+	job, err := m.Cloud.DescribeJob(ctx, jobID)
+	if err != nil {
+		return job, nil, fmt.Errorf("update %s: %w", id, err)
+	}
+	tags, err := m.Cloud.ListTags(ctx, job.JobArn)
+	if err != nil {
+		return job, nil, err
+	}
+	if tagValue(tags, TagUpdateID) == "" {
+		return job, nil, fmt.Errorf("job %s: %w (it has no %s tag)", jobID, ErrNotOurs, TagUpdateID)
+	}
+	return job, tags, nil
+}
+
+// Describe gathers an update's job, windows, stream, document and, when
+// executions is set, every device's execution.
+func (m *Manager) Describe(ctx context.Context, id string, executions bool) (*UpdateDetails, error) {
+	job, tags, err := m.find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &UpdateDetails{UpdateID: tagValue(tags, TagUpdateID), Job: job, JobRaw: job.Raw}
+	if d.Document, err = m.Cloud.GetJobDocument(ctx, job.JobID); err != nil {
+		return nil, err
+	}
+	d.DocSummary = ParseJobDocument(d.Document)
+	streamID := tagValue(tags, TagStreamID)
+	if streamID == "" {
+		streamID = d.DocSummary.StreamName
+	}
+	if streamID != "" {
+		if st, err := m.Cloud.DescribeStream(ctx, streamID); err == nil {
+			d.Stream = &st
+		}
+	}
+	now := time.Now()
+	if m.Now != nil {
+		now = m.Now()
+	}
+	if sc := job.SchedulingConfig; sc != nil {
+		d.NextWindows = NextWindows(sc.MaintenanceWindows, now, 3)
+	}
+	if executions {
+		if d.Executions, err = m.Cloud.ListJobExecutions(ctx, job.JobID); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// NextWindows returns the next n window openings after now, across windows.
+func NextWindows(ws []MaintenanceWindow, now time.Time, n int) []time.Time {
+	var out []time.Time
+	for _, w := range ws {
+		c, err := ParseCron(w.StartTime)
+		if err != nil {
+			continue
+		}
+		t := now
+		for i := 0; i < n; i++ {
+			if t = c.Next(t); t.IsZero() {
+				break
+			}
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Before(out[b]) })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// Cancel cancels an update's job; force also cancels executions in progress.
+func (m *Manager) Cancel(ctx context.Context, id string, force bool) error {
+	job, _, err := m.find(ctx, id)
+	if err != nil {
+		return err
+	}
+	return m.Cloud.CancelJob(ctx, job.JobID, force)
+}
+
+// DeleteOptions choose what delete removes besides the job.
+type DeleteOptions struct {
+	Force              bool // delete a job with executions in progress
+	KeepStream         bool
+	PurgeSignedObjects bool // remove the signed-object versions signing made
+}
+
+// Deleted reports what Delete removed.
+type Deleted struct {
+	Job           string   `json:"job"`
+	Stream        string   `json:"stream,omitempty"`
+	ObjectVersion []string `json:"objectVersions,omitempty"`
+}
+
+// signingJobKey matches a signed object's key: a prefix and a Signer job id.
+var signingJobKey = regexp.MustCompile(`([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+
+// Delete deletes the update's job, then the stream otactl made for it (a
+// stream the user gave is never deleted), then optionally the signed objects.
+func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) (*Deleted, error) {
+	job, tags, err := m.find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var streamFiles []S3Location
+	streamID := tagValue(tags, TagStreamID)
+	if streamID != "" {
+		if st, err := m.Cloud.DescribeStream(ctx, streamID); err == nil {
+			for _, f := range st.Files {
+				streamFiles = append(streamFiles, f.S3)
+			}
+		}
+	}
+	if err := m.Cloud.DeleteJob(ctx, job.JobID, o.Force); err != nil {
+		return nil, fmt.Errorf("iot:DeleteJob %s: %w", job.JobID, err)
+	}
+	out := &Deleted{Job: job.JobID}
+	if streamID != "" && !o.KeepStream {
+		if err := m.Cloud.DeleteStream(ctx, streamID); err != nil && !errors.Is(err, ErrNotFound) {
+			return out, fmt.Errorf("job deleted; iot:DeleteStream %s: %w", streamID, err)
+		}
+		out.Stream = streamID
+	}
+	if o.PurgeSignedObjects {
+		for _, loc := range streamFiles {
+			if err := m.purgeSigned(ctx, loc, out); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// purgeSigned deletes every version of a signed object's key, but only when
+// the key is one a Signer job wrote (it ends with that job's id): the user's
+// own binaries are never touched.
+func (m *Manager) purgeSigned(ctx context.Context, loc S3Location, out *Deleted) error {
+	id := signingJobKey.FindString(loc.Key)
+	if id == "" {
+		return nil
+	}
+	sj, err := m.Cloud.DescribeSigningJob(ctx, id)
+	if err != nil || sj.SignedObject.Bucket != loc.Bucket || sj.SignedObject.Key != loc.Key {
+		return nil
+	}
+	versions, err := m.Cloud.ListObjectVersions(ctx, loc.Bucket, loc.Key)
+	if err != nil {
+		return err
+	}
+	for _, v := range versions {
+		if err := m.Cloud.DeleteObjectVersion(ctx, loc.Bucket, loc.Key, v.VersionID); err != nil {
+			return fmt.Errorf("s3:DeleteObject %s/%s version %s: %w", loc.Bucket, loc.Key, v.VersionID, err)
+		}
+		out.ObjectVersion = append(out.ObjectVersion, fmt.Sprintf("s3://%s/%s?versionId=%s", loc.Bucket, loc.Key, v.VersionID))
+	}
+	return nil
+}
