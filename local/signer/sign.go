@@ -1,0 +1,131 @@
+package signer
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/otactl/otactl/local/store"
+)
+
+// run signs one job and records how it ended.
+func (s *Service) run(id string) {
+	j, err := s.loadJob(id)
+	if err != nil || j.Status != "InProgress" {
+		return
+	}
+	if s.beforeSign != nil {
+		s.beforeSign(id)
+	}
+	key, err := s.sign(j)
+	s.st.Update(func(tx *store.Tx) error {
+		var cur job
+		if found, err := tx.Get(jobsTable, id, &cur); !found || err != nil {
+			return err
+		}
+		cur.CompletedAt = s.now().UTC()
+		if err != nil {
+			cur.Status, cur.StatusReason = "Failed", err.Error()
+		} else {
+			cur.Status, cur.StatusReason, cur.SignedKey = "Succeeded", "Signing Succeeded", key
+		}
+		return tx.Put(jobsTable, id, cur)
+	})
+}
+
+// sign reads the source version, signs the digest of the whole file with
+// the profile's key and writes the signed object to <prefix><jobId> in the
+// destination bucket. The error, if any, is the job's statusReason.
+func (s *Service) sign(j *job) (string, error) {
+	pl := findPlatform(j.PlatformID)
+	if pl == nil {
+		return "", fmt.Errorf("Signing platform %s is not supported", j.PlatformID)
+	}
+	cert, key, err := s.certs.KeyPair(j.CertificateArn)
+	if err != nil {
+		return "", fmt.Errorf("Signing material %s could not be loaded: %v", j.CertificateArn, err)
+	}
+	if !pl.keyFits(cert.PublicKey) {
+		return "", fmt.Errorf("Signing material %s does not fit platform %s", j.CertificateArn, pl.PlatformID)
+	}
+	src := j.Source
+	v, err := s.objs.Versioning(src.BucketName)
+	if err != nil {
+		return "", fmt.Errorf("Source bucket %s could not be read: %v", src.BucketName, err)
+	}
+	if v != "Enabled" {
+		return "", fmt.Errorf("Source bucket %s does not have versioning enabled; Signer signs only objects in versioning-enabled buckets", src.BucketName)
+	}
+
+	// First pass: the digest of the whole file.
+	body, size, err := s.objs.Open(src.BucketName, src.Key, src.Version)
+	if err != nil {
+		return "", fmt.Errorf("Source object s3://%s/%s version %s could not be read: %v", src.BucketName, src.Key, src.Version, err)
+	}
+	if max := int64(pl.MaxSizeInMB) << 20; size > max {
+		body.Close()
+		return "", fmt.Errorf("Source object is %d bytes; platform %s signs at most %d MB", size, pl.PlatformID, pl.MaxSizeInMB)
+	}
+	h := pl.hash.New()
+	n, err := io.Copy(h, body)
+	body.Close()
+	if err != nil {
+		return "", fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
+	}
+	// ECDSA keys give an ASN.1 DER signature, RSA keys PKCS #1 v1.5.
+	sig, err := key.Sign(rand.Reader, h.Sum(nil), pl.hash)
+	if err != nil {
+		return "", fmt.Errorf("Signing failed: %v", err)
+	}
+
+	// Second pass: stream the signed object, the payload base64-encoded on
+	// the way, so memory does not grow with the file.
+	body, _, err = s.objs.Open(src.BucketName, src.Key, src.Version)
+	if err != nil {
+		return "", fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer body.Close()
+		pw.CloseWithError(writeSigned(pw, body, n, sig, pl.algorithm))
+	}()
+	dst := j.Destination.Prefix + j.ID
+	err = s.objs.Put(j.Destination.BucketName, dst, pr, "application/json")
+	pr.CloseWithError(io.ErrClosedPipe) // stops the writer if Put returned early
+	<-done
+	if err != nil {
+		return "", fmt.Errorf("Signed object could not be written to s3://%s/%s: %v", j.Destination.BucketName, dst, err)
+	}
+	return dst, nil
+}
+
+// writeSigned writes the signed object CreateOTAUpdate reads:
+// {"rawPayloadSize":N,"signature":"<base64 DER>","signatureAlgorithm":"...","payload":"<base64 file>"}
+func writeSigned(w io.Writer, payload io.Reader, size int64, sig []byte, algorithm string) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(`{"rawPayloadSize":`)
+	bw.WriteString(strconv.FormatInt(size, 10))
+	bw.WriteString(`,"signature":"`)
+	bw.WriteString(base64.StdEncoding.EncodeToString(sig))
+	bw.WriteString(`","signatureAlgorithm":"`)
+	bw.WriteString(algorithm) // a fixed name: nothing to escape
+	bw.WriteString(`","payload":"`)
+	enc := base64.NewEncoder(base64.StdEncoding, bw)
+	copied, err := io.Copy(enc, payload)
+	if err != nil {
+		return err
+	}
+	if copied != size {
+		return fmt.Errorf("source object changed size while signing (%d, then %d bytes)", size, copied)
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	bw.WriteString(`"}`)
+	return bw.Flush()
+}
