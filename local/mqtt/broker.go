@@ -1,0 +1,175 @@
+// Package mqtt is the device side of otactl local: an embedded MQTT broker
+// (mochi-mqtt) that serves the AWS IoT Jobs MQTT API and MQTT-based file
+// delivery (streams) under $aws/things/{thingName}/, with AWS IoT's identity
+// rules: the client id is the thing name, over TLS the client certificate must
+// be registered, active and attached to that thing, and a client may only
+// publish and subscribe under its own $aws/things/{thingName}/.
+//
+// The package depends on the control plane only through the small interfaces
+// in deps.go (Jobs, Streams, Objects, Presigner, Identities), so it can be
+// tested on its own and wired to local/iot and local/s3 by package local.
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// Default listen addresses of otactl local's broker.
+const (
+	DefaultAddr    = "127.0.0.1:1883"
+	DefaultTLSAddr = "127.0.0.1:8883"
+)
+
+// Config says where the broker listens and how it behaves.
+type Config struct {
+	// Addr is the plain TCP listener ("host:port"; port 0 picks a free one).
+	// Empty: no plain listener. The plain port accepts any client id (it is the
+	// development port) but still confines each client to its own topics.
+	Addr string
+	// TLSAddr is the mutual-TLS listener. Empty: no TLS listener. It needs
+	// Deps.CA and Deps.Identities.
+	TLSAddr string
+	// Hostnames are extra DNS names for the server certificate (127.0.0.1,
+	// ::1 and localhost are always in it, and the TLSAddr host).
+	Hostnames []string
+	// JobsRate limits Jobs API requests per client per second (token bucket
+	// of JobsBurst); 0 means no limit. Excess requests get RequestThrottled.
+	JobsRate  float64
+	JobsBurst int
+	// Logger receives the broker's diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Broker is the running MQTT side of otactl local.
+type Broker struct {
+	cfg  Config
+	deps Deps
+	srv  *mochi.Server
+	log  *slog.Logger
+
+	plain, secure net.Listener
+
+	notifier *notifier
+	limits   *limiter
+
+	closeOnce sync.Once
+}
+
+// New builds a broker; Start opens its listeners.
+func New(cfg Config, deps Deps) (*Broker, error) {
+	if cfg.TLSAddr != "" && (deps.CA == nil || deps.Identities == nil) {
+		return nil, errors.New("mqtt: a TLS listener needs a CA and Identities")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumQos = 1 // AWS IoT Core supports QoS 0 and 1
+	// Stream responses are written on the requester's connection; a request
+	// asks for at most 512 blocks, so this leaves room for many in flight.
+	caps.MaximumClientWritesPending = 16 * 1024
+	srv := mochi.New(&mochi.Options{
+		Capabilities:             caps,
+		InlineClient:             true,
+		Logger:                   log,
+		SysTopicResendInterval:   3600, // $SYS is not reachable by devices anyway
+		ClientNetWriteBufferSize: 64 * 1024,
+		ClientNetReadBufferSize:  16 * 1024,
+	})
+	b := &Broker{cfg: cfg, deps: deps, srv: srv, log: log}
+	b.limits = newLimiter(cfg.JobsRate, cfg.JobsBurst)
+	b.notifier = newNotifier(b)
+	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Start opens the listeners and serves until Close.
+func (b *Broker) Start() error {
+	if b.cfg.Addr != "" {
+		l, err := net.Listen("tcp", b.cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("mqtt: listen %s: %w", b.cfg.Addr, err)
+		}
+		b.plain = l
+		if err := b.srv.AddListener(listeners.NewNet(listenerPlain, l)); err != nil {
+			l.Close()
+			return err
+		}
+	}
+	if b.cfg.TLSAddr != "" {
+		tc, err := b.serverTLS()
+		if err != nil {
+			b.closeListeners()
+			return err
+		}
+		l, err := net.Listen("tcp", b.cfg.TLSAddr)
+		if err != nil {
+			b.closeListeners()
+			return fmt.Errorf("mqtt: listen %s: %w", b.cfg.TLSAddr, err)
+		}
+		b.secure = tls.NewListener(l, tc)
+		if err := b.srv.AddListener(listeners.NewNet(listenerTLS, b.secure)); err != nil {
+			b.closeListeners()
+			return err
+		}
+	}
+	go b.notifier.run()
+	return b.srv.Serve()
+}
+
+func (b *Broker) closeListeners() {
+	if b.plain != nil {
+		b.plain.Close()
+	}
+	if b.secure != nil {
+		b.secure.Close()
+	}
+}
+
+// Close disconnects every client and stops the listeners.
+func (b *Broker) Close() error {
+	var err error
+	b.closeOnce.Do(func() {
+		b.notifier.stop()
+		err = b.srv.Close()
+	})
+	return err
+}
+
+// Shutdown is Close with the signature http.Server uses.
+func (b *Broker) Shutdown(context.Context) error { return b.Close() }
+
+// Addr is the plain listener's address ("" when there is none).
+func (b *Broker) Addr() string {
+	if b.plain == nil {
+		return ""
+	}
+	return b.plain.Addr().String()
+}
+
+// TLSAddr is the TLS listener's address ("" when there is none).
+func (b *Broker) TLSAddr() string {
+	if b.secure == nil {
+		return ""
+	}
+	return b.secure.Addr().String()
+}
+
+// Listener ids (mochi keeps them on each client).
+const (
+	listenerPlain = "plain"
+	listenerTLS   = "tls"
+)

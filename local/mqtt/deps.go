@@ -1,0 +1,137 @@
+package mqtt
+
+import (
+	"errors"
+	"io"
+	"time"
+)
+
+// Deps is what the broker needs from the rest of otactl local. Any of them
+// may be nil: the topics that need a missing one answer InternalError.
+type Deps struct {
+	Jobs       Jobs
+	Streams    Streams
+	Objects    Objects
+	Presigner  Presigner
+	Identities Identities
+	CA         *CA
+}
+
+// Execution is a job execution as the device side sees it.
+type Execution struct {
+	JobID           string
+	ThingName       string
+	Status          string
+	StatusDetails   map[string]string
+	QueuedAt        time.Time
+	StartedAt       time.Time // zero until the execution started
+	LastUpdatedAt   time.Time
+	VersionNumber   int64
+	ExecutionNumber int64
+	// Document is the job document as stored (JSON text).
+	Document string
+	// PresignExpires is the job's presignedUrlConfig.expiresInSec (0: none
+	// configured; URLs then last an hour).
+	PresignExpires time.Duration
+}
+
+// Update is a device's UpdateJobExecution request.
+type Update struct {
+	Status          string
+	StatusDetails   map[string]string // nil: unchanged
+	ExpectedVersion *int64
+	ExecutionNumber *int64
+	StepTimeout     *int64 // minutes
+}
+
+// Jobs is the job-execution store the Jobs topics drive. Implementations
+// return a *JobError for the failures the Jobs API names; any other error is
+// an InternalError.
+type Jobs interface {
+	// PendingExecutions returns the thing's IN_PROGRESS and QUEUED executions
+	// in the order they were queued.
+	PendingExecutions(thing string) ([]Execution, error)
+	// Execution returns one execution (ResourceNotFound when there is none).
+	Execution(thing, jobID string) (Execution, error)
+	// UpdateExecution applies a device's update with the control plane's
+	// transition and version rules.
+	UpdateExecution(thing, jobID string, u Update) (Execution, error)
+	// StartNextExecution moves the next pending execution to IN_PROGRESS (an
+	// IN_PROGRESS one is returned as is, with details applied) and returns it;
+	// nil when nothing is pending.
+	StartNextExecution(thing string, details map[string]string, stepTimeout *int64) (*Execution, error)
+}
+
+// JobError is a failure the Jobs MQTT API reports on a rejected topic.
+type JobError struct {
+	Code    string // InvalidRequest, ResourceNotFound, VersionMismatch, ...
+	Message string
+	// State is the execution's current state, sent as executionState (with
+	// VersionMismatch and InvalidStateTransition).
+	State *Execution
+}
+
+func (e *JobError) Error() string { return e.Code + ": " + e.Message }
+
+// Jobs API error codes (the rejected payload's "code").
+const (
+	CodeInvalidTopic           = "InvalidTopic"
+	CodeInvalidJSON            = "InvalidJson"
+	CodeInvalidRequest         = "InvalidRequest"
+	CodeInvalidStateTransition = "InvalidStateTransition"
+	CodeResourceNotFound       = "ResourceNotFound"
+	CodeVersionMismatch        = "VersionMismatch"
+	CodeInternalError          = "InternalError"
+	CodeRequestThrottled       = "RequestThrottled"
+	CodeTerminalStateReached   = "TerminalStateReached"
+)
+
+// StreamFile is one file of a stream: the S3 object version it serves.
+type StreamFile struct {
+	FileID  int
+	Bucket  string
+	Key     string
+	Version string
+}
+
+// Stream is an IoT stream.
+type Stream struct {
+	ID          string
+	Version     int64
+	Description string
+	Files       []StreamFile
+}
+
+// ErrNotFound is what Streams and Objects return for something missing.
+var ErrNotFound = errors.New("not found")
+
+// Streams looks streams up by id.
+type Streams interface {
+	Stream(id string) (Stream, error)
+}
+
+// Object is an open object version: blocks are read with ReadAt.
+type Object interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// Objects opens S3 object versions ("" = latest).
+type Objects interface {
+	Open(bucket, key, version string) (Object, error)
+}
+
+// Presigner makes an expiring presigned GET URL for an object version.
+type Presigner interface {
+	PresignGet(bucket, key, version string, expires time.Duration) (string, error)
+}
+
+// Identities answers for the TLS listener which certificates may connect.
+type Identities interface {
+	// CertificateActive reports whether the certificate (id = lowercase hex
+	// SHA-256 of its DER) is registered and ACTIVE.
+	CertificateActive(certificateID string) bool
+	// CertificateAttached reports whether it is attached to the thing.
+	CertificateAttached(certificateID, thingName string) bool
+}
