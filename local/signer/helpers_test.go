@@ -140,6 +140,7 @@ type harness struct {
 	signer *sdksigner.Client
 	certs  *sdkacm.Client
 	url    string
+	acmURL string
 	dir    string
 }
 
@@ -162,7 +163,7 @@ func newHarness(t *testing.T, dir string, objs *memObjects, hook func(string)) *
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")}
 	h.signer = sdksigner.NewFromConfig(cfg, func(o *sdksigner.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	h.certs = sdkacm.NewFromConfig(cfg, func(o *sdkacm.Options) { o.BaseEndpoint = aws.String(acmSrv.URL) })
-	h.url = srv.URL
+	h.url, h.acmURL = srv.URL, acmSrv.URL
 	return h
 }
 
