@@ -270,3 +270,27 @@ func TestWire(t *testing.T) {
 		}
 	}
 }
+
+func TestTags(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	put := h.putProfile(t, "tagged", "AmazonFreeRTOS-Default", "")
+	arn := put.Arn
+	must(h.signer.TagResource(ctx, &sdksigner.TagResourceInput{ResourceArn: arn, Tags: map[string]string{"team": "fw", "env": "ci"}}))
+	must(h.signer.UntagResource(ctx, &sdksigner.UntagResourceInput{ResourceArn: put.ProfileVersionArn, TagKeys: []string{"env"}}))
+	l := must(h.signer.ListTagsForResource(ctx, &sdksigner.ListTagsForResourceInput{ResourceArn: arn}))
+	if len(l.Tags) != 1 || l.Tags["team"] != "fw" {
+		t.Fatalf("tags %v", l.Tags)
+	}
+	g := must(h.signer.GetSigningProfile(ctx, &sdksigner.GetSigningProfileInput{ProfileName: aws.String("tagged")}))
+	if g.Tags["team"] != "fw" {
+		t.Fatalf("profile tags %v", g.Tags)
+	}
+	_, err := h.signer.ListTagsForResource(ctx, &sdksigner.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:signer:us-east-1:123456789012:/signing-profiles/none")})
+	wantCode(t, err, "ResourceNotFoundException")
+	_, err = h.signer.TagResource(ctx, &sdksigner.TagResourceInput{ResourceArn: aws.String("arn:aws:s3:::bucket"), Tags: map[string]string{"a": "b"}})
+	wantCode(t, err, "ValidationException")
+	must(h.signer.CancelSigningProfile(ctx, &sdksigner.CancelSigningProfileInput{ProfileName: aws.String("tagged")}))
+	_, err = h.signer.TagResource(ctx, &sdksigner.TagResourceInput{ResourceArn: arn, Tags: map[string]string{"a": "b"}})
+	wantCode(t, err, "BadRequestException")
+}

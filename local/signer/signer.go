@@ -112,6 +112,9 @@ func (s *Service) routes() {
 	m.HandleFunc("POST /signing-jobs", s.startJob)
 	m.HandleFunc("GET /signing-jobs/{jobId}", s.describeJob)
 	m.HandleFunc("GET /signing-jobs", s.listJobs)
+	m.HandleFunc("GET /tags/{resourceArn...}", s.listTags)
+	m.HandleFunc("POST /tags/{resourceArn...}", s.tagResource)
+	m.HandleFunc("DELETE /tags/{resourceArn...}", s.untagResource)
 	s.mux = m
 }
 
@@ -139,6 +142,11 @@ func decode(r *http.Request, v any) error {
 
 func validation(format string, args ...any) *wire.Error {
 	return wire.Errorf(http.StatusBadRequest, "ValidationException", format, args...)
+}
+
+// wireBadRequest is Signer's BadRequestException (tagging a canceled profile, for one).
+func wireBadRequest(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusBadRequest, "BadRequestException", format, args...)
 }
 
 func notFound(format string, args ...any) *wire.Error {
