@@ -66,8 +66,9 @@ func (s *Service) routes() {
 // ServeHTTP routes a request to its operation. Anything that matches no
 // operation gets AWS's error shape rather than the mux's plain-text 404/405.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
+	// Handler finds the pattern without setting path values; the mux's own
+	// ServeHTTP then dispatches with them.
+	if _, pattern := s.mux.Handler(r); pattern == "" {
 		writeErr(w, wire.Errorf(http.StatusNotFound, "UnknownOperationException", "no IoT operation for %s %s", r.Method, r.URL.Path))
 		return
 	}
@@ -77,7 +78,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, wire.Internal(fmt.Errorf("panic: %v", v)))
 		}
 	}()
-	h.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, r)
 }
 
 func writeErr(w http.ResponseWriter, err error) { wire.WriteError(w, err) }
