@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -161,3 +162,5 @@ func isSDKValidation(err error) bool {
 }
 
 func iotUpdate(status string) iot.ExecutionUpdate { return iot.ExecutionUpdate{Status: status} }
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
