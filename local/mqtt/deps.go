@@ -28,11 +28,6 @@ type Execution struct {
 	LastUpdatedAt   time.Time
 	VersionNumber   int64
 	ExecutionNumber int64
-	// Document is the job document as stored (JSON text).
-	Document string
-	// PresignExpires is the job's presignedUrlConfig.expiresInSec (0: none
-	// configured; URLs then last an hour).
-	PresignExpires time.Duration
 }
 
 // Update is a device's UpdateJobExecution request.
@@ -60,6 +55,10 @@ type Jobs interface {
 	// IN_PROGRESS one is returned as is, with details applied) and returns it;
 	// nil when nothing is pending.
 	StartNextExecution(thing string, details map[string]string, stepTimeout *int64) (*Execution, error)
+	// Document returns the job's document (JSON text, documentParameters
+	// applied) and its presignedUrlConfig.expiresInSec (0: none configured;
+	// presigned URLs then last an hour).
+	Document(jobID string) (doc string, presignExpires time.Duration, err error)
 }
 
 // JobError is a failure the Jobs MQTT API reports on a rejected topic.

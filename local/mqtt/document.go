@@ -21,9 +21,11 @@ const defaultPresignExpiry = time.Hour
 // deviceDocument is the job document as a device receives it: JSON, with
 // the placeholders replaced by URLs to the local S3.
 func (b *Broker) deviceDocument(e Execution) (json.RawMessage, error) {
-	doc := e.Document
+	doc, expires, err := b.deps.Jobs.Document(e.JobID)
+	if err != nil {
+		return nil, err
+	}
 	if strings.Contains(doc, "${aws:iot:s3-presigned-url") {
-		expires := e.PresignExpires
 		if expires <= 0 {
 			expires = defaultPresignExpiry
 		}

@@ -103,12 +103,14 @@ func (n *notifier) announce(thing string) {
 	if next != nil {
 		cur.next = next.JobID
 	}
+	n.mu.Lock()
 	before := n.last[thing]
 	if cur == (announced{}) {
 		delete(n.last, thing)
 	} else {
 		n.last[thing] = cur
 	}
+	n.mu.Unlock()
 	base := thingPrefix + thing + "/jobs/"
 	if cur.pending != before.pending {
 		jobsByStatus := map[string][]jobSummaryJSON{}
@@ -129,5 +131,18 @@ func (n *notifier) announce(thing string) {
 			}
 		}
 		n.b.publish(base+"notify-next", mustJSON(msg))
+	}
+}
+
+// changedKnown marks every thing that had something pending.
+func (n *notifier) changedKnown() {
+	n.mu.Lock()
+	things := make([]string, 0, len(n.last))
+	for t := range n.last {
+		things = append(things, t)
+	}
+	n.mu.Unlock()
+	for _, t := range things {
+		n.changed(t)
 	}
 }
