@@ -108,7 +108,8 @@ type Event struct {
 	Kind EventKind
 	// JobID is the job the event is about.
 	JobID string
-	// Things are the things whose executions were created (ExecutionsCreated).
+	// Things are the things whose executions were created (ExecutionsCreated)
+	// or deleted with their job (JobDeleted).
 	Things []string
 	// Execution is the execution after the change (ExecutionChanged).
 	Execution *Execution

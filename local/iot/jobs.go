@@ -433,6 +433,7 @@ func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	var things []string
 	err = s.st.Update(func(tx *store.Tx) error {
 		j, err := s.loadJob(tx, id)
 		if err != nil {
@@ -441,7 +442,8 @@ func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {
 		if (j.Status == JobInProgress || j.Status == JobScheduled) && !force {
 			return stateTransition("job %s is %s; deleting it needs force", id, j.Status)
 		}
-		for _, thing := range keysUnder(tx, tExecs, id+"/") {
+		things = keysUnder(tx, tExecs, id+"/")
+		for _, thing := range things {
 			tx.Delete(tThingExecs, thing+"/"+id)
 			tx.Delete(tExecs, id+"/"+thing)
 		}
@@ -457,6 +459,6 @@ func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	s.emit(Event{Kind: JobDeleted, JobID: id})
+	s.emit(Event{Kind: JobDeleted, JobID: id, Things: things})
 	writeJSON(w, struct{}{})
 }
