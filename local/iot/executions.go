@@ -496,3 +496,67 @@ func (s *Service) cancelExecutions(tx *store.Tx, j *Job, force bool) ([]Event, e
 	}
 	return evs, nil
 }
+
+// CancelExecution is CancelJobExecution: a QUEUED execution becomes
+// CANCELED, an IN_PROGRESS one only with force; expectedVersion (> 0) must
+// match; details (nil: unchanged) replace the status details.
+func (s *Service) CancelExecution(thing, jobID string, force bool, expectedVersion int64, details map[string]string) (Execution, error) {
+	return s.Transition(thing, jobID, func(_ *Job, e *Execution) error {
+		switch {
+		case Terminal(e.Status):
+			return stateTransition("job execution %s on %s is already %s", jobID, thing, e.Status)
+		case e.Status == StatusInProgress && !force:
+			return stateTransition("job execution %s on %s is IN_PROGRESS; canceling it needs force", jobID, thing)
+		case expectedVersion > 0 && expectedVersion != e.VersionNumber:
+			return versionConflict("job execution %s on %s is at version %d, expected %d", jobID, thing, e.VersionNumber, expectedVersion)
+		}
+		e.ForceCanceled = e.Status == StatusInProgress
+		e.Status = StatusCanceled
+		if details != nil {
+			e.StatusDetails = details
+		}
+		return nil
+	})
+}
+
+// DeleteExecution is DeleteJobExecution: the record of one execution goes
+// (executionNumber must be its number). Only a terminal execution may go
+// unless force is set.
+func (s *Service) DeleteExecution(thing, jobID string, executionNumber int64, force bool) error {
+	var evs []Event
+	err := s.st.Update(func(tx *store.Tx) error {
+		evs = nil
+		j, err := s.loadJob(tx, jobID)
+		if err != nil {
+			return err
+		}
+		e, err := loadExec(tx, jobID, thing)
+		if err != nil {
+			return err
+		}
+		if e.ExecutionNumber != executionNumber {
+			return notFound("job execution %s on %s has no execution number %d", jobID, thing, executionNumber)
+		}
+		if !Terminal(e.Status) && !force {
+			return stateTransition("job execution %s on %s is %s; deleting it needs force", jobID, thing, e.Status)
+		}
+		j.Counts.add(e.Status, -1)
+		if err := tx.Delete(tExecs, jobID+"/"+thing); err != nil {
+			return err
+		}
+		if err := tx.Delete(tThingExecs, thing+"/"+jobID); err != nil {
+			return err
+		}
+		prev := e.Status
+		e.Status = "" // gone
+		evs = append(evs, Event{Kind: ExecutionChanged, JobID: jobID, Execution: e, PreviousStatus: prev})
+		if s.settle(j, s.now()) {
+			evs = append(evs, Event{Kind: JobChanged, JobID: jobID})
+		}
+		return tx.Put(tJobs, jobID, j)
+	})
+	if err == nil {
+		s.emit(evs...)
+	}
+	return err
+}

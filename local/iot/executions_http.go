@@ -161,3 +161,42 @@ func (s *Service) executionOut(e *Execution) map[string]any {
 	}
 	return out
 }
+
+func (s *Service) cancelJobExecution(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ExpectedVersion int64             `json:"expectedVersion"`
+		StatusDetails   map[string]string `json:"statusDetails"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	force, err := boolQuery(r, "force")
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if _, err := s.CancelExecution(r.PathValue("thingName"), r.PathValue("jobId"), force, in.ExpectedVersion, in.StatusDetails); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, struct{}{})
+}
+
+func (s *Service) deleteJobExecution(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseInt(r.PathValue("executionNumber"), 10, 64)
+	if err != nil {
+		writeErr(w, invalid("executionNumber must be a number, got %q", r.PathValue("executionNumber")))
+		return
+	}
+	force, err := boolQuery(r, "force")
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := s.DeleteExecution(r.PathValue("thingName"), r.PathValue("jobId"), n, force); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, struct{}{})
+}
