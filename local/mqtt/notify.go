@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"sort"
 	"strings"
 	"sync"
 )
@@ -24,7 +25,7 @@ type notifier struct {
 
 type announced struct {
 	next    string // job id, "" = none
-	pending string // "jobId:status,..." in order
+	pending string // sorted job ids (a status change is not an add or remove)
 }
 
 func newNotifier(b *Broker) *notifier {
@@ -94,11 +95,12 @@ func (n *notifier) announce(thing string) {
 		return
 	}
 	var cur announced
-	var sig strings.Builder
-	for _, e := range pending {
-		sig.WriteString(e.JobID + ":" + e.Status + ",")
+	ids := make([]string, len(pending))
+	for i, e := range pending {
+		ids[i] = e.JobID
 	}
-	cur.pending = sig.String()
+	sort.Strings(ids)
+	cur.pending = strings.Join(ids, ",")
 	next := nextOf(pending)
 	if next != nil {
 		cur.next = next.JobID
