@@ -159,9 +159,10 @@ func decodeStreamRequest(format string, payload []byte) (*streamRequest, error) 
 			case errors.As(err, &se):
 				return nil, se
 			case errors.As(err, &jt):
-				return nil, sErr(CodeInvalidRequest, "field %s: expected %s", jt.Field, jt.Type)
+				// The other fields are decoded: the token is echoed.
+				return req, sErr(CodeInvalidRequest, "field %s: expected %s", jt.Field, jt.Type)
 			case errors.As(err, &ct):
-				return nil, sErr(CodeInvalidRequest, "%v", ct)
+				return req, sErr(CodeInvalidRequest, "%v", ct)
 			case format == "json":
 				return nil, sErr(CodeInvalidJSON, "the request is not valid JSON: %v", err)
 			default:
