@@ -2,6 +2,7 @@ package iot
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/otactl/otactl/local/store"
 )
@@ -10,7 +11,11 @@ import (
 // with their descendants: sorted, without duplicates.
 func (s *Service) expandTargets(tx *store.Tx, targets []string) ([]string, error) {
 	var things []string
+	mine := s.env.ARN("iot", "")
 	for _, t := range targets {
+		if !strings.HasPrefix(t, mine) {
+			return nil, notFound("target %s is not in this account and region (%s...)", t, mine)
+		}
 		switch kind, name := targetOf(t); kind {
 		case "thing":
 			if _, err := s.getThing(tx, name); err != nil {
