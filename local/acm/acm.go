@@ -1,6 +1,7 @@
 // Package acm is the AWS Certificate Manager of otactl local: enough of it to
 // import a code-signing certificate and its key (ImportCertificate) and read
-// it back (DescribeCertificate, GetCertificate, ListCertificates), so users
+// it back (DescribeCertificate, GetCertificate, ListCertificates; also
+// DeleteCertificate and the tag operations), so users
 // sign firmware with a key their devices already trust. It speaks ACM's JSON
 // 1.1 protocol (POST / with X-Amz-Target) and gives the signer package the
 // certificate and private key behind an ARN.
@@ -152,6 +153,14 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = s.handleGet(r)
 	case "ListCertificates":
 		out, err = s.handleList(r)
+	case "DeleteCertificate":
+		out, err = s.handleDelete(r)
+	case "AddTagsToCertificate":
+		out, err = s.handleAddTags(r)
+	case "RemoveTagsFromCertificate":
+		out, err = s.handleRemoveTags(r)
+	case "ListTagsForCertificate":
+		out, err = s.handleListTags(r)
 	default:
 		err = &wire.Error{Status: http.StatusBadRequest, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("operation %s is not supported by otactl local", op)}

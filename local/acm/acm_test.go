@@ -349,3 +349,37 @@ func TestWire(t *testing.T) {
 		t.Errorf("empty list: %d %s", status, body)
 	}
 }
+
+func TestTagsAndDelete(t *testing.T) {
+	svc, c, _ := start(t)
+	ctx := context.Background()
+	certPEM, keyPEM := newCert(t, ecKey(t), "t.example.com")
+	out, err := c.ImportCertificate(ctx, &sdkacm.ImportCertificateInput{Certificate: certPEM, PrivateKey: keyPEM,
+		Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("1")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.CertificateArn
+	if _, err := c.AddTagsToCertificate(ctx, &sdkacm.AddTagsToCertificateInput{CertificateArn: arn,
+		Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("2")}, {Key: aws.String("b")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RemoveTagsFromCertificate(ctx, &sdkacm.RemoveTagsFromCertificateInput{CertificateArn: arn,
+		Tags: []types.Tag{{Key: aws.String("b")}}}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.ListTagsForCertificate(ctx, &sdkacm.ListTagsForCertificateInput{CertificateArn: arn})
+	if err != nil || len(l.Tags) != 1 || *l.Tags[0].Key != "a" || aws.ToString(l.Tags[0].Value) != "2" {
+		t.Fatalf("tags %v %+v", err, l)
+	}
+	if _, err := c.DeleteCertificate(ctx, &sdkacm.DeleteCertificateInput{CertificateArn: arn}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DescribeCertificate(ctx, &sdkacm.DescribeCertificateInput{CertificateArn: arn})
+	errCode(t, err, "ResourceNotFoundException")
+	_, err = c.DeleteCertificate(ctx, &sdkacm.DeleteCertificateInput{CertificateArn: arn})
+	errCode(t, err, "ResourceNotFoundException")
+	if _, _, err := svc.KeyPair(*arn); !errors.Is(err, acm.ErrNotFound) {
+		t.Fatalf("KeyPair after delete: %v", err)
+	}
+}
