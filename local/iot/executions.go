@@ -137,6 +137,9 @@ type Job struct {
 	Counts        ProcessDetails `json:"counts"`
 	// ThingGroupIDs are the ids of the groups the job targets.
 	ThingGroupIDs []string `json:"thingGroupIds,omitempty"`
+	// RolloutPending is set while some targets have no execution yet
+	// because the engine rolls them out (DeferRollout, QueueExecutions).
+	RolloutPending bool `json:"rolloutPending,omitempty"`
 }
 
 // Continuous reports whether the job also targets things that join its groups later.
@@ -174,7 +177,7 @@ func saveExec(tx *store.Tx, j *Job, prev string, e *Execution) error {
 
 // settle completes a snapshot job whose executions have all ended.
 func (s *Service) settle(j *Job, now time.Time) bool {
-	if j.Status == JobInProgress && !j.Continuous() && j.Counts.Pending() == 0 {
+	if j.Status == JobInProgress && !j.Continuous() && !j.RolloutPending && j.Counts.Pending() == 0 {
 		j.Status, j.CompletedAt, j.LastUpdatedAt = JobCompleted, now, now
 		return true
 	}
@@ -446,13 +449,18 @@ func (s *Service) StartJob(jobID string) (Job, error) {
 			return err
 		}
 		j.Status = JobInProgress
-		created, err := s.createExecutions(tx, j, things, true)
-		if err != nil {
-			return err
-		}
 		j.LastUpdatedAt = s.now()
+		evs = []Event{{Kind: JobChanged, JobID: jobID}}
+		if s.DeferRollout != nil && s.DeferRollout(j) {
+			j.RolloutPending = len(things) > 0
+		} else {
+			created, err := s.createExecutions(tx, j, things, true)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, Event{Kind: ExecutionsCreated, JobID: jobID, Things: created})
+		}
 		s.settle(j, j.LastUpdatedAt)
-		evs = []Event{{Kind: JobChanged, JobID: jobID}, {Kind: ExecutionsCreated, JobID: jobID, Things: created}}
 		out = *j
 		return tx.Put(tJobs, jobID, j)
 	})

@@ -42,6 +42,11 @@ type Service struct {
 	// job engine sets it from jobExecutionsRetryConfig). nil: no retries.
 	RetryPolicy func(j *Job, e *Execution) bool
 
+	// DeferRollout, when set and true for a job starting (at CreateJob or
+	// StartJob), creates none of its executions: the job engine queues them
+	// in waves with QueueExecutions (rollout rates, maintenance windows).
+	DeferRollout func(j *Job) bool
+
 	mu        sync.RWMutex
 	endpoints map[string]string
 	listeners []func(Event)

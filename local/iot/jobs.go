@@ -86,7 +86,10 @@ func (s *Service) createJob(w http.ResponseWriter, r *http.Request) {
 		if err := putTags(tx, j.JobArn, tags); err != nil {
 			return err
 		}
-		if j.Status == JobInProgress {
+		if j.Status == JobInProgress && s.DeferRollout != nil && s.DeferRollout(j) {
+			j.RolloutPending = len(things) > 0
+			s.settle(j, now)
+		} else if j.Status == JobInProgress {
 			created, err := s.createExecutions(tx, j, things, true)
 			if err != nil {
 				return err
