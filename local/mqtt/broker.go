@@ -173,3 +173,14 @@ const (
 	listenerPlain = "plain"
 	listenerTLS   = "tls"
 )
+
+// Subscribed reports whether the connected client clientID holds a
+// subscription to filter (tests and diagnostics wait on it).
+func (b *Broker) Subscribed(clientID, filter string) bool {
+	cl, ok := b.srv.Clients.Get(clientID)
+	if !ok || cl.Closed() {
+		return false
+	}
+	_, ok = cl.State.Subscriptions.Get(filter)
+	return ok
+}
