@@ -124,6 +124,15 @@ func (t *Tx) Has(table, key string) bool {
 	return b != nil && b.Get([]byte(key)) != nil
 }
 
+// NextSeq returns the next value of table's own counter (1, 2, ...).
+func (t *Tx) NextSeq(table string) (uint64, error) {
+	b, err := t.tx.CreateBucketIfNotExists([]byte(table))
+	if err != nil {
+		return 0, err
+	}
+	return b.NextSequence()
+}
+
 // Delete removes table/key.
 func (t *Tx) Delete(table, key string) error {
 	b := t.tx.Bucket([]byte(table))
