@@ -77,7 +77,11 @@ func validClientID(id string) bool {
 func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 	if reason := h.refuse(cl); reason != "" {
 		h.b.log.Info("mqtt: connection refused", "client", cl.ID, "remote", cl.Net.Remote, "reason", reason)
-		h.b.srv.SendConnack(cl, packets.ErrNotAuthorized, false, nil)
+		code := packets.ErrNotAuthorized
+		if cl.Properties.ProtocolVersion < 5 {
+			code = packets.Err3NotAuthorized // mochi maps only some codes to 3.1.1
+		}
+		h.b.srv.SendConnack(cl, code, false, nil)
 		return packets.ErrNotAuthorized
 	}
 	return nil
@@ -136,7 +140,11 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	}
 	if write {
 		h.b.log.Info("mqtt: publish refused, disconnecting", "client", cl.ID, "topic", topic)
-		h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+		if cl.Properties.ProtocolVersion < 5 {
+			cl.Stop(packets.ErrNotAuthorized) // MQTT 3.1.1 has no server DISCONNECT
+		} else {
+			h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+		}
 	}
 	return false
 }

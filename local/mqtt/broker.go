@@ -76,16 +76,17 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	}
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumQos = 1 // AWS IoT Core supports QoS 0 and 1
-	// Stream responses are written on the requester's connection; a request
-	// asks for at most 512 blocks, so this leaves room for many in flight.
-	caps.MaximumClientWritesPending = 16 * 1024
+	// Answers are written on the requester's connection, not queued; the
+	// queue only holds notifications. Its buffer is allocated per client,
+	// so a small one keeps a fleet of thousands cheap.
+	caps.MaximumClientWritesPending = 1024
 	srv := mochi.New(&mochi.Options{
 		Capabilities:             caps,
 		InlineClient:             true,
 		Logger:                   log,
-		SysTopicResendInterval:   3600, // $SYS is not reachable by devices anyway
-		ClientNetWriteBufferSize: 64 * 1024,
-		ClientNetReadBufferSize:  16 * 1024,
+		SysTopicResendInterval:   3600, // $SYS is out of every device's reach anyway
+		ClientNetWriteBufferSize: 16 << 10,
+		ClientNetReadBufferSize:  4 << 10,
 	})
 	b := &Broker{cfg: cfg, deps: deps, srv: srv, log: log}
 	b.limits = newLimiter(cfg.JobsRate, cfg.JobsBurst)
