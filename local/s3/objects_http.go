@@ -1,0 +1,283 @@
+package s3
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+func (s *Service) putObjectHTTP(w http.ResponseWriter, r *http.Request, bucket, key string) error {
+	o := putOptions{contentType: r.Header.Get("Content-Type"), metadata: userMetadata(r.Header)}
+	if h := r.Header.Get("Content-MD5"); h != "" {
+		b, err := base64.StdEncoding.DecodeString(h)
+		if err != nil || len(b) != 16 {
+			return errorf(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+		}
+		o.md5 = b
+	}
+	body, err := requestBody(r)
+	if err != nil {
+		return err
+	}
+	if sha := r.Header.Get("X-Amz-Content-Sha256"); len(sha) == 64 {
+		o.sha256 = strings.ToLower(sha)
+	}
+	oi, err := s.putObject(bucket, key, body, o)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errorf(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", oi.ETag)
+	setVersionHeader(w, oi.VersionID)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// setVersionHeader reports a version id the way S3 does: not at all for the
+// "null" version of an unversioned write.
+func setVersionHeader(w http.ResponseWriter, v string) {
+	if v != "" && v != NullVersion {
+		w.Header().Set("x-amz-version-id", v)
+	}
+}
+
+// userMetadata collects x-amz-meta-* headers.
+func userMetadata(h http.Header) map[string]string {
+	var m map[string]string
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if name, ok := strings.CutPrefix(lk, "x-amz-meta-"); ok && len(v) > 0 {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[name] = v[0]
+		}
+	}
+	return m
+}
+
+// responseOverrides are the query parameters of GetObject that set
+// response headers (used by presigned download links).
+var responseOverrides = map[string]string{
+	"response-content-type":        "Content-Type",
+	"response-content-disposition": "Content-Disposition",
+	"response-content-encoding":    "Content-Encoding",
+	"response-content-language":    "Content-Language",
+	"response-cache-control":       "Cache-Control",
+	"response-expires":             "Expires",
+}
+
+func (s *Service) getObject(w http.ResponseWriter, r *http.Request, bucket, key, versionID string) error {
+	obj, err := s.OpenObject(bucket, key, versionID)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	h := w.Header()
+	h.Set("Last-Modified", obj.LastModified.UTC().Format(http.TimeFormat))
+	h.Set("ETag", obj.ETag)
+	h.Set("Content-Type", obj.ContentType)
+	h.Set("Accept-Ranges", "bytes")
+	if versionID != "" {
+		h.Set("x-amz-version-id", obj.VersionID)
+	} else {
+		setVersionHeader(w, obj.VersionID)
+	}
+	for _, k := range sortedKeys(obj.Metadata) {
+		h.Set("x-amz-meta-"+k, obj.Metadata[k])
+	}
+	q := r.URL.Query()
+	for p, hdr := range responseOverrides {
+		if v := q.Get(p); v != "" {
+			h.Set(hdr, v)
+		}
+	}
+	start, length, partial, rerr := parseRange(r.Header.Get("Range"), obj.Size)
+	if rerr != nil {
+		h.Set("Content-Range", fmt.Sprintf("bytes */%d", obj.Size))
+		return rerr
+	}
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	status := http.StatusOK
+	if partial {
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, obj.Size))
+		status = http.StatusPartialContent
+	}
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	// Copying from the *os.File lets net/http use sendfile.
+	if _, err := obj.Seek(start, io.SeekStart); err != nil {
+		return nil // headers are out; the client sees a short body
+	}
+	io.CopyN(w, obj.File, length)
+	return nil
+}
+
+// parseRange interprets a Range header as S3 does: one "bytes=" range; a
+// header it cannot parse (or several ranges) is ignored and the whole object
+// served; a range starting past the end is InvalidRange.
+func parseRange(h string, size int64) (start, length int64, partial bool, err error) {
+	spec, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return 0, size, false, nil
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return 0, size, false, nil
+	}
+	invalid := &Error{Code: "InvalidRange", Status: http.StatusRequestedRangeNotSatisfiable,
+		Message: "The requested range is not satisfiable", Resource: ""}
+	if first == "" { // suffix: the last n bytes
+		n, perr := strconv.ParseInt(last, 10, 64)
+		if perr != nil || n < 0 {
+			return 0, size, false, nil
+		}
+		if n == 0 || size == 0 {
+			return 0, 0, false, invalid
+		}
+		if n > size {
+			n = size
+		}
+		return size - n, n, true, nil
+	}
+	a, perr := strconv.ParseInt(first, 10, 64)
+	if perr != nil || a < 0 {
+		return 0, size, false, nil
+	}
+	b := size - 1
+	if last != "" {
+		b, perr = strconv.ParseInt(last, 10, 64)
+		if perr != nil || b < a {
+			return 0, size, false, nil
+		}
+	}
+	if a >= size {
+		return 0, 0, false, invalid
+	}
+	if b >= size {
+		b = size - 1
+	}
+	return a, b - a + 1, true, nil
+}
+
+func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, bucket, key string) error {
+	srcBucket, srcKey, srcVersion, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return err
+	}
+	o := putOptions{}
+	switch d := r.Header.Get("x-amz-metadata-directive"); d {
+	case "", "COPY", "REPLACE":
+	default:
+		return errorf(http.StatusBadRequest, "InvalidArgument", "Unknown metadata directive %q.", d)
+	}
+	src, err := s.OpenObject(srcBucket, srcKey, srcVersion)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if r.Header.Get("x-amz-metadata-directive") == "REPLACE" {
+		o.contentType, o.metadata = r.Header.Get("Content-Type"), userMetadata(r.Header)
+	} else {
+		o.contentType, o.metadata = src.ContentType, src.Metadata
+	}
+	oi, err := s.putObject(bucket, key, src.File, o)
+	if err != nil {
+		return err
+	}
+	setVersionHeader(w, oi.VersionID)
+	if srcVersion != "" || src.VersionID != NullVersion {
+		w.Header().Set("x-amz-copy-source-version-id", src.VersionID)
+	}
+	writeXML(w, http.StatusOK, copyObjectResult{Xmlns: xmlns, ETag: oi.ETag, LastModified: s3Time(oi.LastModified)})
+	return nil
+}
+
+// parseCopySource reads x-amz-copy-source: "[/]bucket/key[?versionId=v]",
+// URL-encoded.
+func parseCopySource(h string) (bucket, key, version string, err error) {
+	p, rawq, _ := strings.Cut(h, "?")
+	p, uerr := url.PathUnescape(p)
+	bucket, key, _ = strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	if uerr != nil || bucket == "" || key == "" {
+		return "", "", "", errorf(http.StatusBadRequest, "InvalidArgument",
+			"Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	if rawq != "" {
+		q, qerr := url.ParseQuery(rawq)
+		if qerr != nil {
+			return "", "", "", errorf(http.StatusBadRequest, "InvalidArgument", "Invalid copy source query %q.", rawq)
+		}
+		version = q.Get("versionId")
+		if q.Has("versionId") && version == "" {
+			return "", "", "", errorf(http.StatusBadRequest, "InvalidArgument", "Invalid version id specified")
+		}
+	}
+	return bucket, key, version, nil
+}
+
+func (s *Service) deleteObject(w http.ResponseWriter, bucket, key string, q url.Values) error {
+	vid := q.Get("versionId")
+	if q.Has("versionId") && vid == "" {
+		return errorf(http.StatusBadRequest, "InvalidArgument", "Invalid version id specified")
+	}
+	oi, err := s.DeleteObject(bucket, key, vid)
+	if err != nil {
+		return err
+	}
+	if oi.IsDeleteMarker {
+		w.Header().Set("x-amz-delete-marker", "true")
+	}
+	if vid != "" {
+		w.Header().Set("x-amz-version-id", vid)
+	} else if oi.IsDeleteMarker {
+		w.Header().Set("x-amz-version-id", oi.VersionID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deleteObjects is DeleteObjects (POST ?delete), used by `aws s3 rm --recursive`.
+func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, bucket string) error {
+	var req deleteRequest
+	if err := decodeXML(r, &req); err != nil {
+		return err
+	}
+	if len(req.Objects) == 0 || len(req.Objects) > 1000 {
+		return errMalformedXML()
+	}
+	if _, err := s.bucket(bucket); err != nil {
+		return err
+	}
+	res := deleteResult{Xmlns: xmlns}
+	for _, o := range req.Objects {
+		oi, err := s.DeleteObject(bucket, o.Key, o.VersionID)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				e = errorf(http.StatusInternalServerError, "InternalError", "%v", err)
+			}
+			res.Errors = append(res.Errors, deleteErrorXML{Key: o.Key, VersionID: o.VersionID, Code: e.Code, Message: e.Message})
+			continue
+		}
+		if req.Quiet {
+			continue
+		}
+		d := deletedXML{Key: o.Key, VersionID: o.VersionID, DeleteMarker: oi.IsDeleteMarker}
+		if oi.IsDeleteMarker && o.VersionID == "" {
+			d.DeleteMarkerVersionID = oi.VersionID
+		}
+		res.Deleted = append(res.Deleted, d)
+	}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}
