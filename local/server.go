@@ -1,0 +1,342 @@
+// Package local is otactl local: an embedded, AWS-compatible environment
+// (S3, STS, and the OTA services) on one HTTP port. Each request goes to
+// the service named in its SigV4 credential scope, so one
+// AWS_ENDPOINT_URL serves every SDK client at once.
+//
+// Authentication: by default any access key is accepted and header
+// signatures are not checked. With Config.StrictAuth every request must be
+// signed (Authorization header or presigned query) by a configured key
+// pair. Presigned URLs are always checked, strict or not: against the
+// secret configured for their access key, or else against
+// DefaultSecretAccessKey, so that a tampered or expired link is refused.
+package local
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/otactl/otactl/local/s3"
+	"github.com/otactl/otactl/local/store"
+	"github.com/otactl/otactl/local/sts"
+	"github.com/otactl/otactl/local/wire"
+)
+
+// Defaults of Config.
+const (
+	DefaultAddr      = "127.0.0.1:4566"
+	DefaultDataDir   = ".otactl"
+	DefaultRegion    = "us-east-1"
+	DefaultAccountID = "000000000000"
+	// The well-known key pair: what users export by default, what presigned
+	// URLs of unknown access keys are checked against, and what the server
+	// presigns with when no other pair is configured.
+	DefaultAccessKeyID     = "AKIDLOCAL"
+	DefaultSecretAccessKey = "secret"
+)
+
+// Config configures a Server. Zero fields take the defaults above.
+type Config struct {
+	Addr, DataDir, Region, AccountID string
+	// StrictAuth verifies every request's SigV4 signature against Credentials.
+	StrictAuth bool
+	// Credentials maps access key id → secret access key. Empty: the
+	// default pair.
+	Credentials map[string]string
+}
+
+// Server is a running otactl local environment.
+type Server struct {
+	cfg Config
+	st  *store.Store
+	env wire.Env
+	s3  *s3.Service
+	now func() time.Time
+
+	mu       sync.RWMutex
+	handlers map[string]http.Handler
+	closers  []io.Closer
+	hs       *http.Server
+	ln       net.Listener
+	done     chan struct{}
+}
+
+// New opens the store in cfg.DataDir and builds every service.
+func New(cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = DefaultAccountID
+	}
+	if len(cfg.AccountID) != 12 || strings.Trim(cfg.AccountID, "0123456789") != "" {
+		return nil, fmt.Errorf("local: account id %q is not 12 digits", cfg.AccountID)
+	}
+	if len(cfg.Credentials) == 0 {
+		cfg.Credentials = map[string]string{DefaultAccessKeyID: DefaultSecretAccessKey}
+	}
+	st, err := store.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, st: st, env: wire.Env{Region: cfg.Region, AccountID: cfg.AccountID},
+		now: time.Now, handlers: map[string]http.Handler{},
+	}
+	s.s3 = s3.New(st, s.env)
+	ak, secret := s.PresignCredentials()
+	s.s3.SetPresignCredentials(ak, secret, "")
+	if err := s.registerServices(); err != nil {
+		s.closeServices()
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handle serves service (the SigV4 signing name: "s3", "iot", ...) with h.
+// If h is an io.Closer it is closed, in reverse order, before the store.
+func (s *Server) Handle(service string, h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[service] = h
+	if c, ok := h.(io.Closer); ok {
+		s.closers = append(s.closers, c)
+	}
+}
+
+// OnClose registers c to be closed (in reverse order) before the store.
+func (s *Server) OnClose(c io.Closer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closers = append(s.closers, c)
+}
+
+// Store is the environment's persistence.
+func (s *Server) Store() *store.Store { return s.st }
+
+// Env is the account and region ARNs are built from.
+func (s *Server) Env() wire.Env { return s.env }
+
+// S3 is the object store other services read and write through.
+func (s *Server) S3() *s3.Service { return s.s3 }
+
+// Config is the configuration with defaults applied.
+func (s *Server) Config() Config { return s.cfg }
+
+// PresignCredentials is the key pair the server presigns URLs with: the
+// default pair if configured, else the first access key in order.
+func (s *Server) PresignCredentials() (accessKey, secret string) {
+	if sk, ok := s.cfg.Credentials[DefaultAccessKeyID]; ok {
+		return DefaultAccessKeyID, sk
+	}
+	keys := make([]string, 0, len(s.cfg.Credentials))
+	for k := range s.cfg.Credentials {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys[0], s.cfg.Credentials[keys[0]]
+}
+
+// Start listens on Config.Addr and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	go s.Serve(ln)
+	return nil
+}
+
+// Serve serves HTTP on l until Close. It returns nil after Close.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.hs != nil {
+		s.mu.Unlock()
+		return errors.New("local: already serving")
+	}
+	s.ln = l
+	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	s.done = make(chan struct{})
+	hs, done := s.hs, s.done
+	s.mu.Unlock()
+	ak, secret := s.PresignCredentials()
+	s.s3.SetPresignCredentials(ak, secret, s.URL())
+	err := hs.Serve(l)
+	close(done)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// URL is the server's base URL (http://127.0.0.1:port), "" before Serve.
+func (s *Server) URL() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.ln == nil {
+		return ""
+	}
+	addr := s.ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// Close stops serving, closes the services and then the store.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	hs, done := s.hs, s.done
+	s.mu.Unlock()
+	if hs != nil {
+		hs.Close()
+		<-done
+	}
+	s.closeServices()
+	return s.st.Close()
+}
+
+func (s *Server) closeServices() {
+	s.mu.Lock()
+	cs := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i].Close()
+	}
+}
+
+// ServeHTTP routes a request by the service of its credential scope,
+// authenticating it first.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	si, err := parseAuth(r)
+	service := "s3" // unsigned requests (curl, browsers) are S3 downloads
+	if si != nil {
+		service = si.service
+	} else if r.Header.Get("X-Amz-Target") != "" {
+		service = "json"
+	} else if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		service = "sts"
+	}
+	if err != nil {
+		s.authError(w, r, service, http.StatusBadRequest, malformedCode(service), err.Error())
+		return
+	}
+	s.mu.RLock()
+	h := s.handlers[service]
+	s.mu.RUnlock()
+	if si == nil && (s.cfg.StrictAuth || service != "s3") {
+		code, msg := "MissingAuthenticationToken", "Missing Authentication Token"
+		if service == "s3" {
+			code, msg = "AccessDenied", "Access Denied"
+		}
+		s.authError(w, r, service, http.StatusForbidden, code, msg)
+		return
+	}
+	if h == nil {
+		s.authError(w, r, service, http.StatusBadRequest, "UnrecognizedClientException",
+			fmt.Sprintf("otactl local does not serve the service %q", service))
+		return
+	}
+	if si.presigned || s.cfg.StrictAuth {
+		if !s.authenticate(w, r, si) {
+			return
+		}
+	}
+	h.ServeHTTP(w, r)
+}
+
+func malformedCode(service string) string {
+	switch service {
+	case "s3":
+		return "AuthorizationHeaderMalformed"
+	case "sts":
+		return "IncompleteSignature"
+	}
+	return "IncompleteSignatureException"
+}
+
+// authenticate checks a presigned URL (always) or a header signature
+// (strict mode) and writes the error when it fails.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, si *sigInfo) bool {
+	secret, known := s.cfg.Credentials[si.accessKey]
+	if !known && !s.cfg.StrictAuth {
+		secret, known = DefaultSecretAccessKey, true
+	}
+	if !known {
+		code, msg := "InvalidClientTokenId", "The security token included in the request is invalid."
+		switch si.service {
+		case "s3":
+			code, msg = "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+		case "sts":
+		default:
+			code = "UnrecognizedClientException"
+		}
+		s.authError(w, r, si.service, http.StatusForbidden, code, msg)
+		return false
+	}
+	if si.presigned {
+		expired, err := presignExpired(si, s.now())
+		if err != nil {
+			s.authError(w, r, si.service, http.StatusBadRequest, "AuthorizationQueryParametersError", err.Error())
+			return false
+		}
+		if expired {
+			s.authError(w, r, si.service, http.StatusForbidden, "AccessDenied", "Request has expired")
+			return false
+		}
+	} else if skewed(si, s.now()) {
+		code := "SignatureDoesNotMatch"
+		if si.service == "s3" {
+			code = "RequestTimeTooSkewed"
+		}
+		s.authError(w, r, si.service, http.StatusForbidden, code,
+			"The difference between the request time and the current time is too large.")
+		return false
+	}
+	ok := false
+	if si.hmacV4 {
+		var err error
+		ok, err = signatureMatches(r, si, secret)
+		if err != nil {
+			s.authError(w, r, si.service, http.StatusBadRequest, malformedCode(si.service), err.Error())
+			return false
+		}
+	}
+	if !ok {
+		code := "SignatureDoesNotMatch"
+		if si.service != "s3" && si.service != "sts" {
+			code = "InvalidSignatureException"
+		}
+		s.authError(w, r, si.service, http.StatusForbidden, code,
+			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+	}
+	return ok
+}
+
+// authError writes an authentication error in the shape of the service's
+// protocol: S3's XML, the query protocol's XML, or REST-JSON.
+func (s *Server) authError(w http.ResponseWriter, r *http.Request, service string, status int, code, msg string) {
+	switch service {
+	case "s3":
+		s3.WriteError(w, r, &s3.Error{Code: code, Message: msg, Status: status})
+	case "sts":
+		sts.WriteError(w, status, code, msg)
+	default:
+		wire.WriteError(w, &wire.Error{Status: status, Code: code, Message: msg})
+	}
+}

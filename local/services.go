@@ -1,0 +1,23 @@
+package local
+
+import (
+	"github.com/otactl/otactl/local/acm"
+	"github.com/otactl/otactl/local/iot"
+	"github.com/otactl/otactl/local/signer"
+	"github.com/otactl/otactl/local/sts"
+)
+
+// registerServices wires every service of the environment to its SigV4
+// signing name. Adding a service is one line here: build it from s.Store(),
+// s.Env() and s.S3() (through an adapter of adapters.go when its package
+// declares its own interface) and Handle it. Handlers that are io.Closers
+// are closed before the store.
+func (s *Server) registerServices() error {
+	s.Handle("s3", s.s3)
+	s.Handle("sts", sts.New(s.env))
+	certs := acm.New(s.st, s.env)
+	s.Handle("acm", certs)
+	s.Handle("signer", signer.New(s.st, s.env, signerObjects{s.s3}, certs))
+	s.Handle("iot", iot.New(s.st, s.env, iotObjects{s.s3}))
+	return nil
+}
