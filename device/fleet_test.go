@@ -101,4 +101,3 @@ func TestCBORMessages(t *testing.T) {
 		t.Fatal("bad CBOR decoded")
 	}
 }
-

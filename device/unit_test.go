@@ -171,7 +171,9 @@ func TestVerify(t *testing.T) {
 		t.Errorf("no certificate: %v", err)
 	}
 	// Trust: by name, else the default.
-	pemOf := func(c *x509.Certificate) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}) }
+	pemOf := func(c *x509.Certificate) []byte {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
 	tr, err := TrustPEM(pemOf(ec))
 	if err != nil {
 		t.Fatal(err)
