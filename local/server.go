@@ -150,22 +150,36 @@ func (s *Server) PresignCredentials() (accessKey, secret string) {
 	return keys[0], s.cfg.Credentials[keys[0]]
 }
 
-// Start listens on Config.Addr and serves in the background.
+// Start listens on Config.Addr and serves in the background; URL is
+// valid when it returns.
 func (s *Server) Start() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("local: %w", err)
 	}
-	go s.Serve(ln)
+	hs, done, err := s.attach(ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	go s.run(hs, done, ln)
 	return nil
 }
 
 // Serve serves HTTP on l until Close. It returns nil after Close.
 func (s *Server) Serve(l net.Listener) error {
+	hs, done, err := s.attach(l)
+	if err != nil {
+		return err
+	}
+	return s.run(hs, done, l)
+}
+
+func (s *Server) attach(l net.Listener) (*http.Server, chan struct{}, error) {
 	s.mu.Lock()
 	if s.hs != nil {
 		s.mu.Unlock()
-		return errors.New("local: already serving")
+		return nil, nil, errors.New("local: already serving")
 	}
 	s.ln = l
 	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
@@ -174,6 +188,10 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Unlock()
 	ak, secret := s.PresignCredentials()
 	s.s3.SetPresignCredentials(ak, secret, s.URL())
+	return hs, done, nil
+}
+
+func (s *Server) run(hs *http.Server, done chan struct{}, l net.Listener) error {
 	err := hs.Serve(l)
 	close(done)
 	if errors.Is(err, http.ErrServerClosed) {

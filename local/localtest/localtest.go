@@ -6,7 +6,6 @@ package localtest
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"testing"
 
@@ -42,13 +41,11 @@ func StartWith(t testing.TB, cfg local.Config) *Env {
 	if err != nil {
 		t.Fatalf("localtest: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := srv.Start(); err != nil {
 		srv.Close()
 		t.Fatalf("localtest: %v", err)
 	}
-	go srv.Serve(ln)
-	url := "http://" + ln.Addr().String()
+	url := srv.URL()
 	t.Cleanup(func() { srv.Close() })
 	ak, secret := srv.PresignCredentials()
 	return &Env{Server: srv, URL: url, Config: Config(url, srv.Config().Region, ak, secret)}
