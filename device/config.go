@@ -106,6 +106,8 @@ func (c *Config) defaults() error {
 	if c.BlockSize < 256 || c.BlockSize > 131072 {
 		return errors.New("device: BlockSize must be 256-131072")
 	}
+	// A stream request brings at most 128 KiB.
+	c.Window = min(c.Window, max(1, 131072/c.BlockSize))
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: time.Minute}
 	}

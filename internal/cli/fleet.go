@@ -1,0 +1,358 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/otactl/otactl/device"
+)
+
+func init() { extraCommands = append(extraCommands, newFleetCmd) }
+
+// fleetFlags are otactl fleet's flags.
+type fleetFlags struct {
+	cloud                    cloudFlags
+	out                      outputFlag
+	things                   []string
+	count                    int
+	prefix                   string
+	endpoint                 string
+	createThings             bool
+	group                    string
+	cert, key, ca, certDir   string
+	signingCerts             []string
+	blockSize, window, chunk int
+	preferHTTP               bool
+	requestTimeout, idle     time.Duration
+	timeout                  time.Duration
+	faults                   device.Faults
+	offlineFor               time.Duration
+}
+
+func newFleetCmd() *cobra.Command {
+	var f fleetFlags
+	cmd := &cobra.Command{
+		Use:   "fleet",
+		Short: "Run simulated devices (the FreeRTOS OTA agent protocol) against an endpoint",
+		Long: `Run N simulated devices, each its own MQTT connection with its thing name as
+client id, that take their OTA jobs like the FreeRTOS OTA agent: $next job,
+afr_ota document, download over MQTT streams (CBOR, bitmaps of missing blocks)
+or pre-signed HTTP URLs, signature check with the code-signing certificate,
+self-test and status reports. Faults can be injected to exercise retries.
+
+Exits 0 only if every device ended SUCCEEDED.`,
+		Example: `  otactl fleet --count 25 --prefix dev- --endpoint 127.0.0.1:1883 --signing-cert signer.crt
+  otactl fleet --things sensor-1,sensor-2 --cert-dir certs/ --ca AmazonRootCA1.pem --signing-cert ecdsa=signer.crt
+  otactl fleet --count 100 --create-things --thing-group sensors --fail-first 1 --drop-rate 0.02 --signing-cert signer.crt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runFleet(cmd, &f) },
+	}
+	fs := cmd.Flags()
+	f.cloud.register(fs)
+	f.out.register(fs)
+	fs.StringSliceVar(&f.things, "things", nil, "thing names of the devices (comma-separated)")
+	fs.IntVar(&f.count, "count", 0, "number of devices, named <prefix>1 ... <prefix>N")
+	fs.StringVar(&f.prefix, "prefix", "dev-", "name prefix with --count")
+	fs.StringVar(&f.endpoint, "endpoint", "", "MQTT endpoint host:port (default: the IoT control plane's DescribeEndpoint, else 127.0.0.1:1883)")
+	fs.BoolVar(&f.createThings, "create-things", false, "register the things first (CreateThing; with --thing-group, the group; with --cert-dir, certificates for things that have none)")
+	fs.StringVar(&f.group, "thing-group", "", "thing group the things are added to with --create-things")
+	fs.StringVar(&f.cert, "cert", "", "client certificate PEM for mutual TLS (every device)")
+	fs.StringVar(&f.key, "key", "", "client private key PEM for --cert")
+	fs.StringVar(&f.ca, "ca", "", "CA certificate PEM that signs the broker's certificate (default: the system roots)")
+	fs.StringVar(&f.certDir, "cert-dir", "", "directory of per-device certificates DIR/<thing>.crt and DIR/<thing>.key (mutual TLS)")
+	fs.StringArrayVar(&f.signingCerts, "signing-cert", nil, "code-signing certificate PEM the devices trust: FILE for every certfile, or NAME=FILE for the certfile NAME (repeatable)")
+	fs.IntVar(&f.blockSize, "block-size", 4096, "MQTT stream block size in bytes (256-131072)")
+	fs.IntVar(&f.window, "window", 8, "blocks asked for per stream request")
+	fs.IntVar(&f.chunk, "http-chunk", 64*1024, "bytes per HTTP Range request")
+	fs.BoolVar(&f.preferHTTP, "prefer-http", false, "download over HTTP when a job allows both MQTT and HTTP")
+	fs.DurationVar(&f.requestTimeout, "request-timeout", 2*time.Second, "wait for a stream request's blocks before asking again")
+	fs.DurationVar(&f.idle, "idle", 5*time.Second, "a device stops when nothing is pending for this long after a job")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "stop every device after this long")
+	fs.Float64Var(&f.faults.DropRate, "drop-rate", 0, "fault: fraction of blocks lost (asked for again)")
+	fs.Float64Var(&f.faults.CorruptRate, "corrupt-rate", 0, "fault: chance that a download has a corrupted block (signature check fails: FAILED)")
+	fs.IntVar(&f.faults.FailFirst, "fail-first", 0, "fault: the first N executions of each device fail their self-test")
+	fs.BoolVar(&f.faults.RejectSignature, "reject-signature", false, "fault: every signature check fails")
+	fs.Float64Var(&f.faults.OfflineRate, "offline-rate", 0, "fault: chance that a download goes offline once and resumes")
+	fs.DurationVar(&f.offlineFor, "offline-for", time.Second, "how long a device stays offline")
+	fs.DurationVar(&f.faults.Slow, "slow", 0, "fault: delay per block received")
+	fs.Int64Var(&f.faults.Seed, "seed", 1, "seed of the injected faults")
+	return cmd
+}
+
+// thingNames resolves --things / --count.
+func (f *fleetFlags) thingNames() ([]string, error) {
+	switch {
+	case len(f.things) > 0 && f.count > 0:
+		return nil, errors.New("use --things or --count, not both")
+	case len(f.things) > 0:
+		return f.things, nil
+	case f.count > 0:
+		names := make([]string, f.count)
+		for i := range names {
+			names[i] = fmt.Sprintf("%s%d", f.prefix, i+1)
+		}
+		return names, nil
+	}
+	return nil, errors.New("name the devices: --things a,b or --count N [--prefix dev-]")
+}
+
+func (f *fleetFlags) check() error {
+	if err := f.out.check(); err != nil {
+		return err
+	}
+	rate := func(name string, v float64) error {
+		if v < 0 || v > 1 {
+			return fmt.Errorf("--%s must be between 0 and 1, got %g", name, v)
+		}
+		return nil
+	}
+	var errs []error
+	errs = append(errs, rate("drop-rate", f.faults.DropRate), rate("corrupt-rate", f.faults.CorruptRate), rate("offline-rate", f.faults.OfflineRate))
+	if f.faults.FailFirst < 0 {
+		errs = append(errs, errors.New("--fail-first must be 0 or more"))
+	}
+	if f.blockSize < 256 || f.blockSize > 131072 {
+		errs = append(errs, fmt.Errorf("--block-size must be 256-131072, got %d", f.blockSize))
+	}
+	if f.window < 1 || f.window*f.blockSize > 131072 && f.window > 1 {
+		errs = append(errs, fmt.Errorf("--window must be at least 1 and ask for at most 128 KiB (%d blocks of %d bytes)", max(1, 131072/f.blockSize), f.blockSize))
+	}
+	if (f.cert == "") != (f.key == "") {
+		errs = append(errs, errors.New("--cert and --key go together"))
+	}
+	if f.cert != "" && f.certDir != "" {
+		errs = append(errs, errors.New("use --cert/--key or --cert-dir, not both"))
+	}
+	if f.group != "" && !f.createThings {
+		errs = append(errs, errors.New("--thing-group needs --create-things"))
+	}
+	if len(f.signingCerts) == 0 {
+		errs = append(errs, errors.New("--signing-cert is required: the code-signing certificate the devices trust"))
+	}
+	if f.timeout <= 0 || f.idle <= 0 || f.requestTimeout <= 0 {
+		errs = append(errs, errors.New("--timeout, --idle and --request-timeout must be positive"))
+	}
+	if f.endpoint != "" && !strings.Contains(f.endpoint, ":") {
+		errs = append(errs, fmt.Errorf("--endpoint must be host:port, got %q", f.endpoint))
+	}
+	return errors.Join(errs...)
+}
+
+func (f *fleetFlags) trust() (*device.Trust, error) {
+	t := &device.Trust{}
+	for _, sc := range f.signingCerts {
+		name, file, named := strings.Cut(sc, "=")
+		if !named {
+			file = sc
+		}
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		if !named {
+			c, err := device.ParseCertificatePEM(raw)
+			if err != nil {
+				return nil, fmt.Errorf("--signing-cert %s: %w", file, err)
+			}
+			t.Default = c
+			continue
+		}
+		if err := t.Add(name, raw); err != nil {
+			return nil, fmt.Errorf("--signing-cert %s: %w", sc, err)
+		}
+	}
+	return t, nil
+}
+
+// tlsFor returns the per-device TLS configuration, or nil for plain MQTT.
+func (f *fleetFlags) tlsFor() (func(string) (*tls.Config, error), error) {
+	if f.cert == "" && f.certDir == "" {
+		return nil, nil
+	}
+	var roots *x509.CertPool
+	if f.ca != "" {
+		raw, err := os.ReadFile(f.ca)
+		if err != nil {
+			return nil, err
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(raw) {
+			return nil, fmt.Errorf("--ca %s: no PEM certificates", f.ca)
+		}
+	}
+	var shared *tls.Certificate
+	if f.cert != "" {
+		c, err := tls.LoadX509KeyPair(f.cert, f.key)
+		if err != nil {
+			return nil, fmt.Errorf("--cert/--key: %w", err)
+		}
+		shared = &c
+	}
+	return func(thing string) (*tls.Config, error) {
+		c := shared
+		if c == nil {
+			crt, key := device.CertPaths(f.certDir, thing)
+			pair, err := tls.LoadX509KeyPair(crt, key)
+			if err != nil {
+				return nil, fmt.Errorf("--cert-dir: %w", err)
+			}
+			c = &pair
+		}
+		return &tls.Config{Certificates: []tls.Certificate{*c}, RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
+	}, nil
+}
+
+func runFleet(cmd *cobra.Command, f *fleetFlags) error {
+	if err := f.check(); err != nil {
+		return invalid(err)
+	}
+	things, err := f.thingNames()
+	if err != nil {
+		return invalid(err)
+	}
+	trust, err := f.trust()
+	if err != nil {
+		return invalid(err)
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	stderr := cmd.ErrOrStderr()
+	if f.createThings || f.endpoint == "" {
+		if err := f.useControlPlane(ctx, stderr, things); err != nil {
+			return err
+		}
+	}
+	tlsFor, err := f.tlsFor()
+	if err != nil {
+		return invalid(err)
+	}
+	faults := f.faults
+	faults.OfflineFor = f.offlineFor
+	fleet := &device.Fleet{
+		Things: things,
+		TLSFor: tlsFor,
+		Base: device.Config{
+			Endpoint: f.endpoint, Trust: trust, BlockSize: f.blockSize, Window: f.window, HTTPChunk: f.chunk,
+			PreferHTTP: f.preferHTTP, RequestTimeout: f.requestTimeout, IdleTimeout: f.idle,
+			ExitOnSuccess: true, Reboot: true, Faults: faults,
+		},
+	}
+	bar := f.progressBar(stderr, len(things))
+	if bar != nil {
+		fleet.Progress = func(p device.Progress) {
+			bar.Describe(fmt.Sprintf("devices done, %.2f MB/s", p.MBps()))
+			_ = bar.Set(p.Done)
+		}
+	}
+	rep, err := fleet.Run(ctx)
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return invalid(err)
+	}
+	out := cmd.OutOrStdout()
+	if f.out.json() {
+		if err := printJSON(out, rep); err != nil {
+			return err
+		}
+	} else if err := printFleet(out, rep); err != nil {
+		return err
+	}
+	if !rep.Stats.AllSucceeded() {
+		return &exitError{ExitFailure, fmt.Errorf("%d of %d devices did not succeed", rep.Stats.Failed, rep.Stats.Devices)}
+	}
+	return nil
+}
+
+// useControlPlane registers the things and finds the endpoint through the
+// IoT control plane (AWS or otactl local).
+func (f *fleetFlags) useControlPlane(ctx context.Context, stderr io.Writer, things []string) error {
+	c, err := device.LoadIoT(ctx, device.IoTOptions{Profile: f.cloud.profile, Region: f.cloud.region, EndpointURL: f.cloud.endpoint})
+	if err != nil {
+		if f.createThings {
+			return err
+		}
+		f.endpoint = "127.0.0.1:1883"
+		return nil
+	}
+	if f.createThings {
+		reg := device.Registration{Group: f.group}
+		if f.cert == "" {
+			reg.CertDir = f.certDir
+		}
+		if err := device.Register(ctx, c, things, reg); err != nil {
+			return err
+		}
+	}
+	if f.endpoint == "" {
+		ep, err := device.Endpoint(ctx, c, f.cert != "" || f.certDir != "")
+		if err != nil {
+			if !f.cloud.quiet {
+				fmt.Fprintf(stderr, "otactl: %v; using 127.0.0.1:1883\n", err)
+			}
+			ep = "127.0.0.1:1883"
+		}
+		f.endpoint = ep
+	}
+	return nil
+}
+
+// progressBar is shown on a terminal, unless --quiet or --output json.
+func (f *fleetFlags) progressBar(w io.Writer, n int) *progressbar.ProgressBar {
+	if f.cloud.quiet || f.out.json() {
+		return nil
+	}
+	if fd, ok := w.(*os.File); !ok || !term.IsTerminal(int(fd.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(n, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetDescription("devices done"))
+}
+
+func printFleet(w io.Writer, rep *device.Report) error {
+	s := rep.Stats
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICES\tSUCCEEDED\tFAILED\tRETRIED\tBYTES\tMB/S\tP50\tP99\tELAPSED")
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%s\n", s.Devices, s.Succeeded, s.Failed, s.Retried, s.Bytes, s.MBps,
+		s.P50.Round(time.Millisecond), s.P99.Round(time.Millisecond), s.Elapsed.Round(time.Millisecond))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var bad []*device.Result
+	for _, r := range rep.Devices {
+		if r.Status != "SUCCEEDED" {
+			bad = append(bad, r)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Slice(bad, func(i, j int) bool { return bad[i].Thing < bad[j].Thing })
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "THING\tSTATUS\tEXECUTIONS\tREASON")
+	for _, r := range bad {
+		reason := r.Err
+		if n := len(r.Jobs); n > 0 && reason == "" {
+			reason = r.Jobs[n-1].Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", r.Thing, r.Status, r.Executions, reason)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,28 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFleetFlagErrors(t *testing.T) {
+	cases := map[string][]string{
+		"no devices":         {"--signing-cert", "x.pem"},
+		"both namings":       {"--things", "a", "--count", "2", "--signing-cert", "x.pem"},
+		"no signing cert":    {"--count", "2"},
+		"bad rate":           {"--count", "2", "--signing-cert", "x.pem", "--drop-rate", "1.5"},
+		"bad block size":     {"--count", "2", "--signing-cert", "x.pem", "--block-size", "100"},
+		"cert without key":   {"--count", "2", "--signing-cert", "x.pem", "--cert", "a.crt"},
+		"group alone":        {"--count", "2", "--signing-cert", "x.pem", "--thing-group", "g"},
+		"endpoint sans port": {"--count", "2", "--signing-cert", "x.pem", "--endpoint", "localhost"},
+		"bad output":         {"--count", "2", "--signing-cert", "x.pem", "-o", "yaml"},
+		"missing cert file":  {"--count", "2", "--signing-cert", "/nonexistent.pem", "--endpoint", "127.0.0.1:1"},
+		"unknown flag":       {"--count", "2", "--frobnicate"},
+	}
+	for name, args := range cases {
+		code, _, stderr := run(t, append([]string{"fleet"}, args...)...)
+		if code != ExitInvalid || !strings.HasPrefix(stderr, "otactl: ") {
+			t.Errorf("%s: exit %d, stderr %q", name, code, stderr)
+		}
+	}
+}
