@@ -321,30 +321,6 @@ func TestListJobs(t *testing.T) {
 	}
 }
 
-// TestLargeFirmware signs tens of MiB: the payload is streamed through the
-// base64 encoder, never held whole by the signer.
-func TestLargeFirmware(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large firmware in -short mode")
-	}
-	h := start(t)
-	h.putProfile(t, "big", "AWSIoTDeviceManagement-SHA256-ECDSA", "")
-	h.objs.bucket("firmware", "Enabled")
-	h.objs.bucket("signed", "Enabled")
-	fw := firmware(24 << 20)
-	ver := must(h.objs.put("firmware", "big.bin", fw, ""))
-	d := h.wait(t, h.startJob(t, "big", "firmware", "big.bin", ver, ""))
-	if d.Status != types.SigningStatusSucceeded {
-		t.Fatalf("%s: %s", d.Status, aws.ToString(d.StatusReason))
-	}
-	so, sig, payload := h.readSigned(t, d)
-	cert := must(h.svc.ProfileCertificate("big"))
-	digest := sha256.Sum256(fw)
-	if so.RawPayloadSize != 24<<20 || !bytes.Equal(payload, fw) || !ecdsa.VerifyASN1(cert.PublicKey.(*ecdsa.PublicKey), digest[:], sig) {
-		t.Fatal("large firmware signed object does not verify")
-	}
-}
-
 // TestResumeAfterCrash: a job InProgress when the process died is resumed
 // by the next process and ends Succeeded.
 func TestResumeAfterCrash(t *testing.T) {
