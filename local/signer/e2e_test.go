@@ -318,3 +318,49 @@ func TestBoto3EndToEnd(t *testing.T) {
 		t.Fatal("boto3 round trip: signature does not verify")
 	}
 }
+
+// TestAWSCLI lists platforms and describes a job with the AWS CLI.
+func TestAWSCLI(t *testing.T) {
+	awsCLI, err := exec.LookPath("aws")
+	if err != nil {
+		if os.Getenv("OTACTL_CI") == "1" {
+			t.Fatal("the AWS CLI is required in CI (OTACTL_CI=1)")
+		}
+		t.Skip("SKIPPING: the AWS CLI is not installed; its Signer calls were not checked")
+	}
+	e := startServer(t, local.Config{})
+	e.bucket(t, "firmware", true)
+	e.bucket(t, "signed", true)
+	ok(e.signer.PutSigningProfile(localtest.Ctx(), &sdksigner.PutSigningProfileInput{
+		ProfileName: aws.String("cli"), PlatformId: aws.String("AmazonFreeRTOS-Default")}))
+	id := e.start(t, "cli", "firmware", "fw.bin", e.put(t, "firmware", "fw.bin", []byte("fw")))
+	e.wait(t, id)
+	run := func(args ...string) []byte {
+		cmd := exec.Command(awsCLI, append(args, "--endpoint-url", e.env.URL, "--region", "us-east-1", "--output", "json")...)
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDLOCAL", "AWS_SECRET_ACCESS_KEY=secret",
+			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, stderr.String())
+		}
+		return out
+	}
+	var platforms struct {
+		Platforms []struct {
+			PlatformID string `json:"platformId"`
+		}
+	}
+	json.Unmarshal(run("signer", "list-signing-platforms"), &platforms)
+	var job struct {
+		Status       string `json:"status"`
+		SignedObject struct {
+			S3 struct{ Key string } `json:"s3"`
+		} `json:"signedObject"`
+	}
+	json.Unmarshal(run("signer", "describe-signing-job", "--job-id", id), &job)
+	if len(platforms.Platforms) != 3 || job.Status != "Succeeded" || job.SignedObject.S3.Key != "SignedImages/"+id {
+		t.Fatalf("aws cli saw %+v %+v", platforms, job)
+	}
+}
