@@ -9,9 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 
 	"github.com/otactl/otactl/device"
+	"github.com/otactl/otactl/device/devicetest"
 )
 
-func checkSucceeded(t *testing.T, e *env, res *device.Result, jobID, thing string, image []byte) {
+func checkSucceeded(t *testing.T, e *devicetest.Env, res *device.Result, jobID, thing string, image []byte) {
 	t.Helper()
 	if res.Status != "SUCCEEDED" || len(res.Jobs) == 0 {
 		t.Fatalf("device result %+v", res)
@@ -20,18 +21,18 @@ func checkSucceeded(t *testing.T, e *env, res *device.Result, jobID, thing strin
 	if last.JobID != jobID || !bytes.Equal(last.File, image) {
 		t.Fatalf("job %s: downloaded %d bytes, want the %d-byte image", last.JobID, len(last.File), len(image))
 	}
-	ex := e.execution(jobID, thing)
+	ex := e.Execution(jobID, thing)
 	if ex.Status != types.JobExecutionStatusSucceeded || ex.StatusDetails.DetailsMap["reason"] != "accepted v1.0.1" {
 		t.Fatalf("DescribeJobExecution: %s %v", ex.Status, ex.StatusDetails.DetailsMap)
 	}
 }
 
 func TestAgentMQTTStream(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1")
-	img := firmware(100_003) // not a whole number of blocks
-	job := e.job(update{id: "u1", image: img}, "dev-1")
-	res := e.run(e.config("dev-1"))
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	img := devicetest.Firmware(100_003) // not a whole number of blocks
+	job := e.Job(devicetest.Update{ID: "u1", Image: img}, "dev-1")
+	res := e.Run(e.Config("dev-1"))
 	checkSucceeded(t, e, res, job, "dev-1", img)
 	if o := res.Jobs[0]; o.Protocol != "MQTT" || o.Bytes != int64(len(img)) || o.Rerequests != 0 {
 		t.Fatalf("outcome %+v", o)
@@ -39,13 +40,13 @@ func TestAgentMQTTStream(t *testing.T) {
 }
 
 func TestAgentHTTP(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1")
-	img := firmware(70_000)
-	job := e.job(update{id: "u1", image: img, protocols: []string{"HTTP"}}, "dev-1")
-	cfg := e.config("dev-1")
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	img := devicetest.Firmware(70_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img, Protocols: []string{"HTTP"}}, "dev-1")
+	cfg := e.Config("dev-1")
 	cfg.HTTPChunk = 16 * 1024
-	res := e.run(cfg)
+	res := e.Run(cfg)
 	checkSucceeded(t, e, res, job, "dev-1", img)
 	if res.Jobs[0].Protocol != "HTTP" {
 		t.Fatalf("protocol %s", res.Jobs[0].Protocol)
@@ -53,16 +54,16 @@ func TestAgentHTTP(t *testing.T) {
 }
 
 func TestAgentPrefersHTTPWhenAsked(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1", "dev-2")
-	img := firmware(20_000)
-	job := e.job(update{id: "u1", image: img, protocols: []string{"MQTT", "HTTP"}}, "dev-1", "dev-2")
-	cfg := e.config("dev-1")
+	e := devicetest.Start(t)
+	e.Things("dev-1", "dev-2")
+	img := devicetest.Firmware(20_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img, Protocols: []string{"MQTT", "HTTP"}}, "dev-1", "dev-2")
+	cfg := e.Config("dev-1")
 	cfg.PreferHTTP = true
-	if res := e.run(cfg); res.Status != "SUCCEEDED" || res.Jobs[0].Protocol != "HTTP" {
+	if res := e.Run(cfg); res.Status != "SUCCEEDED" || res.Jobs[0].Protocol != "HTTP" {
 		t.Fatalf("prefer HTTP: %+v", res)
 	}
-	res := e.run(e.config("dev-2"))
+	res := e.Run(e.Config("dev-2"))
 	checkSucceeded(t, e, res, job, "dev-2", img)
 	if res.Jobs[0].Protocol != "MQTT" {
 		t.Fatalf("default: %s", res.Jobs[0].Protocol)
@@ -70,39 +71,39 @@ func TestAgentPrefersHTTPWhenAsked(t *testing.T) {
 }
 
 func TestAgentMutualTLS(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-tls")
-	img := firmware(30_000)
-	job := e.job(update{id: "u1", image: img}, "dev-tls")
-	cfg := e.config("dev-tls")
-	cfg.Endpoint, cfg.TLS = e.broker.TLSAddr(), e.deviceTLS("dev-tls")
-	checkSucceeded(t, e, e.run(cfg), job, "dev-tls", img)
+	e := devicetest.Start(t)
+	e.Things("dev-tls")
+	img := devicetest.Firmware(30_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img}, "dev-tls")
+	cfg := e.Config("dev-tls")
+	cfg.Endpoint, cfg.TLS = e.Broker.TLSAddr(), e.DeviceTLS("dev-tls")
+	checkSucceeded(t, e, e.Run(cfg), job, "dev-tls", img)
 
 	// Another thing's certificate does not connect as this thing.
-	e.things("other")
-	cfg.TLS = e.deviceTLS("other")
-	if res := e.run(cfg); res.Status != device.StatusError || res.Err == "" {
+	e.Things("other")
+	cfg.TLS = e.DeviceTLS("other")
+	if res := e.Run(cfg); res.Status != device.StatusError || res.Err == "" {
 		t.Fatalf("connected with another thing's certificate: %+v", res)
 	}
 }
 
 func TestAgentRSASignature(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1")
-	e.signer = newRSAKey(t)
-	img := firmware(10_000)
-	job := e.job(update{id: "u1", image: img}, "dev-1")
-	checkSucceeded(t, e, e.run(e.config("dev-1")), job, "dev-1", img)
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	e.Signer = devicetest.NewRSAKey(t)
+	img := devicetest.Firmware(10_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img}, "dev-1")
+	checkSucceeded(t, e, e.Run(e.Config("dev-1")), job, "dev-1", img)
 }
 
 func TestAgentDroppedBlocksAreAskedAgain(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1")
-	img := firmware(200_000)
-	job := e.job(update{id: "u1", image: img}, "dev-1")
-	cfg := e.config("dev-1")
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	img := devicetest.Firmware(200_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img}, "dev-1")
+	cfg := e.Config("dev-1")
 	cfg.Faults = device.Faults{DropRate: 0.2, Seed: 3}
-	res := e.run(cfg)
+	res := e.Run(cfg)
 	checkSucceeded(t, e, res, job, "dev-1", img)
 	if res.Rerequests == 0 {
 		t.Fatal("blocks were dropped but nothing was asked again")
@@ -110,30 +111,30 @@ func TestAgentDroppedBlocksAreAskedAgain(t *testing.T) {
 }
 
 func TestAgentCorruptBlockFailsSignature(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1")
-	job := e.job(update{id: "u1", image: firmware(50_000)}, "dev-1")
-	cfg := e.config("dev-1")
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	job := e.Job(devicetest.Update{ID: "u1", Image: devicetest.Firmware(50_000)}, "dev-1")
+	cfg := e.Config("dev-1")
 	cfg.Faults = device.Faults{CorruptRate: 1}
 	cfg.IdleTimeout = 200 * time.Millisecond
-	res := e.run(cfg)
+	res := e.Run(cfg)
 	if res.Status != "FAILED" || !strings.HasPrefix(res.Jobs[0].Reason, "rejected: 0xe3000000") {
 		t.Fatalf("result %+v", res)
 	}
-	ex := e.execution(job, "dev-1")
+	ex := e.Execution(job, "dev-1")
 	if ex.Status != types.JobExecutionStatusFailed || ex.StatusDetails.DetailsMap["reason"] != "rejected: 0xe3000000" {
 		t.Fatalf("DescribeJobExecution: %s %v", ex.Status, ex.StatusDetails.DetailsMap)
 	}
 }
 
 func TestAgentFailFirstIsRetried(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1")
-	img := firmware(12_345)
-	job := e.job(update{id: "u1", image: img, retries: 2}, "dev-1")
-	cfg := e.config("dev-1")
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	img := devicetest.Firmware(12_345)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img, Retries: 2}, "dev-1")
+	cfg := e.Config("dev-1")
 	cfg.Faults = device.Faults{FailFirst: 1}
-	res := e.run(cfg)
+	res := e.Run(cfg)
 	if res.Executions != 2 || len(res.Jobs) != 2 || res.Jobs[0].Status != "FAILED" ||
 		res.Jobs[0].Reason[:len("rejected: 0x")] != "rejected: 0x" || res.Jobs[1].ExecutionNumber != 2 {
 		t.Fatalf("result %+v", res)
@@ -142,13 +143,13 @@ func TestAgentFailFirstIsRetried(t *testing.T) {
 }
 
 func TestAgentOfflineResumes(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1")
-	img := firmware(150_000)
-	job := e.job(update{id: "u1", image: img}, "dev-1")
-	cfg := e.config("dev-1")
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	img := devicetest.Firmware(150_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img}, "dev-1")
+	cfg := e.Config("dev-1")
 	cfg.Faults = device.Faults{OfflineRate: 1, OfflineFor: 50 * time.Millisecond, Seed: 9}
-	res := e.run(cfg)
+	res := e.Run(cfg)
 	checkSucceeded(t, e, res, job, "dev-1", img)
 	if res.Reconnects != 1 || res.Bytes != int64(len(img)) {
 		t.Fatalf("reconnects %d, bytes %d (a resumed download fetches each block once)", res.Reconnects, res.Bytes)
@@ -156,32 +157,32 @@ func TestAgentOfflineResumes(t *testing.T) {
 }
 
 func TestAgentRejectSignatureAndBadDocuments(t *testing.T) {
-	e := newEnv(t)
+	e := devicetest.Start(t)
 	cases := []struct {
 		name, reason string
-		u            update
+		u            devicetest.Update
 		faults       device.Faults
 	}{
-		{"reject", "rejected: 0xe3000000", update{}, device.Faults{RejectSignature: true}},
-		{"nosize", "rejected: 0x0000000c", update{mutate: func(d string) string { return strings.Replace(d, `"filesize":4000,`, "", 1) }}, device.Faults{}},
-		{"noproto", "rejected: 0x0000000c", update{mutate: func(d string) string { return strings.Replace(d, `"protocols":["MQTT"],`, "", 1) }}, device.Faults{}},
-		{"nofileid", "rejected: 0x0000000c", update{mutate: func(d string) string { return strings.Replace(d, `"fileid":0,`, "", 1) }}, device.Faults{}},
-		{"badsig", "rejected: 0xe3000000", update{mutate: func(d string) string { return strings.Replace(d, `"sig-sha256-ecdsa":"M`, `"sig-sha256-ecdsa":"N`, 1) }}, device.Faults{}},
-		{"nostream", "rejected: 0x00000008", update{mutate: func(d string) string { return strings.Replace(d, `AFR_OTA-nostream"`, `AFR_OTA-missing"`, 1) }}, device.Faults{}},
+		{"reject", "rejected: 0xe3000000", devicetest.Update{}, device.Faults{RejectSignature: true}},
+		{"nosize", "rejected: 0x0000000c", devicetest.Update{Mutate: func(d string) string { return strings.Replace(d, `"filesize":4000,`, "", 1) }}, device.Faults{}},
+		{"noproto", "rejected: 0x0000000c", devicetest.Update{Mutate: func(d string) string { return strings.Replace(d, `"protocols":["MQTT"],`, "", 1) }}, device.Faults{}},
+		{"nofileid", "rejected: 0x0000000c", devicetest.Update{Mutate: func(d string) string { return strings.Replace(d, `"fileid":0,`, "", 1) }}, device.Faults{}},
+		{"badsig", "rejected: 0xe3000000", devicetest.Update{Mutate: func(d string) string { return strings.Replace(d, `"sig-sha256-ecdsa":"M`, `"sig-sha256-ecdsa":"N`, 1) }}, device.Faults{}},
+		{"nostream", "rejected: 0x00000008", devicetest.Update{Mutate: func(d string) string { return strings.Replace(d, `AFR_OTA-nostream"`, `AFR_OTA-missing"`, 1) }}, device.Faults{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			thing := "dev-" + c.name
-			e.things(thing)
-			c.u.id, c.u.image = c.name, firmware(4000)
-			job := e.job(c.u, thing)
-			cfg := e.config(thing)
+			e.Things(thing)
+			c.u.ID, c.u.Image = c.name, devicetest.Firmware(4000)
+			job := e.Job(c.u, thing)
+			cfg := e.Config(thing)
 			cfg.Faults, cfg.IdleTimeout = c.faults, 100*time.Millisecond
-			res := e.run(cfg)
+			res := e.Run(cfg)
 			if res.Status != "FAILED" || !strings.HasPrefix(res.Jobs[0].Reason, c.reason) {
 				t.Fatalf("result %+v", res)
 			}
-			if ex := e.execution(job, thing); ex.StatusDetails.DetailsMap["reason"] != c.reason {
+			if ex := e.Execution(job, thing); ex.StatusDetails.DetailsMap["reason"] != c.reason {
 				t.Fatalf("DescribeJobExecution: %s %v", ex.Status, ex.StatusDetails.DetailsMap)
 			}
 		})
@@ -189,16 +190,16 @@ func TestAgentRejectSignatureAndBadDocuments(t *testing.T) {
 }
 
 func TestAgentProcessesJobsInTurn(t *testing.T) {
-	e := newEnv(t)
-	e.things("dev-1")
-	j1 := e.job(update{id: "u1", image: firmware(5000)}, "dev-1")
-	j2 := e.job(update{id: "u2", image: firmware(6000)}, "dev-1")
-	cfg := e.config("dev-1")
-	res := e.run(cfg)
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	j1 := e.Job(devicetest.Update{ID: "u1", Image: devicetest.Firmware(5000)}, "dev-1")
+	j2 := e.Job(devicetest.Update{ID: "u2", Image: devicetest.Firmware(6000)}, "dev-1")
+	cfg := e.Config("dev-1")
+	res := e.Run(cfg)
 	if len(res.Jobs) != 2 || res.Jobs[0].JobID != j1 || res.Jobs[1].JobID != j2 || res.Status != "SUCCEEDED" {
 		t.Fatalf("result %+v", res)
 	}
-	if ex := e.execution(j2, "dev-1"); ex.StatusDetails.DetailsMap["reason"] != "accepted v1.0.2" {
+	if ex := e.Execution(j2, "dev-1"); ex.StatusDetails.DetailsMap["reason"] != "accepted v1.0.2" {
 		t.Fatalf("second update: %v", ex.StatusDetails.DetailsMap)
 	}
 }

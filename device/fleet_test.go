@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/otactl/otactl/device"
+	"github.com/otactl/otactl/device/devicetest"
 )
 
 func TestFleet(t *testing.T) {
-	e := newEnv(t)
+	e := devicetest.Start(t)
 	things := []string{"f-0", "f-1", "f-2", "f-3", "f-4", "f-5"}
-	e.things(things...)
-	img := firmware(64 * 1024)
-	job := e.job(update{id: "fleet", image: img, retries: 1}, things...)
-	base := e.config("")
+	e.Things(things...)
+	img := devicetest.Firmware(64 * 1024)
+	job := e.Job(devicetest.Update{ID: "fleet", Image: img, Retries: 1}, things...)
+	base := e.Config("")
 	base.KeepFiles = false
 	var mu sync.Mutex
 	var calls []device.Progress
@@ -56,7 +57,7 @@ func TestFleet(t *testing.T) {
 			}
 			continue
 		}
-		if ex := e.execution(job, r.Thing); ex.Status != "SUCCEEDED" {
+		if ex := e.Execution(job, r.Thing); ex.Status != "SUCCEEDED" {
 			t.Fatalf("%s: %s", r.Thing, ex.Status)
 		}
 	}

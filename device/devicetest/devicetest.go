@@ -1,4 +1,8 @@
-package device_test
+// Package devicetest is otactl local's device side for tests, on loopback:
+// the IoT control plane on the wire (AWS SDK client), the MQTT broker (plain
+// and mutual TLS), objects served for streams and pre-signed HTTP URLs, a
+// code-signing key, and signed OTA jobs built with the ota package.
+package devicetest
 
 import (
 	"bytes"
@@ -42,7 +46,10 @@ const (
 	region  = "us-east-1"
 )
 
-var bg = context.Background()
+// Ctx is a background context for SDK calls in tests.
+var Ctx = context.Background()
+
+var bg = Ctx
 
 // objects is an in-memory S3 stand-in for the broker (stream blocks), the
 // IoT control plane (CreateStream checks) and HTTP downloads (Range GETs).
@@ -110,17 +117,22 @@ func (p presigner) PresignGet(bucket, key, version string, expires time.Duration
 
 // env is otactl local's device side on loopback: the IoT control plane on
 // the wire (AWS SDK), the MQTT broker (plain and mutual TLS), objects over HTTP.
-type env struct {
-	t      *testing.T
-	svc    *iot.Service
-	api    *sdkiot.Client
+type Env struct {
+	t testing.TB
+	// IoT is the control plane (tests may set its RetryPolicy and clock).
+	IoT *iot.Service
+	// API is an AWS SDK client of the control plane.
+	API *sdkiot.Client
+	// URL is the control plane's endpoint (for --endpoint-url).
+	URL    string
 	objs   *objects
-	broker *mqtt.Broker
-	ca     *mqtt.CA
-	signer *signingKey
+	Broker *mqtt.Broker
+	CA     *mqtt.CA
+	// Signer signs the images of the jobs Job creates.
+	Signer *SigningKey
 }
 
-func newEnv(t *testing.T) *env {
+func Start(t testing.TB) *Env {
 	t.Helper()
 	st, err := store.Open(t.TempDir())
 	if err != nil {
@@ -151,42 +163,42 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return &env{t: t, svc: svc, api: api, objs: objs, broker: b, ca: ca, signer: newECDSAKey(t)}
+	return &Env{t: t, URL: hs.URL, IoT: svc, API: api, objs: objs, Broker: b, CA: ca, Signer: NewECDSAKey(t)}
 }
 
-func (e *env) things(names ...string) {
+func (e *Env) Things(names ...string) {
 	e.t.Helper()
 	for _, n := range names {
-		if _, err := e.api.CreateThing(bg, &sdkiot.CreateThingInput{ThingName: aws.String(n)}); err != nil {
+		if _, err := e.API.CreateThing(bg, &sdkiot.CreateThingInput{ThingName: aws.String(n)}); err != nil {
 			e.t.Fatal(err)
 		}
 	}
 }
 
 // signingKey is a code-signing key and its certificate.
-type signingKey struct {
+type SigningKey struct {
 	key     crypto.Signer
-	certPEM []byte
-	sigAlg  string // SHA256withECDSA, SHA256withRSA
+	CertPEM []byte
+	SigAlg  string // SHA256withECDSA, SHA256withRSA
 }
 
-func newECDSAKey(t *testing.T) *signingKey {
+func NewECDSAKey(t testing.TB) *SigningKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &signingKey{key: k, certPEM: selfSigned(t, k), sigAlg: "SHA256withECDSA"}
+	return &SigningKey{key: k, CertPEM: selfSigned(t, k), SigAlg: "SHA256withECDSA"}
 }
 
-func newRSAKey(t *testing.T) *signingKey {
+func NewRSAKey(t testing.TB) *SigningKey {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &signingKey{key: k, certPEM: selfSigned(t, k), sigAlg: "SHA256withRSA"}
+	return &SigningKey{key: k, CertPEM: selfSigned(t, k), SigAlg: "SHA256withRSA"}
 }
 
-func selfSigned(t *testing.T, k crypto.Signer) []byte {
+func selfSigned(t testing.TB, k crypto.Signer) []byte {
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "ota signer"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
@@ -197,7 +209,7 @@ func selfSigned(t *testing.T, k crypto.Signer) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
-func (s *signingKey) sign(t *testing.T, data []byte) string {
+func (s *SigningKey) Sign(t testing.TB, data []byte) string {
 	d := sha256.Sum256(data)
 	sig, err := s.key.Sign(rand.Reader, d[:], crypto.SHA256)
 	if err != nil {
@@ -206,8 +218,8 @@ func (s *signingKey) sign(t *testing.T, data []byte) string {
 	return base64.StdEncoding.EncodeToString(sig)
 }
 
-func (s *signingKey) trust(t *testing.T) *device.Trust {
-	tr, err := device.TrustPEM(s.certPEM)
+func (s *SigningKey) Trust(t testing.TB) *device.Trust {
+	tr, err := device.TrustPEM(s.CertPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +227,7 @@ func (s *signingKey) trust(t *testing.T) *device.Trust {
 }
 
 // firmware is a deterministic image of n bytes.
-func firmware(n int) []byte {
+func Firmware(n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = byte(i*7 + i/251)
@@ -225,75 +237,77 @@ func firmware(n int) []byte {
 
 // update puts a signed image in place (object, stream) and returns the
 // afr_ota document for it, built by the ota package as otactl create does.
-type update struct {
-	id        string
-	image     []byte
-	protocols []string
-	key       *signingKey
-	mutate    func(doc string) string
-	retries   int
+type Update struct {
+	ID        string
+	Image     []byte
+	Protocols []string    // default MQTT
+	Key       *SigningKey // default Env.Signer
+	// Mutate may change the document before CreateJob (bad documents).
+	Mutate func(doc string) string
+	// Retries is jobExecutionsRetryConfig's FAILED numberOfRetries.
+	Retries int
 }
 
-func (e *env) job(u update, things ...string) string {
+func (e *Env) Job(u Update, things ...string) string {
 	e.t.Helper()
-	if u.key == nil {
-		u.key = e.signer
+	if u.Key == nil {
+		u.Key = e.Signer
 	}
-	if u.protocols == nil {
-		u.protocols = []string{"MQTT"}
+	if u.Protocols == nil {
+		u.Protocols = []string{"MQTT"}
 	}
-	key := "fw/" + u.id + ".bin"
+	key := "fw/" + u.ID + ".bin"
 	e.objs.mu.Lock()
-	e.objs.data["bucket/"+key] = u.image
+	e.objs.data["bucket/"+key] = u.Image
 	e.objs.mu.Unlock()
-	streamID := "AFR_OTA-" + u.id
-	spec := &ota.Spec{OTAUpdateID: u.id, Protocols: u.protocols, Files: []ota.File{{FileName: "/fw.bin"}}}
+	streamID := "AFR_OTA-" + u.ID
+	spec := &ota.Spec{OTAUpdateID: u.ID, Protocols: u.Protocols, Files: []ota.File{{FileName: "/fw.bin"}}}
 	if spec.HasProtocol(ota.ProtocolMQTT) {
-		if _, err := e.api.CreateStream(bg, &sdkiot.CreateStreamInput{StreamId: aws.String(streamID), RoleArn: aws.String(roleArn),
+		if _, err := e.API.CreateStream(bg, &sdkiot.CreateStreamInput{StreamId: aws.String(streamID), RoleArn: aws.String(roleArn),
 			Files: []types.StreamFile{{FileId: aws.Int32(0), S3Location: &types.S3Location{Bucket: aws.String("bucket"), Key: aws.String(key), Version: aws.String("v1")}}}}); err != nil {
 			e.t.Fatal(err)
 		}
 	}
 	doc, err := ota.BuildJobDocument(spec, ota.DocumentInput{StreamID: streamID, Region: region, Files: []ota.FileArtifact{{
-		FileID: 0, Size: int64(len(u.image)), SigKey: ota.SignatureKey(u.key.sigAlg), Signature: u.key.sign(e.t, u.image),
+		FileID: 0, Size: int64(len(u.Image)), SigKey: ota.SignatureKey(u.Key.SigAlg), Signature: u.Key.Sign(e.t, u.Image),
 		CertFile: "code-signer.crt", Raw: &ota.S3Location{Bucket: "bucket", Key: key}}}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	d := string(doc)
-	if u.mutate != nil {
-		d = u.mutate(d)
+	if u.Mutate != nil {
+		d = u.Mutate(d)
 	}
 	var targets []string
 	for _, th := range things {
 		targets = append(targets, "arn:aws:iot:"+region+":"+account+":thing/"+th)
 	}
-	in := &sdkiot.CreateJobInput{JobId: aws.String("AFR_OTA-" + u.id), Targets: targets, Document: aws.String(d)}
+	in := &sdkiot.CreateJobInput{JobId: aws.String("AFR_OTA-" + u.ID), Targets: targets, Document: aws.String(d)}
 	if spec.HasProtocol(ota.ProtocolHTTP) {
 		in.PresignedUrlConfig = &types.PresignedUrlConfig{RoleArn: aws.String(roleArn), ExpiresInSec: aws.Int64(300)}
 	}
-	if u.retries > 0 {
+	if u.Retries > 0 {
 		in.JobExecutionsRetryConfig = &types.JobExecutionsRetryConfig{CriteriaList: []types.RetryCriteria{
-			{FailureType: types.RetryableFailureTypeFailed, NumberOfRetries: aws.Int32(int32(u.retries))}}}
-		n := u.retries
+			{FailureType: types.RetryableFailureTypeFailed, NumberOfRetries: aws.Int32(int32(u.Retries))}}}
+		n := u.Retries
 		// The job engine sets the policy from the retry config; this test
 		// environment has no engine, so it does the same here.
-		e.svc.RetryPolicy = func(j *iot.Job, ex *iot.Execution) bool { return ex.RetryAttempt < n }
+		e.IoT.RetryPolicy = func(j *iot.Job, ex *iot.Execution) bool { return ex.RetryAttempt < n }
 	}
-	if _, err := e.api.CreateJob(bg, in); err != nil {
+	if _, err := e.API.CreateJob(bg, in); err != nil {
 		e.t.Fatal(err)
 	}
-	return "AFR_OTA-" + u.id
+	return "AFR_OTA-" + u.ID
 }
 
 // config is a device configured for fast tests.
-func (e *env) config(thing string) device.Config {
-	return device.Config{ThingName: thing, Endpoint: e.broker.Addr(), Trust: e.signer.trust(e.t),
+func (e *Env) Config(thing string) device.Config {
+	return device.Config{ThingName: thing, Endpoint: e.Broker.Addr(), Trust: e.Signer.Trust(e.t),
 		RequestTimeout: 300 * time.Millisecond, PollInterval: 100 * time.Millisecond, IdleTimeout: 2 * time.Second,
 		FirstJobTimeout: 10 * time.Second, ExitOnSuccess: true, Reboot: true, KeepFiles: true, ProgressEvery: 16}
 }
 
-func (e *env) run(cfg device.Config) *device.Result {
+func (e *Env) Run(cfg device.Config) *device.Result {
 	e.t.Helper()
 	a, err := device.NewAgent(cfg)
 	if err != nil {
@@ -305,9 +319,9 @@ func (e *env) run(cfg device.Config) *device.Result {
 }
 
 // execution is DescribeJobExecution through the AWS SDK.
-func (e *env) execution(jobID, thing string) *types.JobExecution {
+func (e *Env) Execution(jobID, thing string) *types.JobExecution {
 	e.t.Helper()
-	out, err := e.api.DescribeJobExecution(bg, &sdkiot.DescribeJobExecutionInput{JobId: aws.String(jobID), ThingName: aws.String(thing)})
+	out, err := e.API.DescribeJobExecution(bg, &sdkiot.DescribeJobExecutionInput{JobId: aws.String(jobID), ThingName: aws.String(thing)})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -316,18 +330,18 @@ func (e *env) execution(jobID, thing string) *types.JobExecution {
 
 // deviceTLS registers a certificate for the thing (CreateKeysAndCertificate,
 // AttachThingPrincipal) and returns the device's TLS configuration.
-func (e *env) deviceTLS(thing string) *tls.Config {
+func (e *Env) DeviceTLS(thing string) *tls.Config {
 	e.t.Helper()
-	kc, err := e.api.CreateKeysAndCertificate(bg, &sdkiot.CreateKeysAndCertificateInput{SetAsActive: true})
+	kc, err := e.API.CreateKeysAndCertificate(bg, &sdkiot.CreateKeysAndCertificateInput{SetAsActive: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.api.AttachThingPrincipal(bg, &sdkiot.AttachThingPrincipalInput{ThingName: aws.String(thing), Principal: kc.CertificateArn}); err != nil {
+	if _, err := e.API.AttachThingPrincipal(bg, &sdkiot.AttachThingPrincipalInput{ThingName: aws.String(thing), Principal: kc.CertificateArn}); err != nil {
 		e.t.Fatal(err)
 	}
 	cert, err := tls.X509KeyPair([]byte(*kc.CertificatePem), []byte(*kc.KeyPair.PrivateKey))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: e.ca.Pool(), MinVersion: tls.VersionTLS12}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: e.CA.Pool(), MinVersion: tls.VersionTLS12}
 }
