@@ -210,15 +210,13 @@ func (s *Service) listObjectVersions(w http.ResponseWriter, bucket string, q url
 	var entries []listEntry
 	truncated := false
 	lastPrefix := ""
-	skipping := versionMarker != "" // inside keyMarker's versions, until versionMarker
+	skipping := true // inside keyMarker's versions, until versionMarker
 	err = s.walk(bucket, p.prefix, func(o objectRecord, latest bool) error {
 		switch {
 		case o.Key < keyMarker:
 			return nil
-		case o.Key == keyMarker:
-			if !skipping {
-				return nil
-			}
+		case o.Key == keyMarker && (versionMarker == "" || skipping):
+			// Every version up to and including the marker was listed.
 			if o.VersionID == versionMarker {
 				skipping = false
 			}
