@@ -47,6 +47,9 @@ type Service struct {
 	// in waves with QueueExecutions (rollout rates, maintenance windows).
 	DeferRollout func(j *Job) bool
 
+	// RetryPolicy and DeferRollout run inside a store transaction: they must
+	// decide from their arguments and never call back into the Service.
+
 	mu        sync.RWMutex
 	endpoints map[string]string
 	listeners []func(Event)
