@@ -27,7 +27,7 @@ import (
 // fixture is an otactl local with what an OTA update needs: a versioned
 // bucket holding a firmware image, a signing profile, a group of things.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	env      *localtest.Env
 	cloud    *awscloud.Cloud
 	s3       *s3.Client
@@ -45,7 +45,7 @@ const (
 
 var ctx = context.Background()
 
-func newFixture(t *testing.T, size int) *fixture {
+func newFixture(t testing.TB, size int) *fixture {
 	t.Helper()
 	env := localtest.Start(t)
 	f := &fixture{t: t, env: env, cloud: awscloud.FromConfig(env.Config), s3: env.S3(), iot: iot.NewFromConfig(env.Config)}
@@ -82,7 +82,7 @@ func newFixture(t *testing.T, size int) *fixture {
 	return f
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
