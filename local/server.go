@@ -241,6 +241,12 @@ func (s *Server) closeServices() {
 // ServeHTTP routes a request by the service of its credential scope,
 // authenticating it first.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		// A bug in a service must not drop the connection without an answer.
+		if v := recover(); v != nil && v != http.ErrAbortHandler {
+			wire.WriteError(w, wire.Errorf(http.StatusInternalServerError, "InternalFailure", "internal error: %v", v))
+		}
+	}()
 	si, err := parseAuth(r)
 	service := "s3" // unsigned requests (curl, browsers) are S3 downloads
 	if si != nil {
@@ -270,7 +276,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("otactl local does not serve the service %q", service))
 		return
 	}
-	if si.presigned || s.cfg.StrictAuth {
+	if si != nil && (si.presigned || s.cfg.StrictAuth) {
 		if !s.authenticate(w, r, si) {
 			return
 		}
