@@ -91,6 +91,9 @@ func TestThingGroups(t *testing.T) {
 	if len(gl.ThingGroups) != 1 || *gl.ThingGroups[0].GroupName != "canary" {
 		t.Fatalf("ListThingGroups(parent): %+v", gl.ThingGroups)
 	}
+	if pre := must(c.ListThingGroups(ctx, &sdkiot.ListThingGroupsInput{NamePrefixFilter: aws.String("can")})); len(pre.ThingGroups) != 1 {
+		t.Fatalf("ListThingGroups(prefix): %+v", pre.ThingGroups)
+	}
 	all := must(c.ListThingGroups(ctx, &sdkiot.ListThingGroupsInput{}))
 	if len(all.ThingGroups) != 2 {
 		t.Fatalf("ListThingGroups: %+v", all.ThingGroups)
