@@ -1,6 +1,7 @@
 package device
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -113,6 +114,15 @@ func (c *conn) lost() {
 	c.once.Do(func() { close(c.dead) })
 }
 
+// bufConn buffers reads: paho reads a packet's header a byte at a time,
+// which unbuffered costs a system call per byte.
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
 // dial connects to the endpoint as the thing (client id = thing name).
 func dial(ctx context.Context, cfg *Config, in *inbox) (*conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
@@ -135,7 +145,7 @@ func dial(ctx context.Context, cfg *Config, in *inbox) (*conn, error) {
 	}
 	cn := &conn{raw: raw, dead: make(chan struct{})}
 	cn.c = paho.NewClient(paho.ClientConfig{
-		Conn:               packets.NewThreadSafeConn(raw),
+		Conn:               packets.NewThreadSafeConn(&bufConn{Conn: raw, r: bufio.NewReaderSize(raw, 32*1024)}),
 		OnPublishReceived:  []func(paho.PublishReceived) (bool, error){in.handle},
 		OnClientError:      func(error) { cn.lost() },
 		OnServerDisconnect: func(*paho.Disconnect) { cn.lost() },
