@@ -5,6 +5,7 @@ package signer_test
 // object comes out with it.
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -15,6 +16,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"os"
@@ -123,22 +125,79 @@ func (e *e2e) verify(t *testing.T, d *sdksigner.DescribeSigningJobOutput, fw []b
 	}
 	obj := ok(e.s3.GetObject(localtest.Ctx(), &sdks3.GetObjectInput{Bucket: d.SignedObject.S3.BucketName, Key: d.SignedObject.S3.Key}))
 	defer obj.Body.Close()
-	var so struct {
-		RawPayloadSize     int64  `json:"rawPayloadSize"`
-		Signature          string `json:"signature"`
-		SignatureAlgorithm string `json:"signatureAlgorithm"`
-		Payload            string `json:"payload"`
-	}
-	if err := json.NewDecoder(obj.Body).Decode(&so); err != nil {
+	so, payloadSum, err := readSigned(obj.Body)
+	if err != nil {
 		t.Fatal(err)
 	}
 	sig := ok(base64.StdEncoding.DecodeString(so.Signature))
-	payload := ok(base64.StdEncoding.DecodeString(so.Payload))
 	digest := sha256.Sum256(fw)
-	if so.RawPayloadSize != int64(len(fw)) || so.SignatureAlgorithm != "SHA256withECDSA" || !bytes.Equal(payload, fw) ||
+	if so.RawPayloadSize != int64(len(fw)) || so.SignatureAlgorithm != "SHA256withECDSA" || payloadSum != digest ||
 		!ecdsa.VerifyASN1(cert.PublicKey.(*ecdsa.PublicKey), digest[:], sig) {
 		t.Fatalf("signed object does not verify (size %d, alg %s)", so.RawPayloadSize, so.SignatureAlgorithm)
 	}
+}
+
+type signedHeader struct {
+	RawPayloadSize     int64  `json:"rawPayloadSize"`
+	Signature          string `json:"signature"`
+	SignatureAlgorithm string `json:"signatureAlgorithm"`
+	Payload            string `json:"payload"`
+}
+
+// readSigned parses a signed object as a stream: the JSON fields before the
+// payload, then the SHA-256 of the base64-decoded payload (so a test of tens
+// of MiB does not decode one huge JSON string).
+func readSigned(r io.Reader) (signedHeader, [32]byte, error) {
+	var h signedHeader
+	br := bufio.NewReader(r)
+	const marker = `"payload":"`
+	var head []byte
+	for !bytes.HasSuffix(head, []byte(marker)) {
+		c, err := br.ReadByte()
+		if err != nil || len(head) > 4096 {
+			return h, [32]byte{}, fmt.Errorf("no payload field in the signed object: %.200s", head)
+		}
+		head = append(head, c)
+	}
+	if err := json.Unmarshal(append(head, '"', '}'), &h); err != nil {
+		return h, [32]byte{}, fmt.Errorf("signed object header: %v", err)
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(sum, base64.NewDecoder(base64.StdEncoding, &untilQuote{r: br})); err != nil {
+		return h, [32]byte{}, err
+	}
+	if rest, _ := io.ReadAll(br); string(rest) != "}" {
+		return h, [32]byte{}, fmt.Errorf("signed object ends with %q", rest)
+	}
+	return h, [32]byte(sum.Sum(nil)), nil
+}
+
+// untilQuote reads up to (and consumes) the next '"'.
+type untilQuote struct {
+	r    *bufio.Reader
+	done bool
+}
+
+func (u *untilQuote) Read(p []byte) (int, error) {
+	if u.done {
+		return 0, io.EOF
+	}
+	chunk, err := u.r.Peek(min(len(p), u.r.Buffered()+1))
+	if i := bytes.IndexByte(chunk, '"'); i >= 0 {
+		n := copy(p, chunk[:i])
+		u.r.Discard(i + 1)
+		u.done = true
+		return n, nil
+	}
+	if len(chunk) == 0 {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, err
+	}
+	n := copy(p, chunk)
+	u.r.Discard(n)
+	return n, nil
 }
 
 func TestEndToEnd(t *testing.T) {
@@ -204,7 +263,7 @@ func TestLargeFirmwareThroughS3(t *testing.T) {
 	c := ok(e.acm.GetCertificate(localtest.Ctx(), &sdkacm.GetCertificateInput{CertificateArn: g.SigningMaterial.CertificateArn}))
 	b, _ := pem.Decode([]byte(aws.ToString(c.Certificate)))
 	cert := ok(x509.ParseCertificate(b.Bytes))
-	fw := make([]byte, 32<<20)
+	fw := make([]byte, 20<<20)
 	rand.Read(fw)
 	ver := e.put(t, "firmware", "big.bin", fw)
 	e.verify(t, e.wait(t, e.start(t, "big", "firmware", "big.bin", ver)), fw, cert)
