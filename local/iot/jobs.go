@@ -104,7 +104,8 @@ func (s *Service) createJob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	s.emit(evs...)
+	// JobChanged tells the job engine of every new job (scheduled, deferred or not).
+	s.emit(append(evs, Event{Kind: JobChanged, JobID: j.JobID})...)
 	writeJSON(w, map[string]string{"jobArn": j.JobArn, "jobId": j.JobID, "description": j.Description})
 }
 

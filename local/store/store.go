@@ -238,3 +238,7 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
+
+// SetNoSync turns off fsync on commit: for throwaway stores (a rehearsal
+// in a temporary directory) where speed matters and durability does not.
+func (s *Store) SetNoSync(v bool) { s.db.NoSync = v }
