@@ -19,15 +19,18 @@ const (
 
 // JobOutcome is what happened to one job execution on the device.
 type JobOutcome struct {
-	JobID           string        `json:"jobId"`
-	ExecutionNumber int64         `json:"executionNumber"`
-	Status          string        `json:"status"`
-	Reason          string        `json:"reason,omitempty"`
-	Protocol        string        `json:"protocol,omitempty"`
-	Bytes           int64         `json:"bytes"`
-	Rerequests      int           `json:"rerequests"`
-	Reconnects      int           `json:"reconnects"`
-	Duration        time.Duration `json:"durationNs"`
+	JobID           string `json:"jobId"`
+	ExecutionNumber int64  `json:"executionNumber"`
+	Status          string `json:"status"`
+	Reason          string `json:"reason,omitempty"`
+	Protocol        string `json:"protocol,omitempty"`
+	Bytes           int64  `json:"bytes"`
+	Rerequests      int    `json:"rerequests"`
+	Reconnects      int    `json:"reconnects"`
+	// VersionConflicts counts updates answered VersionMismatch and retried
+	// at the execution's current version.
+	VersionConflicts int           `json:"versionConflicts"`
+	Duration         time.Duration `json:"durationNs"`
 	// File is the downloaded file (Config.KeepFiles only).
 	File []byte `json:"-"`
 }
@@ -61,6 +64,7 @@ type Agent struct {
 	executions   int
 	streamTopics []string // re-subscribed after a reconnect
 	reconnects   int
+	conflicts    int
 }
 
 // NewAgent checks the configuration and fills in its defaults.
@@ -193,14 +197,15 @@ func (f *failure) Unwrap() error { return f.err }
 // process runs one execution through the OTA agent's states: parse, report,
 // download, verify, self-test ready, reboot, self-test, SUCCEEDED; any
 // failure is reported FAILED with the agent's reason.
-func (a *Agent) process(ctx context.Context, ex *execution) JobOutcome {
+func (a *Agent) process(ctx context.Context, ex *execution) (out JobOutcome) {
 	start := time.Now()
 	a.executions++
-	out := JobOutcome{JobID: ex.JobID, ExecutionNumber: ex.ExecutionNumber}
-	reconnects := a.reconnects
+	out = JobOutcome{JobID: ex.JobID, ExecutionNumber: ex.ExecutionNumber}
+	reconnects, conflicts := a.reconnects, a.conflicts
 	defer func() {
 		out.Duration = time.Since(start)
 		out.Reconnects = a.reconnects - reconnects
+		out.VersionConflicts = a.conflicts - conflicts
 	}()
 	a.logf("job", "job", ex.JobID, "execution", ex.ExecutionNumber, "status", ex.Status)
 	// report ends the execution with a terminal status, or records why it could not.

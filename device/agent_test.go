@@ -3,13 +3,17 @@ package device_test
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 
 	"github.com/otactl/otactl/device"
 	"github.com/otactl/otactl/device/devicetest"
+	"github.com/otactl/otactl/local/iot"
 )
 
 func checkSucceeded(t *testing.T, e *devicetest.Env, res *device.Result, jobID, thing string, image []byte) {
@@ -151,7 +155,7 @@ func TestAgentOfflineResumes(t *testing.T) {
 	cfg.Faults = device.Faults{OfflineRate: 1, OfflineFor: 50 * time.Millisecond, Seed: 9}
 	res := e.Run(cfg)
 	checkSucceeded(t, e, res, job, "dev-1", img)
-	if res.Reconnects != 1 || res.Bytes != int64(len(img)) {
+	if res.Reconnects != 1 || res.Jobs[0].Reconnects != 1 || res.Jobs[0].Duration <= 0 || res.Bytes != int64(len(img)) {
 		t.Fatalf("reconnects %d, bytes %d (a resumed download fetches each block once)", res.Reconnects, res.Bytes)
 	}
 }
@@ -201,5 +205,52 @@ func TestAgentProcessesJobsInTurn(t *testing.T) {
 	}
 	if ex := e.Execution(j2, "dev-1"); ex.StatusDetails.DetailsMap["reason"] != "accepted v1.0.2" {
 		t.Fatalf("second update: %v", ex.StatusDetails.DetailsMap)
+	}
+}
+
+func TestAgentVersionMismatchIsRetried(t *testing.T) {
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	img := devicetest.Firmware(100_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img}, "dev-1")
+	cfg := e.Config("dev-1")
+	var once sync.Once
+	cfg.OnBytes = func(int) {
+		// Someone else changes the execution under the device: its next
+		// update carries an old expectedVersion.
+		once.Do(func() {
+			if _, err := e.IoT.UpdateExecution("dev-1", job, iot.ExecutionUpdate{Status: "IN_PROGRESS", StatusDetails: map[string]string{"note": "operator"}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	res := e.Run(cfg)
+	checkSucceeded(t, e, res, job, "dev-1", img)
+	if res.Jobs[0].VersionConflicts != 1 {
+		t.Fatalf("version conflicts %d", res.Jobs[0].VersionConflicts)
+	}
+}
+
+func TestAgentLeavesCanceledJob(t *testing.T) {
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	img := devicetest.Firmware(200_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img}, "dev-1")
+	cfg := e.Config("dev-1")
+	cfg.IdleTimeout = 200 * time.Millisecond
+	var once sync.Once
+	cfg.OnBytes = func(int) {
+		once.Do(func() {
+			if _, err := e.API.CancelJob(devicetest.Ctx, &sdkiot.CancelJobInput{JobId: aws.String(job), Force: true}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	res := e.Run(cfg)
+	if res.Status != device.StatusAbandoned || res.Bytes >= int64(len(img)) {
+		t.Fatalf("result %+v", res)
+	}
+	if ex := e.Execution(job, "dev-1"); ex.Status != types.JobExecutionStatusCanceled {
+		t.Fatalf("execution %s", ex.Status)
 	}
 }

@@ -181,6 +181,7 @@ func (a *Agent) update(ctx context.Context, ex *execution, status string, detail
 				return &errGone{rej}
 			}
 			ex.VersionNumber = rej.State.VersionNumber
+			a.conflicts++
 			continue
 		case "TerminalStateReached", "InvalidStateTransition", "ResourceNotFound":
 			return &errGone{rej}
