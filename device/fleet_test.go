@@ -2,6 +2,7 @@ package device_test
 
 import (
 	"context"
+	"crypto/tls"
 	"sync"
 	"testing"
 	"time"
@@ -101,4 +102,9 @@ func TestCBORMessages(t *testing.T) {
 	if _, err := device.DecodeData([]byte{0xff}); err == nil {
 		t.Fatal("bad CBOR decoded")
 	}
+}
+
+func loadPair(crt, key string) ([]tls.Certificate, error) {
+	c, err := tls.LoadX509KeyPair(crt, key)
+	return []tls.Certificate{c}, err
 }
