@@ -120,6 +120,7 @@ func Rehearse(spec *ota.Spec, cfg RehearsalConfig) (*Rehearsal, error) {
 		f.notifyPending()
 		if j, err := svc.Job(out.JobID); err == nil && (j.Status == iot.JobCompleted || j.Status == iot.JobCanceled) && f.idle() {
 			out.Finished = true
+			end = clock.Now()
 			break
 		}
 		next := eng.NextAt()
