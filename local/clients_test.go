@@ -1,0 +1,153 @@
+package local_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/otactl/otactl/local/localtest"
+)
+
+// TestAWSCLI drives S3 and STS with the AWS CLI, a second, independent client.
+func TestAWSCLI(t *testing.T) {
+	t.Parallel()
+	awscli := tool(t, "aws", "apt-get install awscli")
+	env := localtest.Start(t)
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(awscli, append(args, "--endpoint-url", env.URL)...)
+		cmd.Env = clientEnv(env.URL)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	runJSON := func(args ...string) map[string]any {
+		t.Helper()
+		out := run(append(args, "--output", "json")...)
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, out)
+		}
+		return v
+	}
+	fw := filepath.Join(t.TempDir(), "fw.bin")
+	os.WriteFile(fw, []byte("firmware v1"), 0o644)
+
+	run("s3api", "create-bucket", "--bucket", "cli-bucket")
+	run("s3api", "put-bucket-versioning", "--bucket", "cli-bucket", "--versioning-configuration", "Status=Enabled")
+	p1 := runJSON("s3api", "put-object", "--bucket", "cli-bucket", "--key", "fw/app.bin", "--body", fw)
+	os.WriteFile(fw, []byte("firmware v2"), 0o644)
+	p2 := runJSON("s3api", "put-object", "--bucket", "cli-bucket", "--key", "fw/app.bin", "--body", fw)
+	if p1["VersionId"] == nil || p1["VersionId"] == p2["VersionId"] {
+		t.Fatalf("put-object versions: %v %v", p1, p2)
+	}
+	vs := runJSON("s3api", "list-object-versions", "--bucket", "cli-bucket")["Versions"].([]any)
+	if len(vs) != 2 || vs[0].(map[string]any)["VersionId"] != p2["VersionId"] || vs[0].(map[string]any)["IsLatest"] != true {
+		t.Fatalf("list-object-versions: %v", vs)
+	}
+	// The high-level commands: cp (with its own checksums), ls of buckets and objects.
+	run("s3", "cp", fw, "s3://cli-bucket/copied.bin")
+	if ls := run("s3", "ls"); !strings.Contains(ls, "cli-bucket") {
+		t.Fatalf("aws s3 ls: %s", ls)
+	}
+	ls := run("s3", "ls", "s3://cli-bucket/")
+	if !strings.Contains(ls, "PRE fw/") || !strings.Contains(ls, "copied.bin") {
+		t.Fatalf("aws s3 ls s3://cli-bucket/: %s", ls)
+	}
+	if id := runJSON("sts", "get-caller-identity"); id["Account"] == nil || id["UserId"] != "AKIDLOCAL" {
+		t.Fatalf("sts get-caller-identity: %v", id)
+	}
+}
+
+const boto3Script = `
+import json, sys, urllib.request
+import boto3
+from botocore.config import Config
+url = sys.argv[1]
+cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+s3 = boto3.client("s3", endpoint_url=url, config=cfg)
+out = {}
+s3.create_bucket(Bucket="py-bucket")
+s3.put_bucket_versioning(Bucket="py-bucket", VersioningConfiguration={"Status": "Enabled"})
+v1 = s3.put_object(Bucket="py-bucket", Key="fw/app.bin", Body=b"one")["VersionId"]
+v2 = s3.put_object(Bucket="py-bucket", Key="fw/app.bin", Body=b"two" * 100000)["VersionId"]
+out["versions"] = [(v["Key"], v["VersionId"] == v2, v["IsLatest"], v["Size"])
+                   for v in s3.list_object_versions(Bucket="py-bucket")["Versions"]]
+out["v1"] = s3.get_object(Bucket="py-bucket", Key="fw/app.bin", VersionId=v1)["Body"].read().decode()
+out["range"] = s3.get_object(Bucket="py-bucket", Key="fw/app.bin", Range="bytes=0-5")["Body"].read().decode()
+cp = s3.copy_object(Bucket="py-bucket", Key="signed/app.bin",
+                    CopySource={"Bucket": "py-bucket", "Key": "fw/app.bin", "VersionId": v1})
+out["copy_source_version"] = cp["CopySourceVersionId"] == v1
+out["listed"] = [o["Key"] for o in s3.list_objects_v2(Bucket="py-bucket")["Contents"]]
+out["listed_v1"] = [o["Key"] for o in s3.list_objects(Bucket="py-bucket", Prefix="fw/")["Contents"]]
+d = s3.delete_object(Bucket="py-bucket", Key="signed/app.bin")
+out["delete_marker"] = d["DeleteMarker"]
+try:
+    s3.get_object(Bucket="py-bucket", Key="signed/app.bin")
+except s3.exceptions.NoSuchKey as e:
+    out["after_delete"] = e.response["Error"]["Code"]
+try:
+    s3.put_object(Bucket="py-bucket", Key="bad", Body=b"x", ContentMD5="1B2M2Y8AsgTpgAmY7PhCfg==")
+except Exception as e:
+    out["bad_md5"] = e.response["Error"]["Code"]
+u = s3.generate_presigned_url("get_object", Params={"Bucket": "py-bucket", "Key": "fw/app.bin", "VersionId": v1}, ExpiresIn=60)
+out["presigned"] = urllib.request.urlopen(u).read().decode()
+out["account"] = boto3.client("sts", endpoint_url=url).get_caller_identity()["Account"]
+print(json.dumps(out))
+`
+
+// TestBoto3 runs the same S3 sequence with Python's boto3.
+func TestBoto3(t *testing.T) {
+	t.Parallel()
+	py := tool(t, "python3", "python3 with boto3")
+	if err := exec.Command(py, "-c", "import boto3").Run(); err != nil {
+		if os.Getenv("OTACTL_CI") == "1" {
+			t.Fatal("boto3 is required in CI")
+		}
+		t.Skip("SKIPPING: boto3 is not installed")
+	}
+	env := localtest.Start(t)
+	cmd := exec.Command(py, "-c", boto3Script, env.URL)
+	cmd.Env = clientEnv(env.URL)
+	raw, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("boto3: %v\n%s\n%s", err, raw, stderr)
+	}
+	var out struct {
+		Versions          [][]any
+		V1, Range         string
+		CopySourceVersion bool `json:"copy_source_version"`
+		Listed            []string
+		ListedV1          []string `json:"listed_v1"`
+		DeleteMarker      bool     `json:"delete_marker"`
+		AfterDelete       string   `json:"after_delete"`
+		BadMD5            string   `json:"bad_md5"`
+		Presigned         string
+		Account           string
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	if len(out.Versions) != 2 || out.Versions[0][1] != true || out.Versions[0][2] != true || out.Versions[0][3] != 300000.0 ||
+		out.Versions[1][2] != false {
+		t.Errorf("versions: %v", out.Versions)
+	}
+	if out.V1 != "one" || out.Range != "twotwo" || !out.CopySourceVersion || out.Presigned != "one" {
+		t.Errorf("reads: %+v", out)
+	}
+	if strings.Join(out.Listed, ",") != "fw/app.bin,signed/app.bin" || strings.Join(out.ListedV1, ",") != "fw/app.bin" {
+		t.Errorf("listings: %v %v", out.Listed, out.ListedV1)
+	}
+	if !out.DeleteMarker || out.AfterDelete != "NoSuchKey" || out.BadMD5 != "BadDigest" || out.Account != "000000000000" {
+		t.Errorf("errors: %+v", out)
+	}
+}
