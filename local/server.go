@@ -12,6 +12,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -96,6 +97,9 @@ func New(cfg Config) (*Server, error) {
 		now: time.Now, handlers: map[string]http.Handler{},
 	}
 	s.s3 = s3.New(st, s.env)
+	if host, _, err := net.SplitHostPort(cfg.Addr); err == nil && host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		s.s3.AddHostSuffix(host) // bucket.<host>:port is virtual-host style
+	}
 	ak, secret := s.PresignCredentials()
 	s.s3.SetPresignCredentials(ak, secret, "")
 	if err := s.registerServices(); err != nil {
@@ -115,6 +119,14 @@ func (s *Server) Handle(service string, h http.Handler) {
 	if c, ok := h.(io.Closer); ok {
 		s.closers = append(s.closers, c)
 	}
+}
+
+// Service returns the handler registered for service (nil if none), for
+// wiring that needs a concrete service: srv.Service("iot").(*iot.Service).
+func (s *Server) Service(service string) http.Handler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.handlers[service]
 }
 
 // OnClose registers c to be closed (in reverse order) before the store.
@@ -221,7 +233,12 @@ func (s *Server) Close() error {
 	hs, done := s.hs, s.done
 	s.mu.Unlock()
 	if hs != nil {
-		hs.Close()
+		// Let requests in flight finish (bounded) before the store closes.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if hs.Shutdown(ctx) != nil {
+			hs.Close()
+		}
+		cancel()
 		<-done
 	}
 	s.closeServices()
