@@ -97,7 +97,7 @@ func (presigner) PresignGet(bucket, key, version string, expires time.Duration) 
 // env is one otactl local device side: the IoT control plane on the wire,
 // and the broker on free loopback ports.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	svc    *iot.Service
 	api    *sdkiot.Client
 	objs   *objects
@@ -105,7 +105,7 @@ type env struct {
 	ca     *mqtt.CA
 }
 
-func newEnv(t *testing.T, cfg mqtt.Config) *env {
+func newEnv(t testing.TB, cfg mqtt.Config) *env {
 	t.Helper()
 	st, err := store.Open(t.TempDir())
 	if err != nil {
@@ -187,12 +187,12 @@ func (e *env) stream(id string, bodies ...[]byte) {
 
 // device is an MQTT 5 client (paho) whose received messages queue up.
 type device struct {
-	t    *testing.T
+	t    testing.TB
 	c    *paho.Client
 	msgs chan *paho.Publish
 }
 
-func dial(t *testing.T, addr, id string, tc *tls.Config) (*device, error) {
+func dial(t testing.TB, addr, id string, tc *tls.Config) (*device, error) {
 	t.Helper()
 	var conn net.Conn
 	var err error
@@ -319,3 +319,10 @@ func (d *device) sync(thing string) {
 }
 
 func timeAfter() <-chan time.Time { return time.After(wait) }
+
+// pubQ0 publishes at QoS 0 (no PUBACK to wait for).
+func (d *device) pubQ0(topic string, payload []byte) {
+	if _, err := d.c.Publish(bg, &paho.Publish{Topic: topic, Payload: payload}); err != nil {
+		d.t.Fatalf("publish %s: %v", topic, err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // reply writes a QoS 0 PUBLISH straight onto the requester's connection,
@@ -14,12 +13,8 @@ import (
 // the requester's own read goroutine also paces a client that asks for more
 // than it reads.
 func (b *Broker) reply(cl *mochi.Client, topic string, payload []byte) {
-	pk := packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish},
-		TopicName:   topic,
-		Payload:     payload,
-	}
-	if err := cl.WritePacket(pk); err != nil {
+	frame := appendPublish(make([]byte, 0, len(topic)+len(payload)+8), topic, cl.Properties.ProtocolVersion == 5, payload)
+	if err := writeFrame(cl, frame); err != nil {
 		b.log.Debug("mqtt: reply not delivered", "client", cl.ID, "topic", topic, "error", err)
 	}
 }

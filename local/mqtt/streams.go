@@ -287,20 +287,40 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 	if count > 0 && count < limit {
 		limit = count
 	}
-	buf := make([]byte, l)
+	topic, v5 := base+"data/"+format, cl.Properties.ProtocolVersion == 5
+	frame := make([]byte, 0, int(l)+len(topic)+256)
+	var raw, prefix []byte
+	// send writes block i as one message. A block is read straight into the
+	// message (CBOR) from the object version: nothing else is read.
 	send := func(i int64) error {
-		n, err := obj.ReadAt(buf, i*l)
-		if err != nil && !(errors.Is(err, io.EOF) && int64(n) == min(l, size-i*l)) {
-			return fmt.Errorf("reading block %d: %w", i, err)
+		n := int(min(l, size-i*l))
+		if format == "cbor" {
+			prefix = appendBlockCBOR(prefix[:0], req.C, *req.F, i, n)
+			frame = append(appendPublishHeader(frame[:0], topic, v5, len(prefix)+n), prefix...)
+			at := len(frame)
+			frame = frame[:at+n]
+			if err := readBlock(obj, frame[at:], i*l); err != nil {
+				return fmt.Errorf("reading block %d: %w", i, err)
+			}
+		} else {
+			if raw == nil {
+				raw = make([]byte, l)
+			}
+			if err := readBlock(obj, raw[:n], i*l); err != nil {
+				return fmt.Errorf("reading block %d: %w", i, err)
+			}
+			frame = appendPublish(frame[:0], topic, v5, mustJSON(dataResponse{C: req.C, F: *req.F, L: n, I: i, P: raw[:n]}))
 		}
-		b.reply(cl, base+"data/"+format, encodeAs(format, dataResponse{C: req.C, F: *req.F, L: n, I: i, P: buf[:n]}))
+		if err := writeFrame(cl, frame); err != nil {
+			return errGone
+		}
 		return nil
 	}
 	var sent int64
 	if req.B == nil {
 		for i := offset; i < blocks && sent < limit; i++ {
 			if err := send(i); err != nil {
-				return err
+				return ignoreGone(err)
 			}
 			sent++
 		}
@@ -316,9 +336,31 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 			break
 		}
 		if err := send(i); err != nil {
-			return err
+			return ignoreGone(err)
 		}
 		sent++
 	}
 	return nil
+}
+
+// errGone means the requester's connection failed: stop sending.
+var errGone = errors.New("requester gone")
+
+func ignoreGone(err error) error {
+	if errors.Is(err, errGone) {
+		return nil
+	}
+	return err
+}
+
+// readBlock fills p from off; the last block of a file may end at EOF.
+func readBlock(obj Object, p []byte, off int64) error {
+	n, err := obj.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }

@@ -17,12 +17,12 @@ import (
 // v311 is a bare MQTT 3.1.1 client (packets encoded with mochi's codec), to
 // check the 3.1.1 side of the rules without external tools.
 type v311 struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	r    *bufio.Reader
 }
 
-func dial311(t *testing.T, addr, id string) (*v311, byte) {
+func dial311(t testing.TB, addr, id string) (*v311, byte) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
