@@ -1,0 +1,229 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
+	"github.com/aws/aws-sdk-go-v2/service/iot/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/otactl/otactl/local/iot"
+)
+
+// TestTimeouts: inProgressTimeoutInMinutes and the device's
+// stepTimeoutInMinutes move an execution to TIMED_OUT, not before.
+func TestTimeouts(t *testing.T) {
+	cases := []struct {
+		name     string
+		jobTO    int64 // inProgressTimeoutInMinutes (0: none)
+		stepTO   int64 // the device's stepTimeoutInMinutes (0: none)
+		timesOut time.Duration
+	}{
+		{"in-progress timeout", 10, 0, 10 * time.Minute},
+		{"step timeout", 0, 5, 5 * time.Minute},
+		{"earlier of both", 60, 7, 7 * time.Minute},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFx(t)
+			things := f.group("g", 1)
+			f.job("j", "g", func(in *sdkiot.CreateJobInput) {
+				if c.jobTO > 0 {
+					in.TimeoutConfig = &types.TimeoutConfig{InProgressTimeoutInMinutes: aws.Int64(c.jobTO)}
+				}
+			})
+			must(f.svc.StartNextExecution(things[0], nil, c.stepTO))
+			f.eng.Tick()
+			f.run(c.timesOut - time.Second)
+			if x := must(f.svc.Execution(things[0], "j")); x.Status != "IN_PROGRESS" {
+				t.Fatalf("before the timeout: %s", x.Status)
+			}
+			f.run(time.Second)
+			if x := must(f.svc.Execution(things[0], "j")); x.Status != "TIMED_OUT" {
+				t.Fatalf("at the timeout: %s", x.Status)
+			}
+			if d := f.describe("j"); d.Status != types.JobStatusCompleted || aws.ToInt32(d.JobProcessDetails.NumberOfTimedOutThings) != 1 {
+				t.Fatalf("job after the timeout: %s %+v", d.Status, d.JobProcessDetails)
+			}
+			if _, err := f.svc.UpdateExecution(things[0], "j", iotUpdate("SUCCEEDED")); err == nil {
+				t.Fatal("a timed-out execution accepted an update")
+			}
+		})
+	}
+}
+
+// TestRetries: each retry is a new execution number and retryAttempt, up
+// to the count of the failure type's criterion (or ALL's); a failure type
+// without a criterion is not retried.
+func TestRetries(t *testing.T) {
+	crit := func(ft types.RetryableFailureType, n int32) types.RetryCriteria {
+		return types.RetryCriteria{FailureType: ft, NumberOfRetries: aws.Int32(n)}
+	}
+	cases := []struct {
+		name     string
+		criteria []types.RetryCriteria
+		timeout  bool   // the job has a timeout; attempts time out instead of failing
+		attempts int    // executions in total
+		final    string // the last one's status
+	}{
+		{"FAILED twice", []types.RetryCriteria{crit(types.RetryableFailureTypeFailed, 2)}, false, 3, "FAILED"},
+		{"ALL covers FAILED", []types.RetryCriteria{crit(types.RetryableFailureTypeAll, 1)}, false, 2, "FAILED"},
+		{"TIMED_OUT retried with a timeout", []types.RetryCriteria{crit(types.RetryableFailureTypeTimedOut, 2)}, true, 3, "TIMED_OUT"},
+		{"FAILED criterion does not retry TIMED_OUT", []types.RetryCriteria{crit(types.RetryableFailureTypeFailed, 3)}, true, 1, "TIMED_OUT"},
+		{"TIMED_OUT criterion does not retry FAILED", []types.RetryCriteria{crit(types.RetryableFailureTypeTimedOut, 3)}, false, 1, "FAILED"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFx(t)
+			th := f.group("g", 1)[0]
+			f.job("j", "g", func(in *sdkiot.CreateJobInput) {
+				in.JobExecutionsRetryConfig = &types.JobExecutionsRetryConfig{CriteriaList: c.criteria}
+				in.TimeoutConfig = &types.TimeoutConfig{InProgressTimeoutInMinutes: aws.Int64(10)}
+			})
+			for attempt := 1; attempt <= c.attempts; attempt++ {
+				x := must(f.svc.StartNextExecution(th, nil, 0))
+				if x == nil || x.ExecutionNumber != int64(attempt) || x.RetryAttempt != attempt-1 {
+					t.Fatalf("attempt %d: execution %+v", attempt, x)
+				}
+				f.eng.Tick()
+				if c.timeout {
+					f.run(10 * time.Minute)
+				} else {
+					f.report(th, "j", "FAILED")
+				}
+			}
+			x := must(f.svc.Execution(th, "j"))
+			if x.Status != c.final || x.ExecutionNumber != int64(c.attempts) {
+				t.Fatalf("after %d attempts: %s #%d", c.attempts, x.Status, x.ExecutionNumber)
+			}
+			if n := len(f.eventsOf(EventRetry)); n != c.attempts-1 {
+				t.Fatalf("%d retries, want %d", n, c.attempts-1)
+			}
+			if s := f.describe("j").Status; s != types.JobStatusCompleted {
+				t.Fatalf("job %s", s)
+			}
+			f.checkCounts("j")
+		})
+	}
+}
+
+// TestTimedOutRetryNeedsTimeout: CreateJob refuses a TIMED_OUT retry
+// criterion on a job without a timeout.
+func TestTimedOutRetryNeedsTimeout(t *testing.T) {
+	f := newFx(t)
+	f.group("g", 1)
+	_, err := f.client.CreateJob(bg, &sdkiot.CreateJobInput{JobId: aws.String("j"), Targets: []string{groupArn("g")},
+		Document: aws.String(`{}`), JobExecutionsRetryConfig: &types.JobExecutionsRetryConfig{CriteriaList: []types.RetryCriteria{
+			{FailureType: types.RetryableFailureTypeTimedOut, NumberOfRetries: aws.Int32(1)}}}})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidRequestException" {
+		t.Fatalf("CreateJob: %v", err)
+	}
+}
+
+// TestAbort: the job is canceled with the reason code once the failures
+// reach thresholdPercentage of the notified things, never before
+// minNumberOfExecutedThings things were notified.
+func TestAbort(t *testing.T) {
+	cases := []struct {
+		name      string
+		things    int
+		min       int32
+		threshold float64
+		fail      int  // things that fail, in order
+		aborted   bool // expected
+		afterFail int  // the abort comes with this failure (1-based)
+	}{
+		{"threshold reached", 10, 5, 30, 4, true, 3},
+		{"below threshold", 10, 5, 50, 4, false, 0},
+		{"only after minNumberOfExecutedThings", 4, 5, 10, 4, false, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFx(t)
+			things := f.group("g", c.things)
+			f.job("j", "g", func(in *sdkiot.CreateJobInput) {
+				in.AbortConfig = &types.AbortConfig{CriteriaList: []types.AbortCriteria{{Action: types.AbortActionCancel,
+					FailureType: types.JobExecutionFailureTypeFailed, MinNumberOfExecutedThings: aws.Int32(c.min), ThresholdPercentage: aws.Float64(c.threshold)}}}
+			})
+			f.startAll(things)
+			for i, th := range things[:c.fail] {
+				if _, err := f.svc.UpdateExecution(th, "j", iotUpdate("FAILED")); err != nil {
+					if c.aborted && i >= c.afterFail {
+						continue // canceled by the abort
+					}
+					t.Fatal(err)
+				}
+				f.eng.Tick()
+				j := f.describe("j")
+				if want := c.aborted && i+1 >= c.afterFail; (j.Status == types.JobStatusCanceled) != want {
+					t.Fatalf("after %d failures: job %s", i+1, j.Status)
+				}
+				if j.Status == types.JobStatusCanceled && aws.ToString(j.ReasonCode) != AbortReasonCode {
+					t.Fatalf("reasonCode %q", aws.ToString(j.ReasonCode))
+				}
+			}
+			if got := len(f.eventsOf(EventAborted)) == 1; got != c.aborted {
+				t.Fatalf("aborted: %v", got)
+			}
+			f.checkCounts("j")
+		})
+	}
+}
+
+// TestContinuousAndRemoved: a CONTINUOUS job gets executions for things that
+// join its group later; a thing leaving the group has its pending execution
+// REMOVED; the counts stay consistent.
+func TestContinuousAndRemoved(t *testing.T) {
+	f := newFx(t)
+	f.group("g", 2)
+	f.job("j", "g", func(in *sdkiot.CreateJobInput) { in.TargetSelection = types.TargetSelectionContinuous })
+	must(f.client.CreateThing(bg, &sdkiot.CreateThingInput{ThingName: aws.String("late")}))
+	must(f.client.AddThingToThingGroup(bg, &sdkiot.AddThingToThingGroupInput{ThingName: aws.String("late"), ThingGroupName: aws.String("g")}))
+	if x := must(f.svc.Execution("late", "j")); x.Status != "QUEUED" {
+		t.Fatalf("late joiner: %s", x.Status)
+	}
+	must(f.client.RemoveThingFromThingGroup(bg, &sdkiot.RemoveThingFromThingGroupInput{ThingName: aws.String("late"), ThingGroupName: aws.String("g")}))
+	if x := must(f.svc.Execution("late", "j")); x.Status != "REMOVED" {
+		t.Fatalf("after leaving: %s", x.Status)
+	}
+	f.eng.Tick()
+	f.checkCounts("j")
+}
+
+// TestCancelAndDelete: CancelJob (force or not) and DeleteJob through the SDK
+// while the engine holds a rollout: no wave follows.
+func TestCancelAndDelete(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprint("force=", force), func(t *testing.T) {
+			f := newFx(t)
+			things := f.group("g", 10)
+			f.job("j", "g", func(in *sdkiot.CreateJobInput) {
+				in.JobExecutionsRolloutConfig = &types.JobExecutionsRolloutConfig{MaximumPerMinute: aws.Int32(2)}
+			})
+			f.startAll(things[:1])
+			must(f.client.CancelJob(bg, &sdkiot.CancelJobInput{JobId: aws.String("j"), Force: force}))
+			f.run(10 * time.Minute)
+			if n := f.notifiedThings("j"); n != 2 {
+				t.Fatalf("%d notified after cancel", n)
+			}
+			want := iot.StatusInProgress
+			if force {
+				want = iot.StatusCanceled
+			}
+			if x := must(f.svc.Execution(things[0], "j")); x.Status != want {
+				t.Fatalf("in-progress execution after cancel: %s", x.Status)
+			}
+			f.checkCounts("j")
+			must(f.client.DeleteJob(bg, &sdkiot.DeleteJobInput{JobId: aws.String("j"), Force: true}))
+			f.run(time.Minute)
+			if f.eng.NextAt() != (time.Time{}) {
+				t.Fatal("engine still has work for a deleted job")
+			}
+		})
+	}
+}
