@@ -1,0 +1,90 @@
+package local
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/otactl/otactl/local/iot"
+	"github.com/otactl/otactl/local/mqtt"
+)
+
+// The device side of otactl local: the MQTT broker serving the IoT Jobs
+// topics and MQTT file streams, plus the IoT certificate APIs its TLS
+// listener authenticates devices with.
+
+// Default MQTT listen addresses (as AWS IoT: 8883 is MQTT over mutual TLS).
+const (
+	DefaultMQTTAddr  = mqtt.DefaultAddr    // plain TCP, the development port
+	DefaultMQTTSAddr = mqtt.DefaultTLSAddr // mutual TLS
+)
+
+var (
+	brokersMu sync.Mutex
+	brokers   = map[*Server]*mqtt.Broker{}
+)
+
+// StartMQTT starts the broker of this environment: cfg.Addr (plain TCP) and
+// cfg.TLSAddr (mutual TLS), either may be empty to leave it off, port 0 for
+// a free one. It loads or creates the environment's CA (its certificate is
+// written to <data dir>/ca.pem for devices to trust), enables the IoT
+// certificate and principal APIs (CreateKeysAndCertificate signs with that
+// CA), and points DescribeEndpoint at the broker: "host:port" of the TLS
+// listener, or of the plain one when there is no TLS listener. The broker
+// is closed by Close, before the store. Call it once, after New.
+func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
+	svc, ok := s.Service("iot").(*iot.Service)
+	if !ok {
+		return nil, errors.New("local: no IoT service to serve MQTT for")
+	}
+	brokersMu.Lock()
+	defer brokersMu.Unlock()
+	if brokers[s] != nil {
+		return nil, errors.New("local: MQTT already started")
+	}
+	ca, err := mqtt.LoadCA(s.st)
+	if err != nil {
+		return nil, err
+	}
+	svc.EnableCertificates(ca)
+	adapter := mqtt.NewIoT(svc)
+	objects := MQTTObjects{S3: s.s3}
+	b, err := mqtt.New(cfg, mqtt.Deps{
+		Jobs: adapter, Streams: adapter, Identities: adapter,
+		Objects: objects, Presigner: objects, CA: ca,
+	})
+	if err != nil {
+		return nil, err
+	}
+	adapter.Watch(b)
+	if err := b.Start(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	endpoint := b.TLSAddr()
+	if endpoint == "" {
+		endpoint = b.Addr()
+	}
+	svc.SetEndpoint("", endpoint)
+	brokers[s] = b
+	s.OnClose(brokerCloser{s, b})
+	return b, nil
+}
+
+// Broker is the environment's MQTT broker (nil before StartMQTT).
+func (s *Server) Broker() *mqtt.Broker {
+	brokersMu.Lock()
+	defer brokersMu.Unlock()
+	return brokers[s]
+}
+
+type brokerCloser struct {
+	s *Server
+	b *mqtt.Broker
+}
+
+func (c brokerCloser) Close() error {
+	brokersMu.Lock()
+	delete(brokers, c.s)
+	brokersMu.Unlock()
+	return c.b.Close()
+}
