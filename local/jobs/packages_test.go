@@ -1,0 +1,79 @@
+package jobs
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
+	"github.com/aws/aws-sdk-go-v2/service/iot/types"
+)
+
+// TestPackageCatalog: a succeeded execution of a job with
+// destinationPackageVersions sets the thing's $package shadow; a failed one
+// does not.
+func TestPackageCatalog(t *testing.T) {
+	f := newFx(t)
+	things := f.group("g", 2)
+	must(f.client.CreatePackage(bg, &sdkiot.CreatePackageInput{PackageName: aws.String("sensor-fw")}))
+	v := must(f.client.CreatePackageVersion(bg, &sdkiot.CreatePackageVersionInput{PackageName: aws.String("sensor-fw"), VersionName: aws.String("1.4.0")}))
+	f.job("j", "g", func(in *sdkiot.CreateJobInput) { in.DestinationPackageVersions = []string{aws.ToString(v.PackageVersionArn)} })
+	f.startAll(things)
+	f.report(things[0], "j", "SUCCEEDED")
+	f.report(things[1], "j", "FAILED")
+	if got := must(f.eng.ThingPackages(things[0])); got["sensor-fw"] != "1.4.0" || len(got) != 1 {
+		t.Fatalf("packages of %s: %v", things[0], got)
+	}
+	if got := must(f.eng.ThingPackages(things[1])); len(got) != 0 {
+		t.Fatalf("a failed execution changed the packages: %v", got)
+	}
+
+	srv := httptest.NewServer(f.eng.ShadowHandler())
+	defer srv.Close()
+	resp := must(http.Get(srv.URL + "/things/" + things[0] + "/shadow?name=%24package"))
+	defer resp.Body.Close()
+	var doc struct {
+		State struct {
+			Reported map[string]struct{ Version string } `json:"reported"`
+		} `json:"state"`
+		Version int64 `json:"version"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GetThingShadow: %d %v", resp.StatusCode, err)
+	}
+	if doc.State.Reported["sensor-fw"].Version != "1.4.0" || doc.Version != 1 {
+		t.Fatalf("$package shadow: %+v", doc)
+	}
+	for _, path := range []string{"/things/" + things[1] + "/shadow?name=%24package", "/things/" + things[0] + "/shadow?name=other"} {
+		r := must(http.Get(srv.URL + path))
+		r.Body.Close()
+		if r.StatusCode != 404 {
+			t.Fatalf("%s: %d", path, r.StatusCode)
+		}
+	}
+}
+
+// TestRealClock: Start runs the engine on the wall clock; a new job is
+// rolled out without any Tick from the caller.
+func TestRealClock(t *testing.T) {
+	f := newFx(t)
+	f.eng = New(f.svc, f.st, RealClock{}) // a second engine: the first one is never ticked again
+	f.svc.Now = RealClock{}.Now
+	if err := f.eng.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer f.eng.Close()
+	f.group("g", 3)
+	must(f.client.CreateJob(bg, &sdkiot.CreateJobInput{JobId: aws.String("j"), Targets: []string{groupArn("g")}, Document: aws.String(`{}`),
+		JobExecutionsRolloutConfig: &types.JobExecutionsRolloutConfig{MaximumPerMinute: aws.Int32(100)}}))
+	deadline := time.Now().Add(10 * time.Second)
+	for f.notifiedThings("j") != 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the running engine did not roll out the job")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
