@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -50,8 +51,17 @@ func TestAWSCLI(t *testing.T) {
 	if len(vs) != 2 || vs[0].(map[string]any)["VersionId"] != p2["VersionId"] || vs[0].(map[string]any)["IsLatest"] != true {
 		t.Fatalf("list-object-versions: %v", vs)
 	}
-	// The high-level commands: cp (with its own checksums), ls of buckets and objects.
+	// The high-level commands: cp of a file over the CLI's 8 MiB multipart
+	// threshold (with its own checksums), ls of buckets and objects.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 9<<20/16)
+	os.WriteFile(fw, big, 0o644)
 	run("s3", "cp", fw, "s3://cli-bucket/copied.bin")
+	if obj, err := env.Server.S3().OpenObject("cli-bucket", "copied.bin", ""); err != nil || obj.Size != int64(len(big)) ||
+		!strings.HasSuffix(obj.ETag, `-2"`) {
+		t.Fatalf("aws s3 cp (multipart): %+v %v", obj, err)
+	} else {
+		obj.Close()
+	}
 	if ls := run("s3", "ls"); !strings.Contains(ls, "cli-bucket") {
 		t.Fatalf("aws s3 ls: %s", ls)
 	}
@@ -65,7 +75,7 @@ func TestAWSCLI(t *testing.T) {
 }
 
 const boto3Script = `
-import json, sys, urllib.request
+import io, json, sys, urllib.request
 import boto3
 from botocore.config import Config
 url = sys.argv[1]
@@ -97,6 +107,9 @@ except Exception as e:
     out["bad_md5"] = e.response["Error"]["Code"]
 u = s3.generate_presigned_url("get_object", Params={"Bucket": "py-bucket", "Key": "fw/app.bin", "VersionId": v1}, ExpiresIn=60)
 out["presigned"] = urllib.request.urlopen(u).read().decode()
+big = b"x" * (9 << 20)
+s3.upload_fileobj(io.BytesIO(big), "py-bucket", "big.bin")  # multipart over 8 MiB
+out["big"] = s3.head_object(Bucket="py-bucket", Key="big.bin")["ContentLength"] == len(big)
 out["account"] = boto3.client("sts", endpoint_url=url).get_caller_identity()["Account"]
 print(json.dumps(out))
 `
@@ -132,6 +145,7 @@ func TestBoto3(t *testing.T) {
 		AfterDelete       string   `json:"after_delete"`
 		BadMD5            string   `json:"bad_md5"`
 		Presigned         string
+		Big               bool
 		Account           string
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
@@ -141,7 +155,7 @@ func TestBoto3(t *testing.T) {
 		out.Versions[1][2] != false {
 		t.Errorf("versions: %v", out.Versions)
 	}
-	if out.V1 != "one" || out.Range != "twotwo" || !out.CopySourceVersion || out.Presigned != "one" {
+	if out.V1 != "one" || out.Range != "twotwo" || !out.CopySourceVersion || out.Presigned != "one" || !out.Big {
 		t.Errorf("reads: %+v", out)
 	}
 	if strings.Join(out.Listed, ",") != "fw/app.bin,signed/app.bin" || strings.Join(out.ListedV1, ",") != "fw/app.bin" {

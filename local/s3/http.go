@@ -12,7 +12,7 @@ import (
 // the plain operation on the bucket or object.
 var unsupported = []string{
 	"acl", "policy", "tagging", "cors", "lifecycle", "website", "logging", "notification",
-	"replication", "encryption", "object-lock", "uploads", "uploadId", "partNumber",
+	"replication", "encryption", "object-lock",
 	"retention", "legal-hold", "torrent", "restore", "select", "accelerate", "analytics",
 	"inventory", "metrics", "ownershipControls", "publicAccessBlock", "requestPayment",
 	"intelligent-tiering", "attributes",
@@ -114,6 +114,8 @@ func (s *Service) serveBucket(w http.ResponseWriter, r *http.Request, bucket str
 		return nil
 	case http.MethodGet:
 		switch {
+		case q.Has("uploads"):
+			return notImplemented("ListMultipartUploads")
 		case q.Has("versioning"):
 			return s.getBucketVersioning(w, bucket)
 		case q.Has("location"):
@@ -140,6 +142,9 @@ func (s *Service) serveBucket(w http.ResponseWriter, r *http.Request, bucket str
 }
 
 func (s *Service) serveObject(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
+	if q.Has("uploads") || q.Has("uploadId") || q.Has("partNumber") {
+		return s.serveMultipart(w, r, bucket, key, q)
+	}
 	switch r.Method {
 	case http.MethodPut:
 		if r.Header.Get("x-amz-copy-source") != "" {

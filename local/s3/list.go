@@ -133,7 +133,7 @@ func contents(p listParams, entries []listEntry) ([]contentXML, []commonPrefix) 
 		}
 		cs = append(cs, contentXML{
 			Key: p.enc(e.obj.Key), LastModified: s3Time(e.obj.LastModified),
-			ETag: `"` + e.obj.MD5 + `"`, Size: e.obj.Size, StorageClass: "STANDARD",
+			ETag: e.obj.etag(), Size: e.obj.Size, StorageClass: "STANDARD",
 		})
 	}
 	return cs, ps
@@ -273,7 +273,7 @@ func (s *Service) listObjectVersions(w http.ResponseWriter, bucket string, q url
 		} else {
 			size := e.obj.Size
 			v.XMLName.Local = "Version"
-			v.ETag, v.Size, v.StorageClass = `"`+e.obj.MD5+`"`, &size, "STANDARD"
+			v.ETag, v.Size, v.StorageClass = e.obj.etag(), &size, "STANDARD"
 		}
 		res.Entries = append(res.Entries, v)
 	}

@@ -14,9 +14,9 @@ import (
 func (s *Service) putObjectHTTP(w http.ResponseWriter, r *http.Request, bucket, key string) error {
 	o := putOptions{contentType: r.Header.Get("Content-Type"), metadata: userMetadata(r.Header)}
 	if h := r.Header.Get("Content-MD5"); h != "" {
-		b, err := base64.StdEncoding.DecodeString(h)
-		if err != nil || len(b) != 16 {
-			return errorf(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+		b, err := decodeMD5(h)
+		if err != nil {
+			return err
 		}
 		o.md5 = b
 	}
@@ -28,11 +28,8 @@ func (s *Service) putObjectHTTP(w http.ResponseWriter, r *http.Request, bucket, 
 		o.sha256 = strings.ToLower(sha)
 	}
 	oi, err := s.putObject(bucket, key, body, o)
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		err = errorf(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
-	}
 	if err != nil {
-		return err
+		return blobError(err)
 	}
 	w.Header().Set("ETag", oi.ETag)
 	setVersionHeader(w, oi.VersionID)
@@ -47,6 +44,8 @@ func setVersionHeader(w http.ResponseWriter, v string) {
 		w.Header().Set("x-amz-version-id", v)
 	}
 }
+
+func base64Std(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 
 // userMetadata collects x-amz-meta-* headers.
 func userMetadata(h http.Header) map[string]string {

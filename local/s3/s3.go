@@ -127,6 +127,7 @@ type objectRecord struct {
 	Blob         string            `json:"blob,omitempty"`
 	Size         int64             `json:"size"`
 	MD5          string            `json:"md5,omitempty"`
+	ETag         string            `json:"etag,omitempty"` // set when not the MD5 (multipart)
 	LastModified time.Time         `json:"lastModified"`
 	ContentType  string            `json:"contentType,omitempty"`
 	DeleteMarker bool              `json:"deleteMarker,omitempty"`
@@ -140,9 +141,18 @@ func (o *objectRecord) info(bucket string, latest bool) ObjectInfo {
 		IsDeleteMarker: o.DeleteMarker, IsLatest: latest, Metadata: o.Metadata,
 	}
 	if !o.DeleteMarker {
-		oi.ETag = `"` + o.MD5 + `"`
+		oi.ETag = o.etag()
 	}
 	return oi
+}
+
+// etag is the quoted ETag S3 reports: the body's MD5, or for a multipart
+// object the MD5 of its parts' MD5s and the part count.
+func (o *objectRecord) etag() string {
+	if o.ETag != "" {
+		return `"` + o.ETag + `"`
+	}
+	return `"` + o.MD5 + `"`
 }
 
 // objectPrefix is the record-key prefix of every version of bucket/key.

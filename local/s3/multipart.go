@@ -1,0 +1,320 @@
+package s3
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/otactl/otactl/local/store"
+)
+
+// Multipart uploads, which `aws s3 cp` and the SDKs' upload managers use for
+// large files. Parts are blobs; completing streams them into one new blob.
+
+const (
+	uploadsTable = "s3-uploads" // upload id → uploadRecord
+	partsTable   = "s3-parts"   // upload id \x00 %05d part number → partRecord
+)
+
+// minPartSize is S3's smallest part but the last.
+const minPartSize = 5 << 20
+
+type uploadRecord struct {
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	Initiated   time.Time         `json:"initiated"`
+	ContentType string            `json:"contentType,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+type partRecord struct {
+	Number int    `json:"number"`
+	Blob   string `json:"blob"`
+	Size   int64  `json:"size"`
+	MD5    string `json:"md5"`
+}
+
+func partKey(upload string, n int) string { return fmt.Sprintf("%s\x00%05d", upload, n) }
+
+func errNoSuchUpload(id string) *Error {
+	e := errorf(http.StatusNotFound, "NoSuchUpload",
+		"The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
+	e.Resource = id
+	return e
+}
+
+func (s *Service) serveMultipart(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
+	id := q.Get("uploadId")
+	switch {
+	case r.Method == http.MethodPost && q.Has("uploads"):
+		return s.createUpload(w, r, bucket, key)
+	case r.Method == http.MethodPut && id != "" && q.Has("partNumber"):
+		if r.Header.Get("x-amz-copy-source") != "" {
+			return notImplemented("UploadPartCopy")
+		}
+		return s.uploadPart(w, r, bucket, key, id, q.Get("partNumber"))
+	case r.Method == http.MethodPost && id != "":
+		return s.completeUpload(w, r, bucket, key, id)
+	case r.Method == http.MethodDelete && id != "":
+		if err := s.abortUpload(bucket, key, id); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	case r.Method == http.MethodGet && id != "":
+		return notImplemented("ListParts")
+	case q.Has("partNumber"):
+		return notImplemented("partNumber")
+	}
+	return errMethod()
+}
+
+func (s *Service) createUpload(w http.ResponseWriter, r *http.Request, bucket, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	id := newVersionID()
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "binary/octet-stream"
+	}
+	err := s.st.Update(func(tx *store.Tx) error {
+		if !tx.Has(bucketsTable, bucket) {
+			return errNoSuchBucket(bucket)
+		}
+		return tx.Put(uploadsTable, id, uploadRecord{Bucket: bucket, Key: key, Initiated: s.now().UTC(),
+			ContentType: ct, Metadata: userMetadata(r.Header)})
+	})
+	if err != nil {
+		return err
+	}
+	type result struct {
+		XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
+		Xmlns    string   `xml:"xmlns,attr"`
+		Bucket   string
+		Key      string
+		UploadID string `xml:"UploadId"`
+	}
+	writeXML(w, http.StatusOK, result{Xmlns: xmlns, Bucket: bucket, Key: key, UploadID: id})
+	return nil
+}
+
+// upload loads an upload that must belong to bucket/key.
+func upload(tx *store.Tx, bucket, key, id string) (uploadRecord, error) {
+	var u uploadRecord
+	found, err := tx.Get(uploadsTable, id, &u)
+	if err != nil {
+		return u, err
+	}
+	if !found || u.Bucket != bucket || u.Key != key {
+		return u, errNoSuchUpload(id)
+	}
+	return u, nil
+}
+
+func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key, id, number string) error {
+	n, err := strconv.Atoi(number)
+	if err != nil || n < 1 || n > 10000 {
+		return errorf(http.StatusBadRequest, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+	}
+	if err := s.st.View(func(tx *store.Tx) error { _, err := upload(tx, bucket, key, id); return err }); err != nil {
+		return err
+	}
+	var wantMD5 []byte
+	if h := r.Header.Get("Content-MD5"); h != "" {
+		if wantMD5, err = decodeMD5(h); err != nil {
+			return err
+		}
+	}
+	body, err := requestBody(r)
+	if err != nil {
+		return err
+	}
+	blob, err := s.st.WriteBlob(body, wantMD5)
+	if err != nil {
+		return blobError(err)
+	}
+	var old partRecord
+	err = s.st.Update(func(tx *store.Tx) error {
+		if _, err := upload(tx, bucket, key, id); err != nil {
+			return err
+		}
+		if _, err := tx.Get(partsTable, partKey(id, n), &old); err != nil {
+			return err
+		}
+		return tx.Put(partsTable, partKey(id, n), partRecord{Number: n, Blob: blob.ID, Size: blob.Size, MD5: blob.MD5})
+	})
+	if err != nil {
+		s.st.RemoveBlob(blob.ID)
+		return err
+	}
+	if old.Blob != "" {
+		s.st.RemoveBlob(old.Blob) // the part was uploaded again
+	}
+	w.Header().Set("ETag", `"`+blob.MD5+`"`)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// parts lists an upload's parts in order.
+func parts(tx *store.Tx, id string) ([]partRecord, error) {
+	var ps []partRecord
+	err := tx.List(partsTable, id+"\x00", func(_ string, raw []byte) error {
+		var p partRecord
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return err
+		}
+		ps = append(ps, p)
+		return nil
+	})
+	return ps, err
+}
+
+func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, bucket, key, id string) error {
+	var req struct {
+		XMLName xml.Name `xml:"CompleteMultipartUpload"`
+		Parts   []struct {
+			PartNumber int
+			ETag       string
+		} `xml:"Part"`
+	}
+	if err := decodeXML(r, &req); err != nil {
+		return err
+	}
+	if len(req.Parts) == 0 {
+		return errMalformedXML()
+	}
+	var u uploadRecord
+	var have []partRecord
+	err := s.st.View(func(tx *store.Tx) error {
+		var err error
+		if u, err = upload(tx, bucket, key, id); err != nil {
+			return err
+		}
+		have, err = parts(tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	byNumber := map[int]partRecord{}
+	for _, p := range have {
+		byNumber[p.Number] = p
+	}
+	var use []partRecord
+	sums := md5.New()
+	for i, p := range req.Parts {
+		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
+			return errorf(http.StatusBadRequest, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.")
+		}
+	}
+	for _, p := range req.Parts {
+		got, ok := byNumber[p.PartNumber]
+		if !ok || strings.Trim(p.ETag, `"`) != got.MD5 {
+			return errorf(http.StatusBadRequest, "InvalidPart",
+				"One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
+		}
+		use = append(use, got)
+	}
+	for i, p := range use {
+		if i < len(use)-1 && p.Size < minPartSize {
+			return errorf(http.StatusBadRequest, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
+		}
+		raw, _ := hex.DecodeString(p.MD5)
+		sums.Write(raw)
+	}
+	// Stream the parts into one blob.
+	var files []io.Reader
+	defer func() {
+		for _, f := range files {
+			f.(*os.File).Close()
+		}
+	}()
+	for _, p := range use {
+		f, err := s.st.OpenBlob(p.Blob)
+		if err != nil {
+			return errNoSuchUpload(id) // completed or aborted concurrently
+		}
+		files = append(files, f)
+	}
+	blob, err := s.st.WriteBlob(io.MultiReader(files...), nil)
+	if err != nil {
+		return blobError(err)
+	}
+	rec := objectRecord{Key: key, Blob: blob.ID, Size: blob.Size, MD5: blob.MD5,
+		ETag:         fmt.Sprintf("%s-%d", hex.EncodeToString(sums.Sum(nil)), len(use)),
+		LastModified: s.now().UTC(), ContentType: u.ContentType, Metadata: u.Metadata}
+	oi, err := s.commit(bucket, rec)
+	if err != nil {
+		s.st.RemoveBlob(blob.ID)
+		return err
+	}
+	s.abortUpload(bucket, key, id) // the parts are no longer needed
+	setVersionHeader(w, oi.VersionID)
+	type result struct {
+		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
+		Xmlns    string   `xml:"xmlns,attr"`
+		Location string
+		Bucket   string
+		Key      string
+		ETag     string
+	}
+	writeXML(w, http.StatusOK, result{Xmlns: xmlns, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: oi.ETag})
+	return nil
+}
+
+// abortUpload removes an upload's records, then its part blobs.
+func (s *Service) abortUpload(bucket, key, id string) error {
+	var ps []partRecord
+	err := s.st.Update(func(tx *store.Tx) error {
+		if _, err := upload(tx, bucket, key, id); err != nil {
+			return err
+		}
+		var err error
+		if ps, err = parts(tx, id); err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if err := tx.Delete(partsTable, partKey(id, p.Number)); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(uploadsTable, id)
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		s.st.RemoveBlob(p.Blob)
+	}
+	return nil
+}
+
+func decodeMD5(h string) ([]byte, error) {
+	b, err := base64Std(h)
+	if err != nil || len(b) != 16 {
+		return nil, errorf(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+	}
+	return b, nil
+}
+
+// blobError maps a WriteBlob failure to S3's error.
+func blobError(err error) error {
+	if errors.Is(err, store.ErrBadDigest) {
+		return errorf(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errorf(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+	}
+	return err
+}
