@@ -1,7 +1,6 @@
 package device
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -11,9 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/eclipse/paho.golang/packets"
-	"github.com/eclipse/paho.golang/paho"
 )
 
 // ErrConnLost is returned by waits when the MQTT connection went away.
@@ -33,7 +29,7 @@ type jobReply struct {
 
 // inbox routes what the broker sends: Jobs answers to the request that
 // waits for them (by clientToken), notify-next to a flag, stream messages to
-// an unbounded queue. Handlers never block, so paho's reader keeps reading
+// an unbounded queue. Handlers never block, so the reader keeps reading
 // (and acknowledging) whatever the agent is doing.
 type inbox struct {
 	mu      sync.Mutex
@@ -47,8 +43,7 @@ func newInbox() *inbox {
 	return &inbox{waiters: map[string]chan jobReply{}, notify: make(chan struct{}, 1), dataCh: make(chan struct{}, 1)}
 }
 
-func (in *inbox) handle(p paho.PublishReceived) (bool, error) {
-	topic, payload := p.Packet.Topic, p.Packet.Payload
+func (in *inbox) handle(topic string, payload []byte) {
 	switch {
 	case strings.HasSuffix(topic, "/jobs/notify-next"):
 		select {
@@ -76,7 +71,6 @@ func (in *inbox) handle(p paho.PublishReceived) (bool, error) {
 		default:
 		}
 	}
-	return true, nil
 }
 
 func (in *inbox) wait(token string) chan jobReply {
@@ -104,26 +98,14 @@ func (in *inbox) takeData() []message {
 
 // conn is one MQTT connection of an agent.
 type conn struct {
-	c    *paho.Client
-	raw  net.Conn
-	dead chan struct{}
-	once sync.Once
+	c    *mqttClient
+	dead <-chan struct{} // closed when the connection is lost
 }
 
-func (c *conn) lost() {
-	c.once.Do(func() { close(c.dead) })
-}
+func (c *conn) lost() { c.c.fail(ErrConnLost) }
 
-// bufConn buffers reads: paho reads a packet's header a byte at a time,
-// which unbuffered costs a system call per byte.
-type bufConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
-
-// dial connects to the endpoint as the thing (client id = thing name).
+// dial connects to the endpoint as the thing (client id = thing name), over
+// MQTT 3.1.1 as the FreeRTOS agent's coreMQTT does.
 func dial(ctx context.Context, cfg *Config, in *inbox) (*conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	raw, err := d.DialContext(ctx, "tcp", cfg.Endpoint)
@@ -143,50 +125,29 @@ func dial(ctx context.Context, cfg *Config, in *inbox) (*conn, error) {
 		}
 		raw = tlsConn
 	}
-	cn := &conn{raw: raw, dead: make(chan struct{})}
-	cn.c = paho.NewClient(paho.ClientConfig{
-		Conn:               packets.NewThreadSafeConn(&bufConn{Conn: raw, r: bufio.NewReaderSize(raw, 32*1024)}),
-		OnPublishReceived:  []func(paho.PublishReceived) (bool, error){in.handle},
-		OnClientError:      func(error) { cn.lost() },
-		OnServerDisconnect: func(*paho.Disconnect) { cn.lost() },
-	})
-	cctx, cancel := context.WithTimeout(ctx, cfg.ReplyTimeout)
-	defer cancel()
-	ack, err := cn.c.Connect(cctx, &paho.Connect{ClientID: cfg.ThingName, KeepAlive: 60, CleanStart: true})
+	c, err := mqttConnect(raw, cfg.ThingName, 60*time.Second, cfg.ReplyTimeout, in.handle)
 	if err != nil {
 		raw.Close()
-		if ack != nil {
-			return nil, fmt.Errorf("CONNECT refused: reason %d %s", ack.ReasonCode, ack.Properties.ReasonString)
-		}
-		return nil, fmt.Errorf("CONNECT: %w", err)
+		return nil, err
 	}
-	return cn, nil
+	return &conn{c: c, dead: c.dead}, nil
 }
 
 func (c *conn) subscribe(ctx context.Context, timeout time.Duration, topics ...string) error {
-	subs := make([]paho.SubscribeOptions, len(topics))
-	for i, t := range topics {
-		subs[i] = paho.SubscribeOptions{Topic: t, QoS: 1}
-	}
-	sctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	sa, err := c.c.Subscribe(sctx, &paho.Subscribe{Subscriptions: subs})
+	codes, err := c.c.subscribe(timeout, topics...)
 	if err != nil {
 		return fmt.Errorf("subscribe %v: %w", topics, err)
 	}
-	for i, r := range sa.Reasons {
-		if r >= 0x80 {
-			return fmt.Errorf("subscribe %s: refused (reason 0x%02x)", topics[i], r)
+	for i, r := range codes {
+		if r >= 0x80 && i < len(topics) {
+			return fmt.Errorf("subscribe %s: refused (return code 0x%02x)", topics[i], r)
 		}
 	}
 	return nil
 }
 
 func (c *conn) publish(ctx context.Context, timeout time.Duration, topic string, qos byte, payload []byte) error {
-	pctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	_, err := c.c.Publish(pctx, &paho.Publish{Topic: topic, QoS: qos, Payload: payload})
-	if err != nil {
+	if err := c.c.publish(timeout, topic, qos, payload); err != nil {
 		c.lost()
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}
@@ -196,13 +157,9 @@ func (c *conn) publish(ctx context.Context, timeout time.Duration, topic string,
 // close leaves politely (DISCONNECT) or, when abrupt, drops the network
 // connection as a device that loses power or coverage would.
 func (c *conn) close(abrupt bool) {
-	if !abrupt {
-		_ = c.c.Disconnect(&paho.Disconnect{ReasonCode: 0})
+	if abrupt {
+		c.c.fail(errors.New("went offline"))
+		return
 	}
-	c.raw.Close()
-	c.lost()
-	select {
-	case <-c.c.Done():
-	case <-time.After(2 * time.Second):
-	}
+	c.c.disconnect()
 }

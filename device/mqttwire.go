@@ -1,0 +1,300 @@
+package device
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// A small MQTT 3.1.1 client with what a device needs: CONNECT, SUBSCRIBE,
+// PUBLISH at QoS 0 and 1 both ways, PINGREQ, DISCONNECT. It reads through
+// one buffer and allocates one slice per received packet, so that a
+// thousand simulated devices on one machine leave the CPU to the broker
+// they measure. (General-purpose clients copy each payload several times.)
+
+// MQTT control packet types.
+const (
+	pktConnect    = 1
+	pktConnack    = 2
+	pktPublish    = 3
+	pktPuback     = 4
+	pktSubscribe  = 8
+	pktSuback     = 9
+	pktPingreq    = 12
+	pktPingresp   = 13
+	pktDisconnect = 14
+)
+
+// maxPacket bounds what the client accepts from the broker.
+const maxPacket = 1 << 20
+
+// connackCodes are MQTT 3.1.1's CONNACK return codes.
+var connackCodes = map[byte]string{
+	1: "unacceptable protocol version", 2: "identifier rejected", 3: "server unavailable",
+	4: "bad user name or password", 5: "not authorized",
+}
+
+// mqttClient is one MQTT connection.
+type mqttClient struct {
+	nc        net.Conn
+	r         *bufio.Reader
+	wmu       sync.Mutex
+	onPublish func(topic string, payload []byte)
+
+	mu      sync.Mutex
+	nextID  uint16
+	waiting map[uint16]chan []byte // PUBACK and SUBACK by packet id
+
+	dead     chan struct{}
+	deadOnce sync.Once
+	err      error
+}
+
+// mqttConnect sends CONNECT on nc and waits for CONNACK.
+func mqttConnect(nc net.Conn, clientID string, keepAlive time.Duration, timeout time.Duration, onPublish func(string, []byte)) (*mqttClient, error) {
+	c := &mqttClient{nc: nc, r: bufio.NewReaderSize(nc, 16*1024), onPublish: onPublish,
+		waiting: map[uint16]chan []byte{}, dead: make(chan struct{})}
+	var vh []byte
+	vh = appendString(vh, "MQTT")
+	vh = append(vh, 4, 0x02) // protocol level 3.1.1; clean session
+	vh = binary.BigEndian.AppendUint16(vh, uint16(keepAlive/time.Second))
+	vh = appendString(vh, clientID)
+	nc.SetDeadline(time.Now().Add(timeout))
+	if err := c.write(pktConnect<<4, vh); err != nil {
+		return nil, err
+	}
+	h, body, err := c.readPacket()
+	if err != nil {
+		return nil, fmt.Errorf("CONNECT: %w", err)
+	}
+	if h>>4 != pktConnack || len(body) != 2 {
+		return nil, fmt.Errorf("CONNECT: answered with packet type %d", h>>4)
+	}
+	if body[1] != 0 {
+		return nil, fmt.Errorf("CONNECT refused: %s (return code %d)", connackCodes[body[1]], body[1])
+	}
+	nc.SetDeadline(time.Time{})
+	go c.readLoop()
+	go c.pingLoop(keepAlive)
+	return c, nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+// write sends one packet: fixed header byte, remaining length, body.
+func (c *mqttClient) write(header byte, body []byte) error {
+	pkt := make([]byte, 0, 5+len(body))
+	pkt = append(pkt, header)
+	n := len(body)
+	for {
+		b := byte(n % 128)
+		n /= 128
+		if n > 0 {
+			b |= 0x80
+		}
+		pkt = append(pkt, b)
+		if n == 0 {
+			break
+		}
+	}
+	pkt = append(pkt, body...)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if _, err := c.nc.Write(pkt); err != nil {
+		c.fail(err)
+		return err
+	}
+	return nil
+}
+
+// readPacket reads one packet: its first byte (type and flags) and body.
+func (c *mqttClient) readPacket() (h byte, body []byte, err error) {
+	h, err = c.r.ReadByte()
+	if err != nil {
+		return 0, nil, err
+	}
+	n, mult := 0, 1
+	for i := 0; ; i++ {
+		b, err := c.r.ReadByte()
+		if err != nil {
+			return 0, nil, err
+		}
+		n += int(b&0x7f) * mult
+		if b&0x80 == 0 {
+			break
+		}
+		if mult *= 128; i == 3 {
+			return 0, nil, errors.New("malformed remaining length")
+		}
+	}
+	if n > maxPacket {
+		return 0, nil, fmt.Errorf("packet of %d bytes is too large", n)
+	}
+	body = make([]byte, n)
+	if _, err := io.ReadFull(c.r, body); err != nil {
+		return 0, nil, err
+	}
+	return h, body, nil
+}
+
+func (c *mqttClient) readLoop() {
+	for {
+		h, body, err := c.readPacket()
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		switch h >> 4 {
+		case pktPublish:
+			if err := c.received(h, body); err != nil {
+				c.fail(err)
+				return
+			}
+		case pktPuback, pktSuback:
+			if len(body) < 2 {
+				c.fail(errors.New("short acknowledgement"))
+				return
+			}
+			id := binary.BigEndian.Uint16(body)
+			c.mu.Lock()
+			ch := c.waiting[id]
+			delete(c.waiting, id)
+			c.mu.Unlock()
+			if ch != nil {
+				ch <- body[2:]
+			}
+		case pktPingresp:
+		default:
+			c.fail(fmt.Errorf("unexpected packet type %d", h>>4))
+			return
+		}
+	}
+}
+
+// received handles a PUBLISH: the topic, a packet id at QoS 1 (acknowledged
+// after the handler ran), the payload.
+func (c *mqttClient) received(h byte, body []byte) error {
+	if len(body) < 2 {
+		return errors.New("short PUBLISH")
+	}
+	tl := int(binary.BigEndian.Uint16(body))
+	if len(body) < 2+tl {
+		return errors.New("short PUBLISH topic")
+	}
+	topic, rest := string(body[2:2+tl]), body[2+tl:]
+	qos := (h >> 1) & 3
+	var id []byte
+	if qos > 0 {
+		if len(rest) < 2 {
+			return errors.New("short PUBLISH packet id")
+		}
+		id, rest = rest[:2], rest[2:]
+	}
+	c.onPublish(topic, rest)
+	if qos == 1 {
+		return c.write(pktPuback<<4, id)
+	}
+	return nil
+}
+
+func (c *mqttClient) pingLoop(every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.dead:
+			return
+		case <-t.C:
+			if c.write(pktPingreq<<4, nil) != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *mqttClient) fail(err error) {
+	c.deadOnce.Do(func() {
+		c.err = err
+		close(c.dead)
+		c.nc.Close()
+	})
+}
+
+// id reserves a packet id and the channel its acknowledgement comes on.
+func (c *mqttClient) id() (uint16, chan []byte) {
+	ch := make(chan []byte, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		c.nextID++
+		if c.nextID != 0 && c.waiting[c.nextID] == nil {
+			break
+		}
+	}
+	c.waiting[c.nextID] = ch
+	return c.nextID, ch
+}
+
+// await waits for an acknowledgement.
+func (c *mqttClient) await(id uint16, ch chan []byte, timeout time.Duration) ([]byte, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case body := <-ch:
+		return body, nil
+	case <-c.dead:
+		return nil, fmt.Errorf("connection lost: %v", c.err)
+	case <-t.C:
+		c.mu.Lock()
+		delete(c.waiting, id)
+		c.mu.Unlock()
+		return nil, errors.New("no acknowledgement")
+	}
+}
+
+// subscribe subscribes at QoS 1 and returns the SUBACK return codes.
+func (c *mqttClient) subscribe(timeout time.Duration, filters ...string) ([]byte, error) {
+	id, ch := c.id()
+	body := binary.BigEndian.AppendUint16(nil, id)
+	for _, f := range filters {
+		body = appendString(body, f)
+		body = append(body, 1)
+	}
+	if err := c.write(pktSubscribe<<4|0x02, body); err != nil {
+		return nil, err
+	}
+	return c.await(id, ch, timeout)
+}
+
+// publish sends at QoS 0, or at QoS 1 and waits for PUBACK.
+func (c *mqttClient) publish(timeout time.Duration, topic string, qos byte, payload []byte) error {
+	body := make([]byte, 0, 4+len(topic)+len(payload))
+	body = appendString(body, topic)
+	if qos == 0 {
+		return c.write(pktPublish<<4, append(body, payload...))
+	}
+	id, ch := c.id()
+	body = binary.BigEndian.AppendUint16(body, id)
+	if err := c.write(pktPublish<<4|0x02, append(body, payload...)); err != nil {
+		return err
+	}
+	_, err := c.await(id, ch, timeout)
+	return err
+}
+
+// disconnect leaves politely.
+func (c *mqttClient) disconnect() {
+	_ = c.write(pktDisconnect<<4, nil)
+	c.fail(errors.New("disconnected"))
+}
