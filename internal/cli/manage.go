@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -85,15 +86,15 @@ func newDescribeCmd() *cobra.Command {
 			if out.json() {
 				return printJSON(cmd.OutOrStdout(), d)
 			}
-			printDetails(cmd, d)
+			describeTo(cmd.OutOrStdout(), d)
 			return nil
 		})
 	cmd.Flags().BoolVar(&executions, "executions", false, "list every device's execution")
 	return cmd
 }
 
-func printDetails(cmd *cobra.Command, d *ota.UpdateDetails) {
-	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+func describeTo(out io.Writer, d *ota.UpdateDetails) {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	j := d.Job
 	fmt.Fprintf(w, "Update\t%s\n", d.UpdateID)
 	fmt.Fprintf(w, "Job\t%s\n", j.JobArn)
@@ -129,8 +130,8 @@ func printDetails(cmd *cobra.Command, d *ota.UpdateDetails) {
 	}
 	w.Flush()
 	if len(d.Executions) > 0 {
-		fmt.Fprintln(cmd.OutOrStdout())
-		ew := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(out)
+		ew := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(ew, "THING\tSTATUS\tEXECUTION\tRETRY\tUPDATED")
 		sort.Slice(d.Executions, func(a, b int) bool { return d.Executions[a].ThingArn < d.Executions[b].ThingArn })
 		for _, e := range d.Executions {
@@ -138,7 +139,7 @@ func printDetails(cmd *cobra.Command, d *ota.UpdateDetails) {
 		}
 		ew.Flush()
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "\nJob document:\n%s\n", d.Document)
+	fmt.Fprintf(out, "\nJob document:\n%s\n", d.Document)
 }
 
 func orDefault(s, d string) string {
