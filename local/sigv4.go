@@ -206,10 +206,11 @@ func headerValue(r *http.Request, name string) string {
 	default:
 		vals = r.Header.Values(name)
 	}
+	out := make([]string, len(vals)) // vals may be the request's own slice
 	for i, v := range vals {
-		vals[i] = strings.Join(strings.Fields(v), " ")
+		out[i] = strings.Join(strings.Fields(v), " ")
 	}
-	return strings.Join(vals, ",")
+	return strings.Join(out, ",")
 }
 
 // canonicalQuery decodes and re-encodes every parameter strictly, sorted

@@ -304,22 +304,28 @@ type Object struct {
 
 // OpenObject opens bucket/key at versionID ("" = latest) for reading.
 func (s *Service) OpenObject(bucket, key, versionID string) (*Object, error) {
-	rec, latest, err := s.lookup(bucket, key, versionID)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.st.OpenBlob(rec.Blob)
-	if errors.Is(err, os.ErrNotExist) {
-		// Replaced or deleted between the lookup and the open.
-		if versionID == "" {
-			return s.OpenObject(bucket, key, versionID)
+	for attempt := 0; ; attempt++ {
+		rec, latest, err := s.lookup(bucket, key, versionID)
+		if err != nil {
+			return nil, err
 		}
-		return nil, errNoSuchVersion(versionID)
+		f, err := s.st.OpenBlob(rec.Blob)
+		if errors.Is(err, os.ErrNotExist) {
+			// Replaced or deleted between the lookup and the open: look
+			// the latest up again (a few times), a given version is gone.
+			if versionID == "" && attempt < 3 {
+				continue
+			}
+			if versionID == "" {
+				return nil, errNoSuchKey(key)
+			}
+			return nil, errNoSuchVersion(versionID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Object{ObjectInfo: rec.info(bucket, latest), File: f}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &Object{ObjectInfo: rec.info(bucket, latest), File: f}, nil
 }
 
 // ListVersions lists every version and delete marker under prefix: keys in
