@@ -18,6 +18,17 @@ func (s *Server) registerServices() error {
 	certs := acm.New(s.st, s.env)
 	s.Handle("acm", certs)
 	s.Handle("signer", signer.New(s.st, s.env, signerObjects{s.s3}, certs))
-	s.Handle("iot", iot.New(s.st, s.env, iotObjects{s.s3}))
+	things := iot.New(s.st, s.env, iotObjects{s.s3})
+	s.Handle("iot", things)
+	// CreateOTAUpdate runs otactl's pipeline (awscloud) against this server:
+	// its URL is read when an update starts, by then the server listens.
+	updates, err := iot.ServeOTAUpdates(things, func() (string, string, string) {
+		ak, sk := s.PresignCredentials()
+		return s.URL(), ak, sk
+	})
+	if err != nil {
+		return err
+	}
+	s.OnClose(updates)
 	return nil
 }
