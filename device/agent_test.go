@@ -254,3 +254,15 @@ func TestAgentLeavesCanceledJob(t *testing.T) {
 		t.Fatalf("execution %s", ex.Status)
 	}
 }
+
+func TestAgentSlowWithOtherBlockSizes(t *testing.T) {
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	img := devicetest.Firmware(20_000)
+	job := e.Job(devicetest.Update{ID: "u1", Image: img}, "dev-1")
+	cfg := e.Config("dev-1")
+	cfg.BlockSize, cfg.Window, cfg.ProgressEvery = 1024, 3, 5
+	cfg.Faults = device.Faults{Slow: time.Millisecond}
+	res := e.Run(cfg)
+	checkSucceeded(t, e, res, job, "dev-1", img)
+}
