@@ -277,3 +277,23 @@ func TestPresignedDocument(t *testing.T) {
 		t.Fatalf("GetJobDocument = %v, %v", gd, err)
 	}
 }
+
+// TestNotifyOnDelete: deleting a job (its event names no thing) still tells
+// the thing that its next job changed.
+func TestNotifyOnDelete(t *testing.T) {
+	e := newEnv(t, mqtt.Config{})
+	e.thing("dev-1")
+	d := connect(t, e, "dev-1")
+	base := "$aws/things/dev-1/jobs/"
+	d.sub(base + "notify-next")
+	e.job("job-1", doc1, "dev-1")
+	if m := d.nextJSON(base + "notify-next"); field(m, "execution", "jobId") != "job-1" {
+		t.Fatalf("notify-next = %v", m)
+	}
+	if _, err := e.api.DeleteJob(bg, &sdkiot.DeleteJobInput{JobId: aws.String("job-1"), Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if m := d.nextJSON(base + "notify-next"); m["execution"] != nil {
+		t.Fatalf("notify-next after delete = %v", m)
+	}
+}
