@@ -204,6 +204,8 @@ func TestCancelAndDelete(t *testing.T) {
 			things := f.group("g", 10)
 			f.job("j", "g", func(in *sdkiot.CreateJobInput) {
 				in.JobExecutionsRolloutConfig = &types.JobExecutionsRolloutConfig{MaximumPerMinute: aws.Int32(2)}
+				in.JobExecutionsRetryConfig = &types.JobExecutionsRetryConfig{CriteriaList: []types.RetryCriteria{
+					{FailureType: types.RetryableFailureTypeFailed, NumberOfRetries: aws.Int32(3)}}}
 			})
 			f.startAll(things[:1])
 			must(f.client.CancelJob(bg, &sdkiot.CancelJobInput{JobId: aws.String("j"), Force: force}))
@@ -217,6 +219,12 @@ func TestCancelAndDelete(t *testing.T) {
 			}
 			if x := must(f.svc.Execution(things[0], "j")); x.Status != want {
 				t.Fatalf("in-progress execution after cancel: %s", x.Status)
+			}
+			if !force { // a canceled job retries nothing
+				f.report(things[0], "j", "FAILED")
+				if x := must(f.svc.Execution(things[0], "j")); x.Status != "FAILED" || x.ExecutionNumber != 1 {
+					t.Fatalf("failure after cancel: %s #%d", x.Status, x.ExecutionNumber)
+				}
 			}
 			f.checkCounts("j")
 			must(f.client.DeleteJob(bg, &sdkiot.DeleteJobInput{JobId: aws.String("j"), Force: true}))
