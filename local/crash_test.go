@@ -27,7 +27,7 @@ import (
 // startBinary runs `otactl local` on a free port and returns its URL.
 func startBinary(t *testing.T, bin, dir string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "local", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	cmd := exec.Command(bin, "local", "--addr", "127.0.0.1:0", "--data-dir", dir, "--mqtt-addr", "127.0.0.1:0", "--mqtts-addr", "")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

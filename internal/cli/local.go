@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/otactl/otactl/local"
+	"github.com/otactl/otactl/local/mqtt"
 )
 
 func init() { extraCommands = append(extraCommands, newLocalCmd) }
@@ -17,13 +19,15 @@ func init() { extraCommands = append(extraCommands, newLocalCmd) }
 func newLocalCmd() *cobra.Command {
 	var cfg local.Config
 	var creds []string
+	var mqttCfg mqtt.Config
 	cmd := &cobra.Command{
 		Use:   "local",
-		Short: "Run an embedded, AWS-compatible OTA environment (S3, Signer, IoT, ACM, STS) on one port",
+		Short: "Run an embedded, AWS-compatible OTA environment (S3, Signer, IoT, ACM, STS, MQTT)",
 		Long: `local serves S3, Signer, IoT, ACM and STS on one HTTP port, routing each request
 by the service name in its SigV4 signature, so that AWS_ENDPOINT_URL works for
-every SDK and the AWS CLI at once. State and objects are kept under --data-dir
-and survive restarts (and kill -9).
+every SDK and the AWS CLI at once, and an MQTT broker for devices (IoT Jobs
+topics and MQTT file streams). State and objects are kept under --data-dir and
+survive restarts (and kill -9).
 
 By default any access key is accepted. --strict-auth verifies SigV4 signatures
 against the --credentials key pairs (default ` + local.DefaultAccessKeyID + `:` + local.DefaultSecretAccessKey + `).
@@ -50,6 +54,13 @@ Presigned URLs are always verified.`,
 				srv.Close()
 				return err
 			}
+			var broker *mqtt.Broker
+			if mqttCfg.Addr != "" || mqttCfg.TLSAddr != "" {
+				if broker, err = srv.StartMQTT(mqttCfg); err != nil {
+					srv.Close()
+					return err
+				}
+			}
 			ak, sk := srv.PresignCredentials()
 			c := srv.Config()
 			out := cmd.OutOrStdout()
@@ -58,6 +69,12 @@ Presigned URLs are always verified.`,
 			fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\n", ak)
 			fmt.Fprintf(out, "export AWS_SECRET_ACCESS_KEY=%s\n", sk)
 			fmt.Fprintf(out, "export AWS_REGION=%s\n", c.Region)
+			if broker != nil && broker.Addr() != "" {
+				fmt.Fprintf(out, "# MQTT (plain, development): %s\n", broker.Addr())
+			}
+			if broker != nil && broker.TLSAddr() != "" {
+				fmt.Fprintf(out, "# MQTT (mutual TLS): %s, CA certificate %s\n", broker.TLSAddr(), filepath.Join(c.DataDir, mqtt.CAFile))
+			}
 			if f, ok := out.(*os.File); ok {
 				f.Sync()
 			}
@@ -78,6 +95,8 @@ Presigned URLs are always verified.`,
 	f.StringVar(&cfg.Region, "region", local.DefaultRegion, "region the environment pretends to be (ARNs are built from it)")
 	f.StringVar(&cfg.AccountID, "account-id", local.DefaultAccountID, "12-digit account id ARNs are built from")
 	f.BoolVar(&cfg.StrictAuth, "strict-auth", false, "verify SigV4 signatures against --credentials and reject others")
+	f.StringVar(&mqttCfg.Addr, "mqtt-addr", local.DefaultMQTTAddr, "plain MQTT listener for devices (\"\" for none)")
+	f.StringVar(&mqttCfg.TLSAddr, "mqtts-addr", local.DefaultMQTTSAddr, "mutual-TLS MQTT listener for devices (\"\" for none)")
 	f.StringArrayVar(&creds, "credentials", nil, "ACCESS_KEY_ID:SECRET key pair accepted (repeatable)")
 	return cmd
 }
