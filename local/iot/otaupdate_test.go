@@ -66,7 +66,7 @@ func (e *otaEnv) create(t *testing.T, id string, files ...types.OTAUpdateFile) *
 	t.Helper()
 	return must(e.iot.CreateOTAUpdate(ctx, &sdkiot.CreateOTAUpdateInput{OtaUpdateId: aws.String(id), Description: aws.String("update " + id),
 		Targets: []string{e.group}, Files: files, RoleArn: aws.String(roleArn),
-		AdditionalParameters: map[string]string{"note": "from a test"},
+		AdditionalParameters:          map[string]string{"note": "from a test"},
 		AwsJobExecutionsRolloutConfig: &types.AwsJobExecutionsRolloutConfig{MaximumPerMinute: aws.Int32(50)}}))
 }
 
@@ -183,6 +183,18 @@ func TestOTAUpdateLifecycle(t *testing.T) {
 		*again.OtaUpdateFiles[0].CodeSigning.AwsSignerJobId != *f.CodeSigning.AwsSignerJobId {
 		t.Fatalf("created again: %+v %+v", again, again.ErrorInfo)
 	}
+
+	// Deleting an update still being created stops its pipeline (which
+	// removes what it made) or deletes what it finished making: either way
+	// nothing of it is left.
+	e.create(t, "fw-v3", signedFile(otaBucket))
+	must(e.iot.DeleteOTAUpdate(ctx, &sdkiot.DeleteOTAUpdateInput{OtaUpdateId: aws.String("fw-v3"), DeleteStream: true, ForceDeleteAWSJob: true}))
+	_, err = e.iot.DescribeJob(ctx, &sdkiot.DescribeJobInput{JobId: aws.String("AFR_OTA-fw-v3")})
+	wantCode(t, err, "ResourceNotFoundException")
+	streams := must(e.iot.ListStreams(ctx, &sdkiot.ListStreamsInput{})).Streams
+	if len(streams) != 1 || *streams[0].StreamId != d.StreamName {
+		t.Fatalf("streams left: %+v", streams)
+	}
 }
 
 // verifySignature checks the document's signature of the firmware against
@@ -214,6 +226,7 @@ func TestOTAUpdateFailures(t *testing.T) {
 		info.AwsIotJobArn != nil {
 		t.Fatalf("unversioned bucket: %+v %+v", info, info.ErrorInfo)
 	}
+	t.Logf("unversioned bucket: errorInfo %s: %s", aws.ToString(info.ErrorInfo.Code), aws.ToString(info.ErrorInfo.Message))
 	_, err := e.iot.DescribeJob(ctx, &sdkiot.DescribeJobInput{JobId: aws.String("AFR_OTA-unversioned")})
 	wantCode(t, err, "ResourceNotFoundException")
 
