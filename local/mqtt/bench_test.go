@@ -113,3 +113,51 @@ func skipPacket(r *bufio.Reader, buf []byte) error {
 	_, err = io.ReadFull(r, buf[:n])
 	return err
 }
+
+// BenchmarkJobUpdates: devices report progress on their job executions at
+// once (each update is a durable store transaction in the control plane).
+//
+//	go test -run x -bench JobUpdates -benchtime 1x ./local/mqtt
+func BenchmarkJobUpdates(b *testing.B) {
+	devices := 100
+	if v, err := strconv.Atoi(os.Getenv("OTACTL_BENCH_DEVICES")); err == nil && v > 0 {
+		devices = v
+	}
+	const updates = 8
+	e := newEnv(b, mqtt.Config{})
+	var names []string
+	for i := 0; i < devices; i++ {
+		names = append(names, fmt.Sprintf("dev-%d", i))
+	}
+	e.thing(names...)
+	e.job("job-1", doc1, names...)
+	var ds []*v311
+	for _, n := range names {
+		d, code := dial311(b, e.broker.Addr(), n)
+		if code != 0 {
+			b.Fatalf("CONNACK %d", code)
+		}
+		d.conn.SetDeadline(time.Time{})
+		ds = append(ds, d)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		go func(name string, d *v311) {
+			defer wg.Done()
+			buf := make([]byte, 8<<10)
+			for k := 1; k <= updates; k++ {
+				msg := fmt.Sprintf(`{"status":"IN_PROGRESS","statusDetails":{"receive":"%d/%d"}}`, k, updates)
+				d.conn.Write(appendPublish311(nil, "$aws/things/"+name+"/jobs/job-1/update", []byte(msg)))
+				if err := skipPacket(d.r, buf); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(names[i], d)
+	}
+	wg.Wait()
+	b.ReportMetric(float64(devices*updates)/time.Since(start).Seconds(), "updates/s")
+}
