@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func (s *Service) putObjectHTTP(w http.ResponseWriter, r *http.Request, bucket, key string) error {
@@ -97,6 +98,14 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, bucket, key,
 		if v := q.Get(p); v != "" {
 			h.Set(hdr, v)
 		}
+	}
+	if status := preconditions(r, obj.ETag, obj.LastModified); status != 0 {
+		if status == http.StatusNotModified {
+			h.Del("Content-Type")
+			w.WriteHeader(status)
+			return nil
+		}
+		return errorf(status, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
 	}
 	start, length, partial, rerr := parseRange(r.Header.Get("Range"), obj.Size)
 	if rerr != nil {
@@ -279,4 +288,34 @@ func (s *Service) deleteObjects(w http.ResponseWriter, r *http.Request, bucket s
 	}
 	writeXML(w, http.StatusOK, res)
 	return nil
+}
+
+// preconditions evaluates If-Match, If-Unmodified-Since, If-None-Match and
+// If-Modified-Since as S3 does; it returns 412, 304 or 0 (serve).
+func preconditions(r *http.Request, etag string, modified time.Time) int {
+	modified = modified.Truncate(time.Second)
+	matches := func(h string) bool {
+		for _, t := range strings.Split(h, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || strings.Trim(t, `"`) == strings.Trim(etag, `"`) {
+				return true
+			}
+		}
+		return false
+	}
+	im := r.Header.Get("If-Match")
+	if im != "" && !matches(im) {
+		return http.StatusPreconditionFailed
+	}
+	if ius, err := http.ParseTime(r.Header.Get("If-Unmodified-Since")); err == nil && im == "" && modified.After(ius) {
+		return http.StatusPreconditionFailed
+	}
+	inm := r.Header.Get("If-None-Match")
+	if inm != "" && matches(inm) {
+		return http.StatusNotModified
+	}
+	if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && inm == "" && !modified.After(ims) {
+		return http.StatusNotModified
+	}
+	return 0
 }

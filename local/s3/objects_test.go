@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdks3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -337,4 +338,35 @@ func TestDeleteObject(t *testing.T) {
 	}
 	_, err = f.client.DeleteObject(ctx, &sdks3.DeleteObjectInput{Bucket: aws.String("nope"), Key: aws.String("k")})
 	wantCode(t, err, "NoSuchBucket", 404)
+}
+
+func TestConditionalGet(t *testing.T) {
+	f := newFixture(t)
+	f.bucket(t, "bkt", "")
+	etag := *f.put(t, "bkt", "k", "body").ETag
+	head, _ := f.client.HeadObject(ctx, &sdks3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+	lm := *head.LastModified
+
+	_, err := f.client.GetObject(ctx, &sdks3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), IfMatch: aws.String(`"nope"`)})
+	wantCode(t, err, "PreconditionFailed", 412)
+	out, err := f.client.GetObject(ctx, &sdks3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), IfMatch: aws.String(etag)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Body.Close()
+	_, err = f.client.GetObject(ctx, &sdks3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), IfUnmodifiedSince: aws.Time(lm.Add(-time.Hour))})
+	wantCode(t, err, "PreconditionFailed", 412)
+
+	status, body, _ := rawRequest(t, http.MethodGet, f.url+"/bkt/k", nil, map[string]string{"If-None-Match": etag})
+	if status != 304 || body != "" {
+		t.Fatalf("If-None-Match: %d %q", status, body)
+	}
+	status, _, _ = rawRequest(t, http.MethodGet, f.url+"/bkt/k", nil, map[string]string{"If-Modified-Since": lm.Add(time.Hour).Format(http.TimeFormat)})
+	if status != 304 {
+		t.Fatalf("If-Modified-Since (future): %d", status)
+	}
+	status, _, _ = rawRequest(t, http.MethodGet, f.url+"/bkt/k", nil, map[string]string{"If-Modified-Since": lm.Add(-time.Hour).Format(http.TimeFormat)})
+	if status != 200 {
+		t.Fatalf("If-Modified-Since (past): %d", status)
+	}
 }
