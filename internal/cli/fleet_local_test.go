@@ -15,6 +15,7 @@ import (
 	"github.com/otactl/otactl/device"
 	"github.com/otactl/otactl/internal/demo"
 	"github.com/otactl/otactl/local/localtest"
+	"github.com/otactl/otactl/local/mqtt"
 )
 
 const fleetSpecYAML = `otaUpdateId: %ID%
@@ -29,15 +30,22 @@ files:
       startSigningJobParameter: {signingProfileName: fw_signer}
 jobExecutionsRetryConfig:
   criteriaList: [{failureType: FAILED, numberOfRetries: 2}]
-presignedUrlConfig: {roleArn: ota-role, expiresInSec: 600}
 `
 
-// fleetLocal starts otactl local (S3, Signer, IoT and its MQTT broker),
+// fleetLocal starts otactl local (S3, Signer, IoT and its MQTT broker, with
+// a mutual-TLS listener when tls is set),
 // seeds it as a user would, creates an update with otactl create, and
 // returns the endpoint URL and the code-signing certificate's file.
-func fleetLocal(t *testing.T, proto string, things ...string) (env *localtest.Env, signingCert string) {
+func fleetLocal(t *testing.T, proto string, tls bool, things ...string) (env *localtest.Env, signingCert string) {
 	env = localtest.Start(t)
 	ctx := context.Background()
+	cfg := mqtt.Config{Addr: "127.0.0.1:0"}
+	if tls {
+		cfg.TLSAddr = "127.0.0.1:0"
+	}
+	if _, err := env.Server.StartMQTT(cfg); err != nil {
+		t.Fatal(err)
+	}
 	out, err := env.Config.Credentials.Retrieve(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +55,7 @@ func fleetLocal(t *testing.T, proto string, things ...string) (env *localtest.En
 		t.Fatal(err)
 	}
 	if _, _, err := net.SplitHostPort(aws.ToString(ep.EndpointAddress)); err != nil {
-		t.Skip("otactl local does not serve MQTT yet (DescribeEndpoint answers " + aws.ToString(ep.EndpointAddress) + ")")
+		t.Fatalf("DescribeEndpoint answers %s, not the broker's host:port", aws.ToString(ep.EndpointAddress))
 	}
 	seeded, err := demo.Prepare(ctx, env.Config, demo.Seed{Bucket: "fw-bucket", Key: "fw.bin", FirmwareSize: 50_000,
 		Profile: "fw_signer", CertName: "code_sign.crt", Group: "fleet", Things: things, ThingsInGroups: true})
@@ -66,6 +74,9 @@ func fleetLocal(t *testing.T, proto string, things ...string) (env *localtest.En
 		t.Fatal(err)
 	}
 	body := strings.NewReplacer("%ID%", "fw-"+strings.ToLower(proto), "%PROTO%", proto).Replace(fleetSpecYAML)
+	if proto == "HTTP" {
+		body += "presignedUrlConfig: {roleArn: ota-role, expiresInSec: 600}\n"
+	}
 	if err := os.WriteFile(spec, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -90,15 +101,17 @@ func fleetJSON(t *testing.T, args ...string) *device.Report {
 
 // TestFleetAgainstOtactlLocal is the whole pipeline: otactl create signs
 // the image with the local Signer, streams it and creates the job; the fleet
-// finds the broker through DescribeEndpoint, downloads over MQTT streams
-// with faults (a failed first attempt retried by the job's retry config,
-// dropped blocks, a disconnect), verifies the Signer's signature, and
+// registers a certificate per device, finds the broker's mutual-TLS port
+// through DescribeEndpoint, downloads over MQTT streams with faults
+// (dropped blocks, a disconnect), verifies the Signer's signature, and
 // otactl describe shows what the devices reported.
 func TestFleetAgainstOtactlLocal(t *testing.T) {
-	env, cert := fleetLocal(t, "MQTT", "dev-1", "dev-2", "dev-3")
+	env, cert := fleetLocal(t, "MQTT", true, "dev-1", "dev-2", "dev-3")
+	ca := filepath.Join(env.Server.Config().DataDir, "ca.pem")
 	rep := fleetJSON(t, "--things", "dev-1,dev-2,dev-3", "--endpoint-url", env.URL, "--signing-cert", cert,
-		"--fail-first", "1", "--drop-rate", "0.05", "--offline-rate", "1", "--offline-for", "50ms")
-	if s := rep.Stats; s.Succeeded != 3 || s.Retried != 3 || s.Reconnects < 3 || s.Rerequests == 0 {
+		"--create-things", "--cert-dir", filepath.Join(t.TempDir(), "certs"), "--ca", ca,
+		"--drop-rate", "0.05", "--offline-rate", "1", "--offline-for", "50ms")
+	if s := rep.Stats; s.Succeeded != 3 || s.Reconnects < 3 || s.Rerequests == 0 {
 		t.Fatalf("stats %+v", s)
 	}
 	code, stdout, _ := run(t, "describe", "fw-mqtt", "--executions", "--endpoint-url", env.URL)
@@ -108,7 +121,7 @@ func TestFleetAgainstOtactlLocal(t *testing.T) {
 }
 
 func TestFleetHTTPAgainstOtactlLocal(t *testing.T) {
-	env, cert := fleetLocal(t, "HTTP", "web-1", "web-2")
+	env, cert := fleetLocal(t, "HTTP", false, "web-1", "web-2")
 	rep := fleetJSON(t, "--things", "web-1,web-2", "--endpoint-url", env.URL, "--signing-cert", cert, "--http-chunk", "16384")
 	if s := rep.Stats; s.Succeeded != 2 || rep.Devices[0].Jobs[0].Protocol != "HTTP" {
 		t.Fatalf("stats %+v", s)
