@@ -20,6 +20,9 @@ func (s *Server) registerServices() error {
 	s.Handle("signer", signer.New(s.st, s.env, signerObjects{s.s3}, certs))
 	things := iot.New(s.st, s.env, iotObjects{s.s3})
 	s.Handle("iot", things)
+	if err := s.startJobs(things); err != nil {
+		return err
+	}
 	// CreateOTAUpdate runs otactl's pipeline (awscloud) against this server:
 	// its URL is read when an update starts, by then the server listens.
 	updates, err := iot.ServeOTAUpdates(things, func() (string, string, string) {
