@@ -71,6 +71,8 @@ func (b *Broker) serveJobs(cl *mochi.Client, thing, rest string, payload []byte)
 		respond(nil, &JobError{Code: CodeInternalError, Message: "jobs are not available"})
 		return
 	}
+	b.notifier.hold(thing)
+	defer b.notifier.release(thing)
 	switch op {
 	case "get":
 		respond(b.getPending(thing, req))

@@ -21,6 +21,11 @@ type notifier struct {
 	// last is what was last announced per thing; a thing not in it had
 	// nothing pending as far as the broker knows.
 	last map[string]announced
+	// busy counts the Jobs requests of a thing being answered; changes to a
+	// busy thing are held until the answer is out, so that a device sees
+	// its update/accepted before the notify-next its update caused.
+	busy map[string]int
+	held map[string]bool
 }
 
 type announced struct {
@@ -29,7 +34,8 @@ type announced struct {
 }
 
 func newNotifier(b *Broker) *notifier {
-	return &notifier{b: b, set: map[string]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{}), last: map[string]announced{}}
+	return &notifier{b: b, set: map[string]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{}), last: map[string]announced{},
+		busy: map[string]int{}, held: map[string]bool{}}
 }
 
 // PendingChanged tells the broker that the thing's pending job executions may
@@ -43,15 +49,48 @@ func (b *Broker) PendingChanged(things ...string) {
 
 func (n *notifier) changed(thing string) {
 	n.mu.Lock()
+	n.queueLocked(thing)
+	n.mu.Unlock()
+	n.poke()
+}
+
+func (n *notifier) queueLocked(thing string) {
+	if n.busy[thing] > 0 {
+		n.held[thing] = true
+		return
+	}
 	if !n.set[thing] {
 		n.set[thing] = true
 		n.q = append(n.q, thing)
 	}
-	n.mu.Unlock()
+}
+
+func (n *notifier) poke() {
 	select {
 	case n.wake <- struct{}{}:
 	default:
 	}
+}
+
+// hold marks a request of thing in progress; release ends it and lets the
+// changes it caused be announced.
+func (n *notifier) hold(thing string) {
+	n.mu.Lock()
+	n.busy[thing]++
+	n.mu.Unlock()
+}
+
+func (n *notifier) release(thing string) {
+	n.mu.Lock()
+	if n.busy[thing]--; n.busy[thing] <= 0 {
+		delete(n.busy, thing)
+		if n.held[thing] {
+			delete(n.held, thing)
+			n.queueLocked(thing)
+		}
+	}
+	n.mu.Unlock()
+	n.poke()
 }
 
 func (n *notifier) stop() {
