@@ -114,6 +114,11 @@ func TestFleetAgainstOtactlLocal(t *testing.T) {
 	if s := rep.Stats; s.Succeeded != 3 || s.Reconnects < 3 || s.Rerequests == 0 {
 		t.Fatalf("stats %+v", s)
 	}
+	ex, err := iot.NewFromConfig(env.Config).DescribeJobExecution(context.Background(), &iot.DescribeJobExecutionInput{
+		JobId: aws.String("AFR_OTA-fw-mqtt"), ThingName: aws.String("dev-2")})
+	if err != nil || ex.Execution.Status != "SUCCEEDED" || ex.Execution.StatusDetails.DetailsMap["reason"] != "accepted v1.0.1" {
+		t.Fatalf("DescribeJobExecution: %+v %v", ex, err)
+	}
 	code, stdout, _ := run(t, "describe", "fw-mqtt", "--executions", "--endpoint-url", env.URL)
 	if code != 0 || strings.Count(stdout, "SUCCEEDED") < 3 {
 		t.Fatalf("describe: exit %d\n%s", code, stdout)
