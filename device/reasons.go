@@ -25,7 +25,8 @@ type Version struct{ Major, Minor, Build uint32 }
 
 func (v Version) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Build) }
 
-// hex is the FreeRTOS updatedBy form: 0xMMmmbbbb.
+// hex is the FreeRTOS updatedBy form: the version as one unsigned 32-bit
+// number (major, minor, build in bytes 3, 2 and 1-0), printed "0x%x".
 func (v Version) hex() string {
-	return fmt.Sprintf("0x%08x", v.Major<<24|(v.Minor&0xff)<<16|v.Build&0xffff)
+	return fmt.Sprintf("0x%x", v.Major<<24|(v.Minor&0xff)<<16|v.Build&0xffff)
 }
