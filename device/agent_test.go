@@ -2,6 +2,9 @@ package device_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -265,4 +268,55 @@ func TestAgentSlowWithOtherBlockSizes(t *testing.T) {
 	cfg.Faults = device.Faults{Slow: time.Millisecond}
 	res := e.Run(cfg)
 	checkSucceeded(t, e, res, job, "dev-1", img)
+}
+
+// reports records the status updates an agent makes (its debug log).
+type reports struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (r *reports) Enabled(context.Context, slog.Level) bool { return true }
+func (r *reports) WithAttrs([]slog.Attr) slog.Handler        { return r }
+func (r *reports) WithGroup(string) slog.Handler             { return r }
+func (r *reports) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Message != "agent: update" {
+		return nil
+	}
+	var line string
+	rec.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "status":
+			line = a.Value.String() + line
+		case "details":
+			line += fmt.Sprintf(" %v", a.Value.Any())
+		}
+		return true
+	})
+	r.mu.Lock()
+	r.got = append(r.got, line)
+	r.mu.Unlock()
+	return nil
+}
+
+func TestAgentReportsLikeFreeRTOS(t *testing.T) {
+	e := devicetest.Start(t)
+	e.Things("dev-1")
+	job := e.Job(devicetest.Update{ID: "u1", Image: devicetest.Firmware(40_000)}, "dev-1")
+	cfg := e.Config("dev-1")
+	cfg.ProgressEvery = 4
+	rep := &reports{}
+	cfg.Logger = slog.New(rep)
+	checkSucceeded(t, e, e.Run(cfg), job, "dev-1", devicetest.Firmware(40_000))
+	want := []string{
+		"IN_PROGRESS map[receive:0/10]",
+		"IN_PROGRESS map[receive:4/10]",
+		"IN_PROGRESS map[receive:8/10]",
+		"IN_PROGRESS map[self_test:ready updatedBy:0x1000000]",
+		"IN_PROGRESS map[self_test:active]",
+		"SUCCEEDED map[reason:accepted v1.0.1]",
+	}
+	if strings.Join(rep.got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("reports:\n%s\nwant:\n%s", strings.Join(rep.got, "\n"), strings.Join(want, "\n"))
+	}
 }
