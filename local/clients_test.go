@@ -12,7 +12,8 @@ import (
 	"github.com/otactl/otactl/local/localtest"
 )
 
-// TestAWSCLI drives S3 and STS with the AWS CLI, a second, independent client.
+// TestAWSCLI drives S3 with the AWS CLI, a second, independent client (each
+// invocation costs about a second of Python start-up, so they are few).
 func TestAWSCLI(t *testing.T) {
 	t.Parallel()
 	awscli := tool(t, "aws", "apt-get install awscli")
@@ -68,9 +69,6 @@ func TestAWSCLI(t *testing.T) {
 	ls := run("s3", "ls", "s3://cli-bucket/")
 	if !strings.Contains(ls, "PRE fw/") || !strings.Contains(ls, "copied.bin") {
 		t.Fatalf("aws s3 ls s3://cli-bucket/: %s", ls)
-	}
-	if id := runJSON("sts", "get-caller-identity"); id["Account"] == nil || id["UserId"] != "AKIDLOCAL" {
-		t.Fatalf("sts get-caller-identity: %v", id)
 	}
 }
 

@@ -274,7 +274,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		service = "sts"
 	}
 	if err != nil {
-		s.authError(w, r, service, http.StatusBadRequest, malformedCode(service), err.Error())
+		code := malformedCode(service)
+		if service == "s3" && r.Header.Get("Authorization") == "" {
+			code = "AuthorizationQueryParametersError"
+		}
+		s.authError(w, r, service, http.StatusBadRequest, code, err.Error())
 		return
 	}
 	s.mu.RLock()
@@ -340,7 +344,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, si *sigInf
 			s.authError(w, r, si.service, http.StatusForbidden, "AccessDenied", "Request has expired")
 			return false
 		}
-	} else if skewed(si, s.now()) {
+	} else if si.hmacV4 && skewed(si, s.now()) {
 		code := "SignatureDoesNotMatch"
 		if si.service == "s3" {
 			code = "RequestTimeTooSkewed"

@@ -72,6 +72,12 @@ func parseAuth(r *http.Request) (*sigInfo, error) {
 
 func parseAuthHeader(r *http.Request, h string) (*sigInfo, error) {
 	alg, rest, _ := strings.Cut(h, " ")
+	if alg == "AWS" {
+		// SigV2 ("AWS AKID:signature"), which only S3 still accepts: routed
+		// to S3; it cannot pass strict auth.
+		ak, _, _ := strings.Cut(rest, ":")
+		return &sigInfo{accessKey: ak, service: "s3"}, nil
+	}
 	si := &sigInfo{hmacV4: alg == "AWS4-HMAC-SHA256"}
 	for _, part := range strings.Split(rest, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
