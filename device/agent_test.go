@@ -277,8 +277,8 @@ type reports struct {
 }
 
 func (r *reports) Enabled(context.Context, slog.Level) bool { return true }
-func (r *reports) WithAttrs([]slog.Attr) slog.Handler        { return r }
-func (r *reports) WithGroup(string) slog.Handler             { return r }
+func (r *reports) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *reports) WithGroup(string) slog.Handler            { return r }
 func (r *reports) Handle(_ context.Context, rec slog.Record) error {
 	if rec.Message != "agent: update" {
 		return nil
