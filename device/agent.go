@@ -93,7 +93,7 @@ func (a *Agent) Run(ctx context.Context) *Result {
 			a.cn.close(false)
 		}
 	}()
-	if err := a.connect(ctx); err != nil {
+	if err := a.firstConnect(ctx); err != nil {
 		res.Status, res.Err = StatusError, err.Error()
 		return res
 	}
@@ -146,6 +146,22 @@ func (a *Agent) Run(ctx context.Context) *Result {
 		}
 		t.Stop()
 	}
+}
+
+// firstConnect connects, trying again a few times when the network fails
+// (a large fleet starting at once can overflow a listener's backlog), but
+// not when the broker refuses the device.
+func (a *Agent) firstConnect(ctx context.Context) error {
+	var err error
+	for try := 0; try < 5; try++ {
+		if err = a.connect(ctx); err == nil || errors.Is(err, errRefused) {
+			return err
+		}
+		if !sleep(ctx, time.Duration(100<<try)*time.Millisecond) {
+			return err
+		}
+	}
+	return err
 }
 
 func (a *Agent) connect(ctx context.Context) error {

@@ -39,6 +39,9 @@ var connackCodes = map[byte]string{
 	4: "bad user name or password", 5: "not authorized",
 }
 
+// errRefused is a CONNECT the broker answered with a refusal.
+var errRefused = errors.New("CONNECT refused")
+
 // mqttClient is one MQTT connection.
 type mqttClient struct {
 	nc        net.Conn
@@ -76,7 +79,7 @@ func mqttConnect(nc net.Conn, clientID string, keepAlive time.Duration, timeout 
 		return nil, fmt.Errorf("CONNECT: answered with packet type %d", h>>4)
 	}
 	if body[1] != 0 {
-		return nil, fmt.Errorf("CONNECT refused: %s (return code %d)", connackCodes[body[1]], body[1])
+		return nil, fmt.Errorf("%w: %s (return code %d)", errRefused, connackCodes[body[1]], body[1])
 	}
 	nc.SetDeadline(time.Time{})
 	go c.readLoop()
