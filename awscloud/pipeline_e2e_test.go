@@ -367,3 +367,33 @@ func TestCreateSigningFailureNamesTheReason(t *testing.T) {
 		t.Fatalf("an unversioned bucket must be refused before signing: %v", err)
 	}
 }
+
+// stuckSigner reports every signing job as still in progress.
+type stuckSigner struct{ ota.Cloud }
+
+func (c stuckSigner) DescribeSigningJob(ctx2 context.Context, id string) (ota.SigningJob, error) {
+	j, err := c.Cloud.DescribeSigningJob(ctx2, id)
+	j.Status = "InProgress"
+	return j, err
+}
+
+func TestSigningWaitStopsOnInterruptAndTimeout(t *testing.T) {
+	f := newFixture(t, 2000)
+	ctx2, cancel := context.WithCancel(ctx)
+	p := &ota.Pipeline{Cloud: stuckSigner{f.cloud}, PollInterval: 5 * time.Millisecond, Progress: func(ev string) {
+		if strings.Contains(ev, "InProgress") {
+			cancel() // Ctrl-C while waiting for signing
+		}
+	}}
+	_, err := p.Run(ctx2, f.spec("interrupted"))
+	if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for signing") || !errors.Is(err, context.Canceled) {
+		t.Fatalf("want an interrupted signing wait, got %v", err)
+	}
+	p = &ota.Pipeline{Cloud: stuckSigner{f.cloud}, PollInterval: 5 * time.Millisecond, SigningTimeout: 50 * time.Millisecond}
+	if _, err := p.Run(ctx, f.spec("slow")); err == nil || !strings.Contains(err.Error(), "--signing-timeout") {
+		t.Fatalf("want a signing timeout, got %v", err)
+	}
+	if streams, jobs := f.counts(); streams != 0 || jobs != 0 {
+		t.Fatalf("an interrupted create left %d streams, %d jobs", streams, jobs)
+	}
+}
