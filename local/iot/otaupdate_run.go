@@ -59,7 +59,10 @@ func (o *OTAUpdates) run(ctx context.Context, id string, spec *ota.Spec, host st
 	res, err := p.Run(ctx, spec)
 	if err != nil {
 		if o.interrupted(ctx, err) {
-			return // the record stays in progress: a restart settles it, DeleteOTAUpdate removes it
+			if o.ctx.Err() == nil { // stopped by DeleteOTAUpdate, which may yet fail
+				o.settle(id, "DeleteOTAUpdate stopped this update while it was being created.")
+			}
+			return // stopped by Close: the record stays in progress, the next start settles it
 		}
 		o.fail(id, err)
 		return
@@ -197,28 +200,42 @@ func (o *OTAUpdates) reconcile() error {
 		return err
 	}
 	for _, u := range stale {
-		tags, err := o.svc.Tags(u.JobArn)
-		if err != nil {
+		if err := o.settle(u.ID, "otactl local stopped while this update was being created."); err != nil {
 			return err
 		}
-		made := map[string]string{}
-		for _, t := range tags {
-			made[t.Key] = t.Value
-		}
-		if made[ota.TagUpdateID] == u.ID {
-			o.setStatus(u.ID, func(r *otaUpdate) {
-				r.Status, r.Error = OTACreateComplete, nil
-				if spec := r.Request.Spec(); !hasOwnStream(spec) {
-					r.StreamID = made[ota.TagStreamID]
-				}
-			})
-			continue
-		}
-		o.setStatus(u.ID, func(r *otaUpdate) {
-			r.Status = OTACreateFailed
-			r.Error = &otaErrorInfo{Code: "InternalFailureException", Message: "otactl local stopped while this update was being created. " +
-				"Delete it (deleteStream=true also removes a stream the interrupted run made) and create it again: what the interrupted run made is reused."}
-		})
 	}
+	return nil
+}
+
+// settle ends an update whose pipeline was stopped: complete when its job
+// exists (CreateJob is the last step; the job carries the otactl:update-id
+// tag), failed otherwise, with why.
+func (o *OTAUpdates) settle(id, why string) error {
+	u, err := o.load(id)
+	if err != nil {
+		return nil // deleted meanwhile
+	}
+	tags, err := o.svc.Tags(u.JobArn)
+	if err != nil {
+		return err
+	}
+	made := map[string]string{}
+	for _, t := range tags {
+		made[t.Key] = t.Value
+	}
+	if made[ota.TagUpdateID] == u.ID {
+		o.setStatus(u.ID, func(r *otaUpdate) {
+			r.Status, r.Error = OTACreateComplete, nil
+			if !hasOwnStream(r.Request.Spec()) {
+				r.StreamID = made[ota.TagStreamID]
+			}
+		})
+		return nil
+	}
+	o.setStatus(u.ID, func(r *otaUpdate) {
+		r.Status = OTACreateFailed
+		r.Error = &otaErrorInfo{Code: "InternalFailureException", Message: why + " Delete it (deleteStream=true also removes " +
+			"a stream the stopped run made) and create it again: what the stopped run made is reused."}
+	})
 	return nil
 }

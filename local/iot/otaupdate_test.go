@@ -21,6 +21,7 @@ import (
 	sdks3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/otactl/otactl/internal/demo"
+	"github.com/otactl/otactl/local"
 	"github.com/otactl/otactl/local/localtest"
 )
 
@@ -40,10 +41,12 @@ const (
 	otaCert    = "code_sign.crt"
 )
 
-func startOTA(t *testing.T) *otaEnv {
+func startOTA(t *testing.T) *otaEnv { return startOTAWith(t, local.Config{}) }
+
+func startOTAWith(t *testing.T, cfg local.Config) *otaEnv {
 	t.Helper()
 	current = t
-	e := localtest.Start(t)
+	e := localtest.StartWith(t, cfg)
 	seeded := must(demo.Prepare(ctx, e.Config, demo.Seed{Bucket: otaBucket, Key: "fw.bin", FirmwareSize: 5000,
 		Profile: otaProfile, CertName: otaCert, Group: "fleet", Things: []string{"dev-1", "dev-2"}, ThingsInGroups: true}))
 	return &otaEnv{Env: e, iot: sdkiot.NewFromConfig(e.Config), seeded: seeded,
@@ -91,7 +94,9 @@ func (e *otaEnv) settle(t *testing.T, id string) *types.OTAUpdateInfo {
 }
 
 func TestOTAUpdateLifecycle(t *testing.T) {
-	e := startOTA(t)
+	// Strict authentication with a key pair of its own: the pipeline's calls
+	// are signed with the server's credentials, like every other client's.
+	e := startOTAWith(t, local.Config{StrictAuth: true, Credentials: map[string]string{"AKIDOTA": "ota-secret"}})
 	out := e.create(t, "fw-v2", signedFile(otaBucket))
 	if out.OtaUpdateStatus != types.OTAUpdateStatusCreatePending || *out.AwsIotJobId != "AFR_OTA-fw-v2" ||
 		*out.OtaUpdateArn != e.Server.Env().ARN("iot", "otaupdate/fw-v2") || *out.AwsIotJobArn != e.Server.Env().ARN("iot", "job/AFR_OTA-fw-v2") {
@@ -194,6 +199,18 @@ func TestOTAUpdateLifecycle(t *testing.T) {
 	streams := must(e.iot.ListStreams(ctx, &sdkiot.ListStreamsInput{})).Streams
 	if len(streams) != 1 || *streams[0].StreamId != d.StreamName {
 		t.Fatalf("streams left: %+v", streams)
+	}
+
+	// Without forceDeleteAWSJob the delete may stop the pipeline and still
+	// refuse (its job got made): the update is then settled, never left in
+	// progress with no pipeline behind it.
+	e.create(t, "fw-v4", signedFile(otaBucket))
+	if _, err := e.iot.DeleteOTAUpdate(ctx, &sdkiot.DeleteOTAUpdateInput{OtaUpdateId: aws.String("fw-v4")}); err != nil {
+		wantCode(t, err, "InvalidRequestException")
+		st := must(e.iot.GetOTAUpdate(ctx, &sdkiot.GetOTAUpdateInput{OtaUpdateId: aws.String("fw-v4")})).OtaUpdateInfo.OtaUpdateStatus
+		if st != types.OTAUpdateStatusCreateComplete && st != types.OTAUpdateStatusCreateFailed {
+			t.Fatalf("after a refused delete the update is %s", st)
+		}
 	}
 }
 
