@@ -71,7 +71,7 @@ Exits 0 only if every device ended SUCCEEDED.`,
 	fs.StringVar(&f.group, "thing-group", "", "thing group the things are added to with --create-things")
 	fs.StringVar(&f.cert, "cert", "", "client certificate PEM for mutual TLS (every device)")
 	fs.StringVar(&f.key, "key", "", "client private key PEM for --cert")
-	fs.StringVar(&f.ca, "ca", "", "CA certificate PEM that signs the broker's certificate (default: the system roots)")
+	fs.StringVar(&f.ca, "ca", "", "CA certificate PEM that signs the broker's certificate (default: the system roots; otactl local writes <data dir>/ca.pem)")
 	fs.StringVar(&f.certDir, "cert-dir", "", "directory of per-device certificates DIR/<thing>.crt and DIR/<thing>.key (mutual TLS)")
 	fs.StringArrayVar(&f.signingCerts, "signing-cert", nil, "code-signing certificate PEM the devices trust: FILE for every certfile, or NAME=FILE for the certfile NAME (repeatable)")
 	fs.IntVar(&f.blockSize, "block-size", 4096, "MQTT stream block size in bytes (256-131072)")
