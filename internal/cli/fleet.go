@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -250,18 +251,8 @@ func runFleet(cmd *cobra.Command, f *fleetFlags) error {
 			ExitOnSuccess: true, Reboot: true, Faults: faults,
 		},
 	}
-	bar := f.progressBar(stderr, len(things))
-	if bar != nil {
-		fleet.Progress = func(p device.Progress) {
-			bar.Describe(fmt.Sprintf("devices done, %.2f MB/s", p.MBps()))
-			_ = bar.Set(p.Done)
-		}
-	}
+	fleet.Progress = f.fleetProgress(stderr, len(things))
 	rep, err := fleet.Run(ctx)
-	if bar != nil {
-		_ = bar.Finish()
-		fmt.Fprintln(stderr)
-	}
 	if err != nil {
 		return invalid(err)
 	}
@@ -310,6 +301,28 @@ func (f *fleetFlags) useControlPlane(ctx context.Context, stderr io.Writer, thin
 		f.endpoint = ep
 	}
 	return nil
+}
+
+// fleetProgress renders a fleet's progress as a bar on a terminal (nil when
+// there is none to draw): devices done and MB/s. The fleet's last report
+// (every device done) finishes the bar and its line, so that what is
+// printed next starts on a line of its own.
+func (f *fleetFlags) fleetProgress(w io.Writer, devices int) func(device.Progress) {
+	bar := f.progressBar(w, devices)
+	if bar == nil {
+		return nil
+	}
+	var once sync.Once
+	return func(p device.Progress) {
+		bar.Describe(fmt.Sprintf("devices done, %.2f MB/s", p.MBps()))
+		_ = bar.Set(p.Done)
+		if p.Done == p.Devices {
+			once.Do(func() {
+				_ = bar.Finish()
+				fmt.Fprintln(w)
+			})
+		}
+	}
 }
 
 // progressBar is shown on a terminal, unless --quiet or --output json.
