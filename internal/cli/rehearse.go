@@ -118,8 +118,8 @@ func printRehearsal(w io.Writer, r *jobs.Rehearsal) {
 		fmt.Fprint(w, " — the simulated time ran out first")
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  succeeded %d  failed %d  timed out %d  rejected %d  canceled %d  removed %d  queued %d  in progress %d\n",
-		c.Succeeded, c.Failed, c.TimedOut, c.Rejected, c.Canceled, c.Removed, c.Queued, c.InProgress)
+	fmt.Fprintf(w, "  succeeded %d  failed %d  timed out %d  rejected %d  canceled %d  removed %d  queued %d  in progress %d  not rolled out %d\n",
+		c.Succeeded, c.Failed, c.TimedOut, c.Rejected, c.Canceled, c.Removed, c.Queued, c.InProgress, r.NotRolledOut)
 	for pv, n := range r.Packages {
 		fmt.Fprintf(w, "  %d devices now report %s\n", n, pv)
 	}

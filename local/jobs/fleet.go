@@ -19,6 +19,7 @@ type fleet struct {
 	rng          *rand.Rand
 	offline      map[string]bool
 	offlineCount int
+	things       int
 	pending      []string // things told of a new pending execution
 	actions      actionHeap
 }
@@ -36,6 +37,7 @@ func newFleet(svc *iot.Service, clock *SimClock, cfg RehearsalConfig) *fleet {
 }
 
 func (f *fleet) add(thing string) {
+	f.things++
 	if f.rng.Float64() < f.cfg.OfflineRate {
 		f.offline[thing] = true
 		f.offlineCount++

@@ -20,7 +20,9 @@ func TestPackageCatalog(t *testing.T) {
 	things := f.group("g", 2)
 	must(f.client.CreatePackage(bg, &sdkiot.CreatePackageInput{PackageName: aws.String("sensor-fw")}))
 	v := must(f.client.CreatePackageVersion(bg, &sdkiot.CreatePackageVersionInput{PackageName: aws.String("sensor-fw"), VersionName: aws.String("1.4.0")}))
-	f.job("j", "g", func(in *sdkiot.CreateJobInput) { in.DestinationPackageVersions = []string{aws.ToString(v.PackageVersionArn)} })
+	f.job("j", "g", func(in *sdkiot.CreateJobInput) {
+		in.DestinationPackageVersions = []string{aws.ToString(v.PackageVersionArn)}
+	})
 	f.startAll(things)
 	f.report(things[0], "j", "SUCCEEDED")
 	f.report(things[1], "j", "FAILED")

@@ -63,12 +63,14 @@ type Rehearsal struct {
 	Counts     iot.ProcessDetails `json:"jobProcessDetails"`
 	// Recounted counts the execution records one by one; Consistent says
 	// they agree with Counts.
-	Recounted  iot.ProcessDetails `json:"recounted"`
-	Consistent bool               `json:"consistent"`
-	Windows    []WindowUse        `json:"rollout"`
-	Retries    int                `json:"retries"`
-	TimedOut   int                `json:"timeouts"`
-	Aborted    bool               `json:"aborted"`
+	Recounted iot.ProcessDetails `json:"recounted"`
+	// NotRolledOut is how many targets never got an execution.
+	NotRolledOut int         `json:"notRolledOut"`
+	Consistent   bool        `json:"consistent"`
+	Windows      []WindowUse `json:"rollout"`
+	Retries      int         `json:"retries"`
+	TimedOut     int         `json:"timeouts"`
+	Aborted      bool        `json:"aborted"`
 	// Timeline is every engine event in order (waves, retries, timeouts, ...).
 	Timeline []Event `json:"timeline"`
 	// Packages counts the things per reported package version (pkg@version).
@@ -128,10 +130,7 @@ func Rehearse(spec *ota.Spec, cfg RehearsalConfig) (*Rehearsal, error) {
 			next = t
 		}
 		if next.IsZero() || next.After(end) {
-			if next.IsZero() {
-				end = clock.Now() // nothing more will ever happen
-			}
-			break
+			break // (zero: nothing will change any more until the end)
 		}
 		clock.Set(next)
 		f.act(next)
@@ -247,6 +246,7 @@ func summarize(out *Rehearsal, svc *iot.Service, eng *Engine, f *fleet) error {
 		}
 	}
 	out.Recounted = rc
+	out.NotRolledOut = f.things - len(xs)
 	out.Consistent = rc == j.Counts
 	out.Offline = f.offlineCount
 	var cur *WindowUse
