@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otactl/otactl/local"
 	"github.com/otactl/otactl/local/localtest"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestAWSCLI(t *testing.T) {
 	t.Parallel()
 	awscli := tool(t, "aws", "apt-get install awscli")
-	env := localtest.Start(t)
+	env := localtest.StartWith(t, local.Config{StrictAuth: true}) // signatures checked
 	run := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(awscli, append(args, "--endpoint-url", env.URL)...)
@@ -73,7 +74,7 @@ func TestAWSCLI(t *testing.T) {
 }
 
 const boto3Script = `
-import io, json, sys, urllib.request
+import io, json, sys, urllib.request, urllib.error
 import boto3
 from botocore.config import Config
 url = sys.argv[1]
@@ -108,6 +109,18 @@ out["presigned"] = urllib.request.urlopen(u).read().decode()
 big = b"x" * (9 << 20)
 s3.upload_fileobj(io.BytesIO(big), "py-bucket", "big.bin")  # multipart over 8 MiB
 out["big"] = s3.head_object(Bucket="py-bucket", Key="big.bin")["ContentLength"] == len(big)
+odd = "dir/a b+c~é=&?.bin"
+s3.put_object(Bucket="py-bucket", Key=odd, Body=b"odd", Metadata={"note": "x  y"})
+out["odd"] = s3.get_object(Bucket="py-bucket", Key=odd)["Body"].read().decode()
+v2 = boto3.client("s3", endpoint_url=url, config=Config(signature_version="s3", s3={"addressing_style": "path"}))
+v2.put_object(Bucket="py-bucket", Key="v2/k", Body=b"sigv2", ContentType="text/plain")
+out["sigv2"] = v2.get_object(Bucket="py-bucket", Key="v2/k")["Body"].read().decode()
+u = v2.generate_presigned_url("get_object", Params={"Bucket": "py-bucket", "Key": odd}, ExpiresIn=60)
+out["presigned_v2"] = urllib.request.urlopen(u).read().decode()
+try:
+    urllib.request.urlopen(u.replace("Signature=", "Signature=x"))
+except urllib.error.HTTPError as e:
+    out["tampered_v2"] = e.code
 out["account"] = boto3.client("sts", endpoint_url=url).get_caller_identity()["Account"]
 print(json.dumps(out))
 `
@@ -122,7 +135,7 @@ func TestBoto3(t *testing.T) {
 		}
 		t.Skip("SKIPPING: boto3 is not installed")
 	}
-	env := localtest.Start(t)
+	env := localtest.StartWith(t, local.Config{StrictAuth: true}) // signatures checked
 	cmd := exec.Command(py, "-c", boto3Script, env.URL)
 	cmd.Env = clientEnv(env.URL)
 	raw, err := cmd.Output()
@@ -144,6 +157,10 @@ func TestBoto3(t *testing.T) {
 		BadMD5            string   `json:"bad_md5"`
 		Presigned         string
 		Big               bool
+		Odd               string
+		SigV2             string `json:"sigv2"`
+		PresignedV2       string `json:"presigned_v2"`
+		TamperedV2        int    `json:"tampered_v2"`
 		Account           string
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
@@ -153,7 +170,8 @@ func TestBoto3(t *testing.T) {
 		out.Versions[1][2] != false {
 		t.Errorf("versions: %v", out.Versions)
 	}
-	if out.V1 != "one" || out.Range != "twotwo" || !out.CopySourceVersion || out.Presigned != "one" || !out.Big {
+	if out.V1 != "one" || out.Range != "twotwo" || !out.CopySourceVersion || out.Presigned != "one" || !out.Big || out.Odd != "odd" ||
+		out.SigV2 != "sigv2" || out.PresignedV2 != "odd" || out.TamperedV2 != 403 {
 		t.Errorf("reads: %+v", out)
 	}
 	if strings.Join(out.Listed, ",") != "fw/app.bin,signed/app.bin" || strings.Join(out.ListedV1, ",") != "fw/app.bin" {

@@ -334,7 +334,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, si *sigInf
 		s.authError(w, r, si.service, http.StatusForbidden, code, msg)
 		return false
 	}
-	if si.presigned {
+	if si.v2 {
+		if si.presigned && v2Expired(si, s.now()) {
+			s.authError(w, r, si.service, http.StatusForbidden, "AccessDenied", "Request has expired")
+			return false
+		}
+	} else if si.presigned {
 		expired, err := presignExpired(si, s.now())
 		if err != nil {
 			s.authError(w, r, si.service, http.StatusBadRequest, "AuthorizationQueryParametersError", err.Error())
@@ -354,7 +359,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, si *sigInf
 		return false
 	}
 	ok := false
-	if si.hmacV4 {
+	if si.v2 {
+		ok = v2Matches(r, si, secret, s.s3.BucketFromHost(r.Host))
+	} else if si.hmacV4 {
 		var err error
 		ok, err = signatureMatches(r, si, secret)
 		if err != nil {

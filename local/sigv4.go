@@ -34,7 +34,8 @@ type sigInfo struct {
 	amzDate       string // yyyymmddThhmmssZ
 	presigned     bool
 	expires       int64 // seconds, presigned only
-	hmacV4        bool  // AWS4-HMAC-SHA256 (SigV4a and others cannot be checked here)
+	hmacV4        bool  // AWS4-HMAC-SHA256 (SigV4a cannot be checked here)
+	v2            bool  // S3's legacy SigV2 (sigv2.go)
 }
 
 // errMalformedAuth is an Authorization header or X-Amz-* query that cannot be parsed.
@@ -50,7 +51,7 @@ func parseAuth(r *http.Request) (*sigInfo, error) {
 	}
 	q := r.URL.Query()
 	if !q.Has("X-Amz-Credential") {
-		return nil, nil
+		return parseV2Query(q)
 	}
 	si := &sigInfo{presigned: true, hmacV4: q.Get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256"}
 	if err := si.setCredential(q.Get("X-Amz-Credential")); err != nil {
@@ -75,8 +76,8 @@ func parseAuthHeader(r *http.Request, h string) (*sigInfo, error) {
 	if alg == "AWS" {
 		// SigV2 ("AWS AKID:signature"), which only S3 still accepts: routed
 		// to S3; it cannot pass strict auth.
-		ak, _, _ := strings.Cut(rest, ":")
-		return &sigInfo{accessKey: ak, service: "s3"}, nil
+		ak, sig, _ := strings.Cut(rest, ":")
+		return &sigInfo{accessKey: ak, service: "s3", signature: sig, v2: true}, nil
 	}
 	si := &sigInfo{hmacV4: alg == "AWS4-HMAC-SHA256"}
 	for _, part := range strings.Split(rest, ",") {

@@ -63,6 +63,9 @@ func (s *Service) target(r *http.Request) (bucket, key string) {
 	return bucket, key
 }
 
+// BucketFromHost is the bucket a virtual-host-style Host header names ("" for path style).
+func (s *Service) BucketFromHost(host string) string { return s.hostBucket(host) }
+
 func (s *Service) hostBucket(hostport string) string {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
