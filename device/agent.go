@@ -132,6 +132,9 @@ func (a *Agent) Run(ctx context.Context) *Result {
 		if limit > 0 {
 			left := limit - time.Since(idleSince)
 			if left <= 0 {
+				if len(res.Jobs) == 0 {
+					res.Err = fmt.Sprintf("no job within %s", limit)
+				}
 				return res
 			}
 			wait = min(wait, left)
@@ -140,6 +143,9 @@ func (a *Agent) Run(ctx context.Context) *Result {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if len(res.Jobs) == 0 {
+				res.Err = "no job before the run ended"
+			}
 			return res
 		case <-a.in.notify:
 		case <-t.C:
