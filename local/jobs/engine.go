@@ -78,6 +78,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	jobs     map[string]time.Time // active job → when it is next due (zero: on event only)
+	marks    map[string]uint64    // job → how many times a change made it due
 	timeouts timeoutHeap
 	wake     chan struct{}
 	stop     context.CancelFunc
@@ -88,7 +89,7 @@ type Engine struct {
 // makes svc use clock, the engine's retry policy and deferred rollouts.
 // Call Start (real time) or Load (simulation) before use.
 func New(svc *iot.Service, st *store.Store, clock Clock) *Engine {
-	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, marks: map[string]uint64{}, wake: make(chan struct{}, 1)}
 	svc.Now = clock.Now
 	svc.RetryPolicy = retryAllowed
 	svc.DeferRollout = defers
@@ -197,14 +198,21 @@ func (e *Engine) Tick() {
 		e.timeOut(t, now)
 	}
 	for _, id := range e.dueJobs(now) {
+		e.mu.Lock()
+		mark := e.marks[id]
+		e.mu.Unlock()
 		next, active := e.process(id, now)
 		e.mu.Lock()
-		if cur, ok := e.jobs[id]; ok && !cur.After(now) {
-			if active {
-				e.jobs[id] = next
-			} else {
-				delete(e.jobs, id)
-			}
+		switch {
+		case !active:
+			delete(e.jobs, id)
+			delete(e.marks, id)
+		case e.marks[id] != mark:
+			// Changed while processing (by this Tick or a device): look
+			// again at the next Tick, which then finds nothing new to do.
+			e.jobs[id] = now
+		default:
+			e.jobs[id] = next
 		}
 		e.mu.Unlock()
 	}
@@ -216,6 +224,7 @@ func (e *Engine) due(id string, t time.Time) {
 	if cur, ok := e.jobs[id]; !ok || cur.IsZero() || t.Before(cur) {
 		e.jobs[id] = t
 	}
+	e.marks[id]++
 	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
@@ -251,6 +260,7 @@ func (e *Engine) observe(ev iot.Event) {
 	case iot.JobDeleted:
 		e.mu.Lock()
 		delete(e.jobs, ev.JobID)
+		delete(e.marks, ev.JobID)
 		e.mu.Unlock()
 		e.st.Delete(tState, ev.JobID)
 	case iot.ExecutionChanged:
