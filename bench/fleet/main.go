@@ -1,0 +1,159 @@
+// Command fleet benchmarks otactl local serving an OTA update to a fleet of
+// simulated devices over MQTT streams, against a baseline: Debian's
+// mosquitto relaying the same number of block-sized messages to the same
+// number of subscribers.
+//
+//	go run ./bench/fleet                 # 1000 devices, 1 MiB image, 4 KiB blocks
+//	go run ./bench/fleet -devices 200 -json
+//
+// otactl local runs as its own process (built from this module), so that
+// its peak memory is its own: VmHWM from /proc/<pid>/status, and VmRSS
+// sampled during the run. The devices and the baseline's clients run in
+// this process and share the machine's CPUs with the broker they measure.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"time"
+)
+
+// Options is one benchmark run.
+type Options struct {
+	Devices       int
+	ImageSize     int
+	BlockSize     int
+	Window        int // blocks per stream request (and per baseline window)
+	ProgressEvery int // the devices' receive R/N reports, every so many blocks
+	Reboot        bool
+	ConnectRate   int
+	Publishers    int    // baseline publisher connections
+	Otactl        string // a built otactl binary; "" builds one
+	Mosquitto     string // the mosquitto binary; "" looks for it
+	NoBaseline    bool
+	Progress      bool
+	Timeout       time.Duration
+}
+
+// Targets from issue 5.
+const (
+	targetRatio  = 0.70
+	targetRSSMiB = 512
+)
+
+// Result is what a run measured.
+type Result struct {
+	Started    time.Time `json:"started"`
+	CPUs       int       `json:"cpus"`
+	LoadBefore string    `json:"loadAverageBefore"`
+	LoadAfter  string    `json:"loadAverageAfter"`
+	Devices    int       `json:"devices"`
+	ImageSize  int       `json:"imageSize"`
+	BlockSize  int       `json:"blockSize"`
+	Ours       *Ours     `json:"ours"`
+	Baseline   *Baseline `json:"baseline,omitempty"`
+	// BaselineSkipped says why there is no baseline.
+	BaselineSkipped string `json:"baselineSkipped,omitempty"`
+	// Ratio is our download rate over mosquitto's relay rate;
+	// RatioEndToEnd uses our whole fleet run instead.
+	Ratio         float64 `json:"ratio,omitempty"`
+	RatioEndToEnd float64 `json:"ratioEndToEnd,omitempty"`
+	RatioOK       bool    `json:"ratioMeetsTarget"`
+	RSSOK         bool    `json:"rssMeetsTarget"`
+}
+
+// Run measures otactl local, then mosquitto, on the same numbers.
+func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
+	if o.Devices < 1 || o.ImageSize < 1 || o.BlockSize < 256 || o.BlockSize > 131072 || o.Window < 1 {
+		return nil, errors.New("-devices and -image must be positive, -block 256..131072, -window at least 1")
+	}
+	r := &Result{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), LoadBefore: loadAvg(),
+		Devices: o.Devices, ImageSize: o.ImageSize, BlockSize: o.BlockSize}
+	dir, err := os.MkdirTemp("", "otactl-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+
+	mosq := o.Mosquitto
+	if !o.NoBaseline && mosq == "" {
+		if mosq, err = findMosquitto(); err != nil {
+			r.BaselineSkipped = err.Error()
+		}
+	}
+	if o.NoBaseline {
+		r.BaselineSkipped = "-no-baseline"
+	}
+
+	if r.Ours, err = runOurs(ctx, o, dir, log); err != nil {
+		return r, err
+	}
+	r.RSSOK = r.Ours.PeakRSSMiB <= targetRSSMiB
+	if r.BaselineSkipped == "" {
+		o.Mosquitto = mosq
+		if r.Baseline, err = runBaseline(ctx, o, dir, log); err != nil {
+			return r, fmt.Errorf("baseline: %w", err)
+		}
+		r.Ratio = r.Ours.DownloadMBps / r.Baseline.MBps
+		r.RatioEndToEnd = r.Ours.Fleet.MBps / r.Baseline.MBps
+		r.RatioOK = r.Ratio >= targetRatio
+	}
+	r.LoadAfter = loadAvg()
+	return r, nil
+}
+
+func main() {
+	var o Options
+	var asJSON bool
+	flag.IntVar(&o.Devices, "devices", 1000, "simulated devices (one MQTT connection each)")
+	flag.IntVar(&o.ImageSize, "image", 1<<20, "firmware image size in bytes")
+	flag.IntVar(&o.BlockSize, "block", 4096, "stream block size in bytes (the baseline's message size)")
+	flag.IntVar(&o.Window, "window", 8, "blocks per stream request, as the FreeRTOS agent asks (the baseline's window)")
+	flag.IntVar(&o.ProgressEvery, "progress-every", 64, "devices report receive R/N every so many blocks (-1: never)")
+	flag.BoolVar(&o.Reboot, "reboot", false, "devices reconnect between self_test ready and active, as after a reboot")
+	flag.IntVar(&o.ConnectRate, "connect-rate", 0, "devices started per second (0: all at once)")
+	flag.IntVar(&o.Publishers, "publishers", 8, "baseline publisher connections to mosquitto")
+	flag.StringVar(&o.Otactl, "otactl", "", "otactl binary to run (default: go build this module's cmd/otactl)")
+	flag.StringVar(&o.Mosquitto, "mosquitto", "", "mosquitto binary (default /usr/sbin/mosquitto or PATH)")
+	flag.BoolVar(&o.NoBaseline, "no-baseline", false, "measure otactl local only")
+	flag.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "give up after this long")
+	flag.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout (narration goes to stderr)")
+	flag.Parse()
+	o.Progress = !asJSON
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	log := io.Writer(os.Stdout)
+	if asJSON {
+		log = os.Stderr
+	}
+	r, err := Run(ctx, o, log)
+	if r != nil && r.BaselineSkipped != "" && !o.NoBaseline {
+		fmt.Fprintf(os.Stderr, "\n!!! NO BASELINE: %s. Only otactl local was measured; install mosquitto to get the ratio. !!!\n\n", r.BaselineSkipped)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench/fleet:", err)
+		os.Exit(1)
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
+	printResult(os.Stdout, r)
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// server is a broker process the benchmark started and watches: its peak
+// memory (the kernel's VmHWM, and VmRSS sampled while it runs) and its CPU
+// time, read from /proc.
+type server struct {
+	name string
+	cmd  *exec.Cmd
+	pid  int
+	out  *lockedBuffer // what it printed, for errors and address parsing
+	done chan struct{}
+	err  error
+
+	mu        sync.Mutex
+	sampledMB float64 // highest VmRSS seen by the sampler, MiB
+	stop      chan struct{}
+	stopped   chan struct{}
+}
+
+// lockedBuffer collects a process's output while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServer starts name with args and samples its VmRSS every 100 ms.
+func startServer(name, bin string, args ...string) (*server, error) {
+	s := &server{name: name, out: &lockedBuffer{}, done: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	// Its own process group, so that an interrupted benchmark leaves no
+	// broker behind when the group is signalled.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	s.pid = s.cmd.Process.Pid
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	go s.sample()
+	return s, nil
+}
+
+func (s *server) sample() {
+	defer close(s.stopped)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if st, err := procStatus(s.pid); err == nil {
+			s.mu.Lock()
+			s.sampledMB = max(s.sampledMB, st["VmRSS"])
+			s.mu.Unlock()
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// waitFor waits until the process has printed a line starting with each
+// prefix and returns the rest of those lines.
+func (s *server) waitFor(ctx context.Context, prefixes ...string) ([]string, error) {
+	for {
+		found := make([]string, len(prefixes))
+		n := 0
+		for _, line := range strings.Split(s.out.String(), "\n") {
+			for i, p := range prefixes {
+				if found[i] == "" && strings.HasPrefix(line, p) {
+					found[i] = strings.TrimSpace(strings.TrimPrefix(line, p))
+					n++
+				}
+			}
+		}
+		if n == len(prefixes) {
+			return found, nil
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("%s exited (%v) before it was ready:\n%s", s.name, s.err, s.out)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s not ready: %w\n%s", s.name, context.Cause(ctx), s.out)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// memory is the process's peak RSS (VmHWM) and the highest sampled VmRSS, MiB.
+func (s *server) memory() (hwm, sampled float64) {
+	if st, err := procStatus(s.pid); err == nil {
+		hwm = st["VmHWM"]
+		s.mu.Lock()
+		s.sampledMB = max(s.sampledMB, st["VmRSS"])
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return hwm, s.sampledMB
+}
+
+// cpu is the process's user+system CPU time so far.
+func (s *server) cpu() time.Duration { return procCPU(s.pid) }
+
+// close stops the process (SIGTERM, then SIGKILL) and waits for it.
+func (s *server) close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	<-s.stopped
+}
+
+// procStatus reads the kB fields of /proc/<pid>/status, in MiB.
+func procStatus(pid int) (map[string]float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || !strings.HasSuffix(v, " kB") {
+			continue
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(v, " kB")), 64)
+		if err == nil {
+			out[k] = n / 1024
+		}
+	}
+	return out, sc.Err()
+}
+
+// procCPU reads utime+stime from /proc/<pid>/stat (clock ticks of 1/100 s,
+// USER_HZ on Linux).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; fields are counted after its ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64) // field 14 of stat
+	s, _ := strconv.ParseInt(f[12], 10, 64) // field 15
+	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// selfCPU is this process's user+system CPU time (the simulated clients).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAvg is /proc/loadavg's first three fields.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// freePort reserves a loopback port for a server that cannot pick its own
+// (mosquitto); the small race with other programs is acceptable here.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// buildOtactl builds cmd/otactl into dir, with the go tool that runs us.
+func buildOtactl(ctx context.Context, dir string, log io.Writer) (string, error) {
+	bin := filepath.Join(dir, "otactl")
+	fmt.Fprintf(log, "building otactl (go build -o %s github.com/otactl/otactl/cmd/otactl)\n", bin)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/otactl/otactl/cmd/otactl")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build otactl (run inside the module, or pass -otactl): %v\n%s", err, out)
+	}
+	return bin, nil
+}

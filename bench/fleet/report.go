@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// printResult writes the human summary.
+func printResult(w io.Writer, r *Result) {
+	o := r.Ours
+	fmt.Fprintf(w, "\nfleet benchmark: %d devices × %d bytes in %d-byte blocks, %d CPUs, load average %s before, %s after\n\n",
+		r.Devices, r.ImageSize, r.BlockSize, r.CPUs, r.LoadBefore, r.LoadAfter)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tMB/s\twall\tp50\tp99\tpeak RSS\tserver CPU\tclient CPU")
+	fmt.Fprintf(tw, "otactl local (download)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%s\n", o.DownloadMBps, d(o.Download),
+		d(o.Fleet.P50), d(o.Fleet.P99), o.PeakRSSMiB, d(o.ServerCPU), d(o.ClientCPU))
+	fmt.Fprintf(tw, "otactl local (whole fleet run)\t%.1f\t%s\t\t\t\t\t\n", o.Fleet.MBps, d(o.Fleet.Elapsed))
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(tw, "%s (relay)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%s\n", b.Broker, b.MBps, d(b.Elapsed),
+			d(b.P50), d(b.P99), b.PeakRSSMiB, d(b.ServerCPU), d(b.ClientCPU))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nours: %d/%d devices succeeded, %d executions, %d re-requests, %d reconnects; seeding %s, create %s; sampled RSS peak %.0f MiB\n",
+		o.Fleet.Succeeded, o.Fleet.Devices, o.Fleet.Executions, o.Fleet.Rerequests, o.Fleet.Reconnects, d(o.Seed), d(o.Create), o.SampledRSSMiB)
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(w, "baseline: %d subscribers (connected in %s), %d publishers, %d messages each in windows of %d\n",
+			b.Subscribers, d(b.Connect), b.Publishers, b.Messages, b.Window)
+		fmt.Fprintf(w, "\nratio ours/mosquitto: %.0f%% (download phase; target ≥ %.0f%%: %s), %.0f%% over our whole fleet run\n",
+			r.Ratio*100, targetRatio*100, verdict(r.RatioOK), r.RatioEndToEnd*100)
+	} else {
+		fmt.Fprintf(w, "\nNO BASELINE (%s): no ratio\n", r.BaselineSkipped)
+	}
+	fmt.Fprintf(w, "peak server RSS: %.0f MiB (target ≤ %d MiB: %s)\n", o.PeakRSSMiB, targetRSSMiB, verdict(r.RSSOK))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func d(x time.Duration) string {
+	if x >= time.Second {
+		return x.Round(10 * time.Millisecond).String()
+	}
+	return x.Round(100 * time.Microsecond).String()
+}
