@@ -54,6 +54,15 @@ func (s *Service) joinContinuousJobs(tx *store.Tx, thing, group string) ([]Event
 		if !j.Continuous() || j.Status != JobInProgress {
 			continue
 		}
+		if s.DeferRollout != nil && s.DeferRollout(j) && !tx.Has(tExecs, j.JobID+"/"+thing) {
+			// The job engine rolls the newcomer out (rate, windows).
+			j.RolloutPending = true
+			evs = append(evs, Event{Kind: JobChanged, JobID: j.JobID})
+			if err := tx.Put(tJobs, j.JobID, j); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		created, err := s.createExecutions(tx, j, []string{thing}, false)
 		if err != nil {
 			return nil, err

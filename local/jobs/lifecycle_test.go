@@ -235,3 +235,27 @@ func TestCancelAndDelete(t *testing.T) {
 		})
 	}
 }
+
+// TestContinuousJoinerWaitsForWindow: a thing joining the group of a
+// CONTINUOUS job with maintenance windows is rolled out in the next window,
+// like the first targets.
+func TestContinuousJoinerWaitsForWindow(t *testing.T) {
+	f := newFx(t)
+	f.group("g", 1)
+	f.job("j", "g", func(in *sdkiot.CreateJobInput) {
+		in.TargetSelection = types.TargetSelectionContinuous
+		in.SchedulingConfig = &types.SchedulingConfig{MaintenanceWindows: windows("cron(0 2 * * ? *)", 60)}
+	})
+	f.runUntil(t0.Add(3 * time.Hour)) // the first window: g-0000 rolled out
+	must(f.client.CreateThing(bg, &sdkiot.CreateThingInput{ThingName: aws.String("late")}))
+	must(f.client.AddThingToThingGroup(bg, &sdkiot.AddThingToThingGroupInput{ThingName: aws.String("late"), ThingGroupName: aws.String("g")}))
+	f.runUntil(t0.Add(25*time.Hour + 59*time.Minute))
+	if n := f.visible([]string{"late"}, "j"); n != 0 || f.notifiedThings("j") != 1 {
+		t.Fatalf("late joiner rolled out outside a window (%d executions)", f.notifiedThings("j"))
+	}
+	f.runUntil(t0.Add(26 * time.Hour))
+	if x := must(f.svc.Execution("late", "j")); x.Status != "QUEUED" || !x.QueuedAt.Equal(t0.Add(26*time.Hour)) {
+		t.Fatalf("late joiner in the next window: %+v", x)
+	}
+	f.checkCounts("j")
+}
