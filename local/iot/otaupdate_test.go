@@ -354,3 +354,56 @@ func postJSON(t *testing.T, e *localtest.Env, path, body string) (int, string) {
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType")
 }
+
+// TestOTAUpdatePersists restarts the server on the same data directory (on
+// another port): the update is still there, and deleting it runs against
+// the new address.
+func TestOTAUpdatePersists(t *testing.T) {
+	dir := t.TempDir()
+	e := startOTAWith(t, local.Config{DataDir: dir})
+	e.create(t, "kept", signedFile(otaBucket))
+	before := e.settle(t, "kept")
+	if before.OtaUpdateStatus != types.OTAUpdateStatusCreateComplete {
+		t.Fatalf("%+v %+v", before, before.ErrorInfo)
+	}
+	e.create(t, "cut", signedFile(otaBucket)) // most likely still running at Close
+	if err := e.Server.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e2 := localtest.StartWith(t, local.Config{DataDir: dir})
+	c := sdkiot.NewFromConfig(e2.Config)
+	after := must(c.GetOTAUpdate(ctx, &sdkiot.GetOTAUpdateInput{OtaUpdateId: aws.String("kept")})).OtaUpdateInfo
+	if after.OtaUpdateStatus != types.OTAUpdateStatusCreateComplete || *after.AwsIotJobArn != *before.AwsIotJobArn ||
+		!after.CreationDate.Equal(*before.CreationDate) || *after.OtaUpdateFiles[0].CodeSigning.AwsSignerJobId != *before.OtaUpdateFiles[0].CodeSigning.AwsSignerJobId {
+		t.Fatalf("after a restart: %+v", after)
+	}
+	must(c.DeleteOTAUpdate(ctx, &sdkiot.DeleteOTAUpdateInput{OtaUpdateId: aws.String("kept"), DeleteStream: true, ForceDeleteAWSJob: true}))
+
+	// The update cut short by the stop is settled at the start: complete if
+	// it got as far as its job, else failed; created again, it completes.
+	cut := must(c.GetOTAUpdate(ctx, &sdkiot.GetOTAUpdateInput{OtaUpdateId: aws.String("cut")})).OtaUpdateInfo
+	t.Logf("the update cut short by the stop: %s %+v", cut.OtaUpdateStatus, cut.ErrorInfo)
+	switch cut.OtaUpdateStatus {
+	case types.OTAUpdateStatusCreateComplete:
+		must(c.DescribeJob(ctx, &sdkiot.DescribeJobInput{JobId: aws.String("AFR_OTA-cut")}))
+	case types.OTAUpdateStatusCreateFailed:
+		if cut.ErrorInfo == nil || !strings.Contains(aws.ToString(cut.ErrorInfo.Message), "stopped") {
+			t.Fatalf("interrupted update: %+v", cut.ErrorInfo)
+		}
+	default:
+		t.Fatalf("interrupted update left %s", cut.OtaUpdateStatus)
+	}
+	must(c.DeleteOTAUpdate(ctx, &sdkiot.DeleteOTAUpdateInput{OtaUpdateId: aws.String("cut"), DeleteStream: true, ForceDeleteAWSJob: true}))
+	e2o := &otaEnv{Env: e2, iot: c, seeded: e.seeded, group: e.group}
+	e2o.create(t, "cut", signedFile(otaBucket))
+	if again := e2o.settle(t, "cut"); again.OtaUpdateStatus != types.OTAUpdateStatusCreateComplete {
+		t.Fatalf("created again: %+v", again.ErrorInfo)
+	}
+	must(c.DeleteOTAUpdate(ctx, &sdkiot.DeleteOTAUpdateInput{OtaUpdateId: aws.String("cut"), DeleteStream: true, ForceDeleteAWSJob: true}))
+	if l := must(c.ListStreams(ctx, &sdkiot.ListStreamsInput{})); len(l.Streams) != 0 {
+		t.Fatalf("stream left: %+v", l.Streams)
+	}
+	_, err := c.DescribeJob(ctx, &sdkiot.DescribeJobInput{JobId: aws.String("AFR_OTA-kept")})
+	wantCode(t, err, "ResourceNotFoundException")
+}
