@@ -407,3 +407,25 @@ func TestOTAUpdatePersists(t *testing.T) {
 	_, err := c.DescribeJob(ctx, &sdkiot.DescribeJobInput{JobId: aws.String("AFR_OTA-kept")})
 	wantCode(t, err, "ResourceNotFoundException")
 }
+
+// TestOTAUpdateHTTP delivers over HTTP: no stream, a presigned-URL
+// placeholder in the document, the presigned-URL configuration kept.
+func TestOTAUpdateHTTP(t *testing.T) {
+	e := startOTA(t)
+	must(e.iot.CreateOTAUpdate(ctx, &sdkiot.CreateOTAUpdateInput{OtaUpdateId: aws.String("over-http"), Targets: []string{e.group},
+		Protocols: []types.Protocol{types.ProtocolHttp}, Files: []types.OTAUpdateFile{signedFile(otaBucket)}, RoleArn: aws.String(roleArn),
+		AwsJobPresignedUrlConfig: &types.AwsJobPresignedUrlConfig{ExpiresInSec: aws.Int64(600)}}))
+	info := e.settle(t, "over-http")
+	if info.OtaUpdateStatus != types.OTAUpdateStatusCreateComplete || *info.AwsJobPresignedUrlConfig.ExpiresInSec != 600 ||
+		len(info.Protocols) != 1 || info.Protocols[0] != types.ProtocolHttp {
+		t.Fatalf("%+v %+v", info, info.ErrorInfo)
+	}
+	raw := *must(e.iot.GetJobDocument(ctx, &sdkiot.GetJobDocumentInput{JobId: aws.String("AFR_OTA-over-http")})).Document
+	if strings.Contains(raw, "streamname") || !strings.Contains(raw, "${aws:iot:s3-presigned-url") || !strings.Contains(raw, `"aws.s3.presigned"`) {
+		t.Fatalf("HTTP document: %s", raw)
+	}
+	if l := must(e.iot.ListStreams(ctx, &sdkiot.ListStreamsInput{})); len(l.Streams) != 0 {
+		t.Fatalf("an HTTP update made a stream: %+v", l.Streams)
+	}
+	must(e.iot.DeleteOTAUpdate(ctx, &sdkiot.DeleteOTAUpdateInput{OtaUpdateId: aws.String("over-http"), DeleteStream: true, ForceDeleteAWSJob: true}))
+}
