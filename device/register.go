@@ -10,39 +10,9 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/smithy-go"
 )
-
-// IoTOptions choose the account, region and endpoint of the IoT control
-// plane, as every AWS tool does.
-type IoTOptions struct {
-	Profile, Region, EndpointURL string
-}
-
-// LoadIoT builds an IoT control-plane client from the standard AWS
-// configuration chain.
-func LoadIoT(ctx context.Context, o IoTOptions) (*iot.Client, error) {
-	var opts []func(*config.LoadOptions) error
-	if o.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
-	}
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, errors.New("no AWS region: set --region, AWS_REGION or a region in your profile")
-	}
-	if o.EndpointURL != "" {
-		cfg.BaseEndpoint = aws.String(o.EndpointURL)
-	}
-	return iot.NewFromConfig(cfg), nil
-}
 
 // Endpoint asks DescribeEndpoint (iot:Data-ATS) for the MQTT endpoint and
 // adds the MQTT port when the answer has none: 8883 with TLS, 1883 without.

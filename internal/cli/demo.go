@@ -149,13 +149,7 @@ func runDemo(cmd *cobra.Command, f *demoFlags) error {
 	flags := fleetFlags{}
 	flags.cloud.quiet = f.quiet
 	flags.out = f.out
-	if bar := flags.progressBar(cmd.ErrOrStderr(), f.devices); bar != nil {
-		fleet.Progress = func(p device.Progress) {
-			bar.Describe(fmt.Sprintf("devices done, %.2f MB/s", p.MBps()))
-			_ = bar.Set(p.Done)
-		}
-		defer fmt.Fprintln(cmd.ErrOrStderr())
-	}
+	fleet.Progress = flags.fleetProgress(cmd.ErrOrStderr(), f.devices)
 	rep, err := fleet.Run(ctx)
 	if err != nil {
 		return err

@@ -273,7 +273,7 @@ func runFleet(cmd *cobra.Command, f *fleetFlags) error {
 // useControlPlane registers the things and finds the endpoint through the
 // IoT control plane (AWS or otactl local).
 func (f *fleetFlags) useControlPlane(ctx context.Context, stderr io.Writer, things []string) error {
-	c, err := device.LoadIoT(ctx, device.IoTOptions{Profile: f.cloud.profile, Region: f.cloud.region, EndpointURL: f.cloud.endpoint})
+	cloud, err := newCloud(ctx, &f.cloud)
 	if err != nil {
 		if f.createThings {
 			return err
@@ -286,12 +286,12 @@ func (f *fleetFlags) useControlPlane(ctx context.Context, stderr io.Writer, thin
 		if f.cert == "" {
 			reg.CertDir = f.certDir
 		}
-		if err := device.Register(ctx, c, things, reg); err != nil {
+		if err := device.Register(ctx, cloud.IoT(), things, reg); err != nil {
 			return err
 		}
 	}
 	if f.endpoint == "" {
-		ep, err := device.Endpoint(ctx, c, f.cert != "" || f.certDir != "")
+		ep, err := device.Endpoint(ctx, cloud.IoT(), f.cert != "" || f.certDir != "")
 		if err != nil {
 			if !f.cloud.quiet {
 				fmt.Fprintf(stderr, "otactl: %v; using 127.0.0.1:1883\n", err)
