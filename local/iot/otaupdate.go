@@ -286,7 +286,7 @@ func (o *OTAUpdates) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // delete removes the update record and, through the same Cloud the pipeline
-// used, its job (ota.Manager: only a job otactl made for this update) and,
+// used, its job (only the one the pipeline made for this update) and,
 // with deleteStream, the stream the pipeline made. A job still IN_PROGRESS
 // needs forceDeleteAWSJob: without it nothing is deleted (AWS deletes
 // asynchronously and reports DELETE_FAILED; failing the call says the same
@@ -319,27 +319,13 @@ func (o *OTAUpdates) delete(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	ctx := r.Context()
-	job, err := cloud.DescribeJob(ctx, u.JobID)
-	switch {
-	case errors.Is(err, ota.ErrNotFound):
-	case err != nil:
-		writeErr(w, otaCallError("iot:DescribeJob "+u.JobID, err))
+	if err := o.deleteJob(r.Context(), cloud, u, force); err != nil {
+		writeErr(w, err)
 		return
-	case (job.Status == JobInProgress || job.Status == JobScheduled) && !force:
-		writeErr(w, invalid("the OTA update's job %s is %s: set forceDeleteAWSJob to delete it with the update", u.JobID, job.Status))
-		return
-	default:
-		m := ota.Manager{Cloud: cloud, Now: o.svc.Now}
-		_, err := m.Delete(ctx, u.ID, ota.DeleteOptions{Force: force, KeepStream: true})
-		if err != nil && !errors.Is(err, ota.ErrNotFound) && !errors.Is(err, ota.ErrNotOurs) {
-			writeErr(w, otaCallError("iot:DeleteJob "+u.JobID, err))
-			return
-		}
 	}
 	if deleteStream {
 		if sid := o.ownStream(u); sid != "" {
-			if err := cloud.DeleteStream(ctx, sid); err != nil && !errors.Is(err, ota.ErrNotFound) {
+			if err := cloud.DeleteStream(r.Context(), sid); err != nil && !errors.Is(err, ota.ErrNotFound) {
 				writeErr(w, otaCallError("iot:DeleteStream "+sid, err))
 				return
 			}
@@ -350,6 +336,37 @@ func (o *OTAUpdates) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, struct{}{})
+}
+
+// deleteJob deletes the update's job if there is one and the pipeline made
+// it for this update (its otactl:update-id tag says so): a job of that id
+// made by anyone else is left alone, whatever the flags.
+func (o *OTAUpdates) deleteJob(ctx context.Context, cloud ota.Cloud, u *otaUpdate, force bool) error {
+	job, err := cloud.DescribeJob(ctx, u.JobID)
+	if errors.Is(err, ota.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return otaCallError("iot:DescribeJob "+u.JobID, err)
+	}
+	tags, err := cloud.ListTags(ctx, job.JobArn)
+	if err != nil {
+		return otaCallError("iot:ListTagsForResource "+job.JobArn, err)
+	}
+	ours := false
+	for _, t := range tags {
+		ours = ours || (t.Key == ota.TagUpdateID && t.Value == u.ID)
+	}
+	switch {
+	case !ours:
+		return nil
+	case (job.Status == JobInProgress || job.Status == JobScheduled) && !force:
+		return invalid("the OTA update's job %s is %s: set forceDeleteAWSJob to delete it with the update", u.JobID, job.Status)
+	}
+	if err := cloud.DeleteJob(ctx, u.JobID, force); err != nil && !errors.Is(err, ota.ErrNotFound) {
+		return otaCallError("iot:DeleteJob "+u.JobID, err)
+	}
+	return nil
 }
 
 // ownStream is the stream DeleteOTAUpdate may delete: the one the pipeline

@@ -282,6 +282,17 @@ func TestOTAUpdateFailures(t *testing.T) {
 		}
 	}
 
+	// A job of the update's id that someone else made: the update fails,
+	// and deleting it, even forced, leaves that job alone.
+	must(e.iot.CreateJob(ctx, &sdkiot.CreateJobInput{JobId: aws.String("AFR_OTA-taken"), Targets: []string{e.group}, Document: aws.String(`{"op":"mine"}`)}))
+	e.create(t, "taken", signedFile(otaBucket))
+	if info := e.settle(t, "taken"); info.OtaUpdateStatus != types.OTAUpdateStatusCreateFailed ||
+		aws.ToString(info.ErrorInfo.Code) != "ResourceAlreadyExistsException" {
+		t.Fatalf("job id taken: %+v %+v", info, info.ErrorInfo)
+	}
+	must(e.iot.DeleteOTAUpdate(ctx, &sdkiot.DeleteOTAUpdateInput{OtaUpdateId: aws.String("taken"), DeleteStream: true, ForceDeleteAWSJob: true}))
+	must(e.iot.DescribeJob(ctx, &sdkiot.DescribeJobInput{JobId: aws.String("AFR_OTA-taken")}))
+
 	// Failed updates are deleted like any other.
 	must(e.iot.DeleteOTAUpdate(ctx, &sdkiot.DeleteOTAUpdateInput{OtaUpdateId: aws.String("unversioned"), DeleteStream: true}))
 }
