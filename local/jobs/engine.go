@@ -77,8 +77,9 @@ type Engine struct {
 	tickMu sync.Mutex // one Tick at a time
 
 	mu       sync.Mutex
-	jobs     map[string]time.Time // active job → when it is next due (zero: on event only)
-	marks    map[string]uint64    // job → how many times a change made it due
+	jobs     map[string]time.Time      // active job → when it is next due (zero: on event only)
+	marks    map[string]uint64         // job → how many times a change made it due
+	retries  map[string]map[string]int // jobId/thing → failure type → retries spent
 	timeouts timeoutHeap
 	wake     chan struct{}
 	stop     context.CancelFunc
@@ -89,9 +90,9 @@ type Engine struct {
 // makes svc use clock, the engine's retry policy and deferred rollouts.
 // Call Start (real time) or Load (simulation) before use.
 func New(svc *iot.Service, st *store.Store, clock Clock) *Engine {
-	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, marks: map[string]uint64{}, wake: make(chan struct{}, 1)}
+	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, marks: map[string]uint64{}, retries: map[string]map[string]int{}, wake: make(chan struct{}, 1)}
 	svc.Now = clock.Now
-	svc.RetryPolicy = retryAllowed
+	svc.RetryPolicy = e.retryPolicy
 	svc.DeferRollout = defers
 	svc.Subscribe(e.observe)
 	return e
@@ -101,6 +102,9 @@ func New(svc *iot.Service, st *store.Store, clock Clock) *Engine {
 // IN_PROGRESS job is due now, and every IN_PROGRESS execution's timeout is
 // armed. Deadlines that passed while otactl local was down fire at the next Tick.
 func (e *Engine) Load() error {
+	if err := e.loadRetries(); err != nil {
+		return err
+	}
 	js, err := e.svc.Jobs("")
 	if err != nil {
 		return err
@@ -263,6 +267,7 @@ func (e *Engine) observe(ev iot.Event) {
 		delete(e.marks, ev.JobID)
 		e.mu.Unlock()
 		e.st.Delete(tState, ev.JobID)
+		e.forgetRetries(ev.JobID)
 	case iot.ExecutionChanged:
 		x := ev.Execution
 		if x == nil || x.Status == "" {
@@ -271,6 +276,7 @@ func (e *Engine) observe(ev iot.Event) {
 		e.armTimeout(x)
 		switch {
 		case x.Status == iot.StatusQueued && x.RetryAttempt > 0 && x.VersionNumber == 1:
+			e.saveRetries(x.JobID, x.ThingName)
 			e.emit(Event{At: now, Kind: EventRetry, JobID: ev.JobID, Thing: x.ThingName,
 				Detail: ev.PreviousStatus + " → retry attempt " + itoa(x.RetryAttempt)})
 		case x.Status == iot.StatusSucceeded:

@@ -57,24 +57,26 @@ func TestTimeouts(t *testing.T) {
 }
 
 // TestRetries: each retry is a new execution number and retryAttempt, up
-// to the count of the failure type's criterion (or ALL's); a failure type
-// without a criterion is not retried.
+// to the count of the failure type's own criterion (or ALL's, which counts
+// every type); a failure type without a criterion is not retried.
 func TestRetries(t *testing.T) {
 	crit := func(ft types.RetryableFailureType, n int32) types.RetryCriteria {
 		return types.RetryCriteria{FailureType: ft, NumberOfRetries: aws.Int32(n)}
 	}
+	const F, T = "FAILED", "TIMED_OUT"
 	cases := []struct {
 		name     string
 		criteria []types.RetryCriteria
-		timeout  bool   // the job has a timeout; attempts time out instead of failing
-		attempts int    // executions in total
-		final    string // the last one's status
+		outcomes []string // how each attempt ends; the last one is not retried
 	}{
-		{"FAILED twice", []types.RetryCriteria{crit(types.RetryableFailureTypeFailed, 2)}, false, 3, "FAILED"},
-		{"ALL covers FAILED", []types.RetryCriteria{crit(types.RetryableFailureTypeAll, 1)}, false, 2, "FAILED"},
-		{"TIMED_OUT retried with a timeout", []types.RetryCriteria{crit(types.RetryableFailureTypeTimedOut, 2)}, true, 3, "TIMED_OUT"},
-		{"FAILED criterion does not retry TIMED_OUT", []types.RetryCriteria{crit(types.RetryableFailureTypeFailed, 3)}, true, 1, "TIMED_OUT"},
-		{"TIMED_OUT criterion does not retry FAILED", []types.RetryCriteria{crit(types.RetryableFailureTypeTimedOut, 3)}, false, 1, "FAILED"},
+		{"FAILED twice", []types.RetryCriteria{crit(types.RetryableFailureTypeFailed, 2)}, []string{F, F, F}},
+		{"ALL covers FAILED", []types.RetryCriteria{crit(types.RetryableFailureTypeAll, 1)}, []string{F, F}},
+		{"ALL counts every type", []types.RetryCriteria{crit(types.RetryableFailureTypeAll, 2)}, []string{T, F, T}},
+		{"TIMED_OUT retried with a timeout", []types.RetryCriteria{crit(types.RetryableFailureTypeTimedOut, 2)}, []string{T, T, T}},
+		{"FAILED criterion does not retry TIMED_OUT", []types.RetryCriteria{crit(types.RetryableFailureTypeFailed, 3)}, []string{T}},
+		{"TIMED_OUT criterion does not retry FAILED", []types.RetryCriteria{crit(types.RetryableFailureTypeTimedOut, 3)}, []string{F}},
+		{"counted per failure type", []types.RetryCriteria{crit(types.RetryableFailureTypeFailed, 1), crit(types.RetryableFailureTypeTimedOut, 1)},
+			[]string{F, T, F}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,24 +86,25 @@ func TestRetries(t *testing.T) {
 				in.JobExecutionsRetryConfig = &types.JobExecutionsRetryConfig{CriteriaList: c.criteria}
 				in.TimeoutConfig = &types.TimeoutConfig{InProgressTimeoutInMinutes: aws.Int64(10)}
 			})
-			for attempt := 1; attempt <= c.attempts; attempt++ {
+			for i, outcome := range c.outcomes {
 				x := must(f.svc.StartNextExecution(th, nil, 0))
-				if x == nil || x.ExecutionNumber != int64(attempt) || x.RetryAttempt != attempt-1 {
-					t.Fatalf("attempt %d: execution %+v", attempt, x)
+				if x == nil || x.ExecutionNumber != int64(i+1) || x.RetryAttempt != i {
+					t.Fatalf("attempt %d: execution %+v", i+1, x)
 				}
 				f.eng.Tick()
-				if c.timeout {
+				if outcome == T {
 					f.run(10 * time.Minute)
 				} else {
-					f.report(th, "j", "FAILED")
+					f.report(th, "j", F)
 				}
 			}
+			n := len(c.outcomes)
 			x := must(f.svc.Execution(th, "j"))
-			if x.Status != c.final || x.ExecutionNumber != int64(c.attempts) {
-				t.Fatalf("after %d attempts: %s #%d", c.attempts, x.Status, x.ExecutionNumber)
+			if x.Status != c.outcomes[n-1] || x.ExecutionNumber != int64(n) {
+				t.Fatalf("after %d attempts: %s #%d", n, x.Status, x.ExecutionNumber)
 			}
-			if n := len(f.eventsOf(EventRetry)); n != c.attempts-1 {
-				t.Fatalf("%d retries, want %d", n, c.attempts-1)
+			if got := len(f.eventsOf(EventRetry)); got != n-1 {
+				t.Fatalf("%d retries, want %d", got, n-1)
 			}
 			if s := f.describe("j").Status; s != types.JobStatusCompleted {
 				t.Fatalf("job %s", s)

@@ -81,3 +81,23 @@ func eventsOf(evs []Event, kind string) []Event {
 	}
 	return out
 }
+
+// TestRestartKeepsRetryCounts: the retries spent per failure type survive a
+// restart, so a restart does not grant more retries.
+func TestRestartKeepsRetryCounts(t *testing.T) {
+	clock := NewSimClock(t0)
+	dir := t.TempDir()
+	f := openFx(t, dir, clock)
+	th := f.group("g", 1)[0]
+	f.job("j", "g", func(in *sdkiot.CreateJobInput) {
+		in.JobExecutionsRetryConfig = &types.JobExecutionsRetryConfig{CriteriaList: []types.RetryCriteria{
+			{FailureType: types.RetryableFailureTypeFailed, NumberOfRetries: aws.Int32(1)}}}
+	})
+	f.report(th, "j", "FAILED")
+	f.close()
+	g := openFx(t, dir, clock)
+	g.report(th, "j", "FAILED")
+	if x := must(g.svc.Execution(th, "j")); x.Status != "FAILED" || x.ExecutionNumber != 2 {
+		t.Fatalf("after the restart: %s #%d (a second retry?)", x.Status, x.ExecutionNumber)
+	}
+}

@@ -125,27 +125,32 @@ func rolloutTime(ws []window, t time.Time) time.Time {
 }
 
 // retryAllowed is jobExecutionsRetryConfig: an execution that ended FAILED
-// or TIMED_OUT is queued again while its retryAttempt is below the retries
-// its failure type allows (its own criterion, else the ALL criterion). Only
-// an IN_PROGRESS job retries.
-func retryAllowed(j *iot.Job, e *iot.Execution) bool {
+// or TIMED_OUT (status) is queued again while the retries already spent on
+// that failure type (done) are below its criterion's numberOfRetries; a
+// type without its own criterion falls under ALL, which counts the retries
+// of every type. Only an IN_PROGRESS job retries.
+func retryAllowed(j *iot.Job, status string, done map[string]int) bool {
 	rc := j.JobExecutionsRetryConfig
 	if rc == nil || j.Status != iot.JobInProgress {
 		return false
 	}
-	allowed, all := -1, -1
+	own, all := -1, -1
 	for _, c := range rc.CriteriaList {
 		switch c.FailureType {
-		case e.Status:
-			allowed = c.NumberOfRetries
+		case status:
+			own = c.NumberOfRetries
 		case "ALL":
 			all = c.NumberOfRetries
 		}
 	}
-	if allowed < 0 {
-		allowed = all
+	if own >= 0 {
+		return done[status] < own
 	}
-	return e.RetryAttempt < allowed
+	total := 0
+	for _, n := range done {
+		total += n
+	}
+	return total < all
 }
 
 // abortHit returns the first abortConfig criterion j meets: at least
