@@ -38,6 +38,7 @@ type Options struct {
 	Otactl        string // a built otactl binary; "" builds one
 	Mosquitto     string // the mosquitto binary; "" looks for it
 	NoBaseline    bool
+	BaselineOnly  bool // for tuning the baseline
 	Progress      bool
 	Timeout       time.Duration
 }
@@ -97,18 +98,22 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 		r.BaselineSkipped = "-no-baseline"
 	}
 
-	if r.Ours, err = runOurs(ctx, o, dir, log); err != nil {
-		return r, err
+	if !o.BaselineOnly {
+		if r.Ours, err = runOurs(ctx, o, dir, log); err != nil {
+			return r, err
+		}
+		r.RSSOK = r.Ours.PeakRSSMiB <= targetRSSMiB
 	}
-	r.RSSOK = r.Ours.PeakRSSMiB <= targetRSSMiB
 	if r.BaselineSkipped == "" {
 		o.Mosquitto = mosq
 		if r.Baseline, err = runBaseline(ctx, o, dir, log); err != nil {
 			return r, fmt.Errorf("baseline: %w", err)
 		}
-		r.Ratio = r.Ours.DownloadMBps / r.Baseline.MBps
-		r.RatioEndToEnd = r.Ours.Fleet.MBps / r.Baseline.MBps
-		r.RatioOK = r.Ratio >= targetRatio
+		if r.Ours != nil {
+			r.Ratio = r.Ours.DownloadMBps / r.Baseline.MBps
+			r.RatioEndToEnd = r.Ours.Fleet.MBps / r.Baseline.MBps
+			r.RatioOK = r.Ratio >= targetRatio
+		}
 	}
 	r.LoadAfter = loadAvg()
 	return r, nil
@@ -128,10 +133,17 @@ func main() {
 	flag.StringVar(&o.Otactl, "otactl", "", "otactl binary to run (default: go build this module's cmd/otactl)")
 	flag.StringVar(&o.Mosquitto, "mosquitto", "", "mosquitto binary (default /usr/sbin/mosquitto or PATH)")
 	flag.BoolVar(&o.NoBaseline, "no-baseline", false, "measure otactl local only")
+	flag.BoolVar(&o.BaselineOnly, "baseline-only", false, "measure mosquitto only (tuning the baseline)")
 	flag.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout (narration goes to stderr)")
 	flag.Parse()
-	o.Progress = !asJSON
+	// The live line rewrites itself: only on a terminal.
+	if fi, err := os.Stdout.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		o.Progress = !asJSON
+	}
+	if asJSON || o.BaselineOnly {
+		o.Progress = false
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

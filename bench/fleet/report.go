@@ -14,14 +14,19 @@ func printResult(w io.Writer, r *Result) {
 		r.Devices, r.ImageSize, r.BlockSize, r.CPUs, r.LoadBefore, r.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tMB/s\twall\tp50\tp99\tpeak RSS\tserver CPU\tclient CPU")
-	fmt.Fprintf(tw, "otactl local (download)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%s\n", o.DownloadMBps, d(o.Download),
-		d(o.Fleet.P50), d(o.Fleet.P99), o.PeakRSSMiB, d(o.ServerCPU), d(o.ClientCPU))
-	fmt.Fprintf(tw, "otactl local (whole fleet run)\t%.1f\t%s\t\t\t\t\t\n", o.Fleet.MBps, d(o.Fleet.Elapsed))
+	if o != nil {
+		fmt.Fprintf(tw, "otactl local (download)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%s\n", o.DownloadMBps, d(o.Download),
+			d(o.Fleet.P50), d(o.Fleet.P99), o.PeakRSSMiB, d(o.ServerCPU), d(o.ClientCPU))
+		fmt.Fprintf(tw, "otactl local (whole fleet run)\t%.1f\t%s\t\t\t\t\t\n", o.Fleet.MBps, d(o.Fleet.Elapsed))
+	}
 	if b := r.Baseline; b != nil {
 		fmt.Fprintf(tw, "%s (relay)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%s\n", b.Broker, b.MBps, d(b.Elapsed),
 			d(b.P50), d(b.P99), b.PeakRSSMiB, d(b.ServerCPU), d(b.ClientCPU))
 	}
 	tw.Flush()
+	if o == nil {
+		return
+	}
 	fmt.Fprintf(w, "\nours: %d/%d devices succeeded, %d executions, %d re-requests, %d reconnects; seeding %s, create %s; sampled RSS peak %.0f MiB\n",
 		o.Fleet.Succeeded, o.Fleet.Devices, o.Fleet.Executions, o.Fleet.Rerequests, o.Fleet.Reconnects, d(o.Seed), d(o.Create), o.SampledRSSMiB)
 	if b := r.Baseline; b != nil {
