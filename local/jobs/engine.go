@@ -80,6 +80,7 @@ type Engine struct {
 	jobs     map[string]time.Time      // active job → when it is next due (zero: on event only)
 	marks    map[string]uint64         // job → how many times a change made it due
 	retries  map[string]map[string]int // jobId/thing → failure type → retries spent
+	failures map[string]string         // jobId/thing → the failure being retried
 	timeouts timeoutHeap
 	wake     chan struct{}
 	stop     context.CancelFunc
@@ -90,7 +91,7 @@ type Engine struct {
 // makes svc use clock, the engine's retry policy and deferred rollouts.
 // Call Start (real time) or Load (simulation) before use.
 func New(svc *iot.Service, st *store.Store, clock Clock) *Engine {
-	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, marks: map[string]uint64{}, retries: map[string]map[string]int{}, wake: make(chan struct{}, 1)}
+	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, marks: map[string]uint64{}, retries: map[string]map[string]int{}, failures: map[string]string{}, wake: make(chan struct{}, 1)}
 	svc.Now = clock.Now
 	svc.RetryPolicy = e.retryPolicy
 	svc.DeferRollout = defers
@@ -276,9 +277,13 @@ func (e *Engine) observe(ev iot.Event) {
 		e.armTimeout(x)
 		switch {
 		case x.Status == iot.StatusQueued && x.RetryAttempt > 0 && x.VersionNumber == 1:
-			e.saveRetries(x.JobID, x.ThingName)
+			failure := e.saveRetries(x.JobID, x.ThingName)
+			if failure == iot.StatusTimedOut { // the engine timed it out: say so first
+				e.emit(Event{At: now, Kind: EventTimedOut, JobID: ev.JobID, Thing: x.ThingName,
+					Detail: "execution " + itoa(int(x.ExecutionNumber-1))})
+			}
 			e.emit(Event{At: now, Kind: EventRetry, JobID: ev.JobID, Thing: x.ThingName,
-				Detail: ev.PreviousStatus + " → retry attempt " + itoa(x.RetryAttempt)})
+				Detail: failure + " → execution " + itoa(int(x.ExecutionNumber)) + ", retry attempt " + itoa(x.RetryAttempt)})
 		case x.Status == iot.StatusSucceeded:
 			e.recordPackages(ev.JobID, x.ThingName, now)
 		}
@@ -502,15 +507,8 @@ func (e *Engine) timeOut(t timeout, now time.Time) {
 		x.Status = iot.StatusTimedOut
 		return nil
 	})
-	if err == nil {
+	if err == nil && x.Status == iot.StatusTimedOut { // (a retry reported it already)
 		e.emit(Event{At: now, Kind: EventTimedOut, JobID: t.jobID, Thing: t.thing,
-			Detail: "execution " + itoa(int(x.ExecutionNumber-boolInt(x.Status == iot.StatusQueued)))})
+			Detail: "execution " + itoa(int(x.ExecutionNumber))})
 	}
-}
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
 }

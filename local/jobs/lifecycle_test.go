@@ -106,6 +106,15 @@ func TestRetries(t *testing.T) {
 			if got := len(f.eventsOf(EventRetry)); got != n-1 {
 				t.Fatalf("%d retries, want %d", got, n-1)
 			}
+			timeouts := 0
+			for _, o := range c.outcomes {
+				if o == T {
+					timeouts++
+				}
+			}
+			if got := len(f.eventsOf(EventTimedOut)); got != timeouts {
+				t.Fatalf("%d timed-out events, want %d", got, timeouts)
+			}
 			if s := f.describe("j").Status; s != types.JobStatusCompleted {
 				t.Fatalf("job %s", s)
 			}

@@ -31,18 +31,24 @@ func (e *Engine) retryPolicy(j *iot.Job, x *iot.Execution) bool {
 		e.retries[key] = done
 	}
 	done[x.Status]++
+	e.failures[key] = x.Status
 	return true
 }
 
-func (e *Engine) saveRetries(jobID, thing string) {
+// saveRetries stores the counts of a committed retry and returns the
+// failure type it retried.
+func (e *Engine) saveRetries(jobID, thing string) string {
 	key := jobID + "/" + thing
 	e.mu.Lock()
+	failure := e.failures[key]
+	delete(e.failures, key)
 	done := map[string]int{}
 	for k, v := range e.retries[key] {
 		done[k] = v
 	}
 	e.mu.Unlock()
 	e.st.Put(tRetries, key, done)
+	return failure
 }
 
 func (e *Engine) loadRetries() error {
