@@ -41,13 +41,13 @@ const (
 	otaCert    = "code_sign.crt"
 )
 
-func startOTA(t *testing.T) *otaEnv { return startOTAWith(t, local.Config{}) }
+func startOTA(t testing.TB) *otaEnv { return startOTAWith(t, local.Config{}, 5000) }
 
-func startOTAWith(t *testing.T, cfg local.Config) *otaEnv {
+func startOTAWith(t testing.TB, cfg local.Config, firmwareSize int) *otaEnv {
 	t.Helper()
 	current = t
 	e := localtest.StartWith(t, cfg)
-	seeded := must(demo.Prepare(ctx, e.Config, demo.Seed{Bucket: otaBucket, Key: "fw.bin", FirmwareSize: 5000,
+	seeded := must(demo.Prepare(ctx, e.Config, demo.Seed{Bucket: otaBucket, Key: "fw.bin", FirmwareSize: firmwareSize,
 		Profile: otaProfile, CertName: otaCert, Group: "fleet", Things: []string{"dev-1", "dev-2"}, ThingsInGroups: true}))
 	return &otaEnv{Env: e, iot: sdkiot.NewFromConfig(e.Config), seeded: seeded,
 		group: e.Server.Env().ARN("iot", "thinggroup/fleet")}
@@ -65,7 +65,7 @@ func signedFile(bucket string) types.OTAUpdateFile {
 	}
 }
 
-func (e *otaEnv) create(t *testing.T, id string, files ...types.OTAUpdateFile) *sdkiot.CreateOTAUpdateOutput {
+func (e *otaEnv) create(t testing.TB, id string, files ...types.OTAUpdateFile) *sdkiot.CreateOTAUpdateOutput {
 	t.Helper()
 	return must(e.iot.CreateOTAUpdate(ctx, &sdkiot.CreateOTAUpdateInput{OtaUpdateId: aws.String(id), Description: aws.String("update " + id),
 		Targets: []string{e.group}, Files: files, RoleArn: aws.String(roleArn),
@@ -74,7 +74,7 @@ func (e *otaEnv) create(t *testing.T, id string, files ...types.OTAUpdateFile) *
 }
 
 // settle polls GetOTAUpdate until the update is complete or failed.
-func (e *otaEnv) settle(t *testing.T, id string) *types.OTAUpdateInfo {
+func (e *otaEnv) settle(t testing.TB, id string) *types.OTAUpdateInfo {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -96,7 +96,7 @@ func (e *otaEnv) settle(t *testing.T, id string) *types.OTAUpdateInfo {
 func TestOTAUpdateLifecycle(t *testing.T) {
 	// Strict authentication with a key pair of its own: the pipeline's calls
 	// are signed with the server's credentials, like every other client's.
-	e := startOTAWith(t, local.Config{StrictAuth: true, Credentials: map[string]string{"AKIDOTA": "ota-secret"}})
+	e := startOTAWith(t, local.Config{StrictAuth: true, Credentials: map[string]string{"AKIDOTA": "ota-secret"}}, 5000)
 	out := e.create(t, "fw-v2", signedFile(otaBucket))
 	if out.OtaUpdateStatus != types.OTAUpdateStatusCreatePending || *out.AwsIotJobId != "AFR_OTA-fw-v2" ||
 		*out.OtaUpdateArn != e.Server.Env().ARN("iot", "otaupdate/fw-v2") || *out.AwsIotJobArn != e.Server.Env().ARN("iot", "job/AFR_OTA-fw-v2") {
@@ -371,7 +371,7 @@ func postJSON(t *testing.T, e *localtest.Env, path, body string) (int, string) {
 // the new address.
 func TestOTAUpdatePersists(t *testing.T) {
 	dir := t.TempDir()
-	e := startOTAWith(t, local.Config{DataDir: dir})
+	e := startOTAWith(t, local.Config{DataDir: dir}, 5000)
 	e.create(t, "kept", signedFile(otaBucket))
 	before := e.settle(t, "kept")
 	if before.OtaUpdateStatus != types.OTAUpdateStatusCreateComplete {
