@@ -16,7 +16,7 @@ import (
 // mosquitto baseline. The figures are not checked (no timing assertions).
 func TestRunSmall(t *testing.T) {
 	o := Options{Devices: 5, ImageSize: 64 << 10, BlockSize: 4096, Window: 8, ProgressEvery: 64, Publishers: 2,
-		Timeout: 2 * time.Minute}
+		Timeout: 2 * time.Minute, Rounds: 2}
 	if _, err := findMosquitto(); err != nil {
 		if os.Getenv("OTACTL_CI") == "1" {
 			t.Fatalf("%v: CI must have it (.ci/run installs the mosquitto package)", err)
@@ -41,6 +41,10 @@ func TestRunSmall(t *testing.T) {
 		if b == nil || b.Bytes != 5*64<<10 || b.Messages != 16 || b.MBps <= 0 || r.Ratio <= 0 {
 			t.Fatalf("baseline = %+v, ratio %v", b, r.Ratio)
 		}
+	}
+
+	if len(r.Rounds) != 2 {
+		t.Fatalf("%d rounds, want 2", len(r.Rounds))
 	}
 
 	var out bytes.Buffer

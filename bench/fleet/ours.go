@@ -42,16 +42,9 @@ type Ours struct {
 
 // runOurs starts otactl local as its own process, seeds it, creates the
 // update and runs the fleet against it.
-func runOurs(ctx context.Context, o Options, dir string, log io.Writer) (*Ours, error) {
-	bin := o.Otactl
-	if bin == "" {
-		var err error
-		if bin, err = buildOtactl(ctx, dir, log); err != nil {
-			return nil, err
-		}
-	}
-	srv, err := startServer("otactl local", bin, "local", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
-		"--mqtts-addr", "", "--data-dir", dir+"/data")
+func runOurs(ctx context.Context, o Options, dataDir string, log io.Writer) (*Ours, error) {
+	srv, err := startServer("otactl local", o.Otactl, "local", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
+		"--mqtts-addr", "", "--data-dir", dataDir)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,16 @@ func printResult(w io.Writer, r *Result) {
 	} else {
 		fmt.Fprintf(w, "\nNO BASELINE (%s): no ratio\n", r.BaselineSkipped)
 	}
-	fmt.Fprintf(w, "peak server RSS: %.0f MiB (target ≤ %d MiB: %s)\n", o.PeakRSSMiB, targetRSSMiB, verdict(r.RSSOK))
+	if len(r.Rounds) > 1 {
+		fmt.Fprintf(w, "rounds (ours download MB/s / mosquitto MB/s = ratio):")
+		for _, rd := range r.Rounds {
+			if rd.Baseline != nil {
+				fmt.Fprintf(w, "  %.1f/%.1f=%.0f%%", rd.Ours.DownloadMBps, rd.Baseline.MBps, rd.Ratio*100)
+			}
+		}
+		fmt.Fprintln(w, "; the median round is shown")
+	}
+	fmt.Fprintf(w, "peak server RSS: %.0f MiB (target ≤ %d MiB: %s)\n", r.PeakRSSMiB, targetRSSMiB, verdict(r.RSSOK))
 }
 
 func verdict(ok bool) string {
