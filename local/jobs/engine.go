@@ -82,6 +82,7 @@ type Engine struct {
 	retries  map[string]map[string]int // jobId/thing → failure type → retries spent
 	failures map[string]string         // jobId/thing → the failure being retried
 	timeouts timeoutHeap
+	armed    map[string]time.Time // jobId/thing → the deadline its heap entry is for
 	wake     chan struct{}
 	stop     context.CancelFunc
 	done     chan struct{}
@@ -91,7 +92,7 @@ type Engine struct {
 // makes svc use clock, the engine's retry policy and deferred rollouts.
 // Call Start (real time) or Load (simulation) before use.
 func New(svc *iot.Service, st *store.Store, clock Clock) *Engine {
-	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, marks: map[string]uint64{}, retries: map[string]map[string]int{}, failures: map[string]string{}, wake: make(chan struct{}, 1)}
+	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, marks: map[string]uint64{}, retries: map[string]map[string]int{}, failures: map[string]string{}, armed: map[string]time.Time{}, wake: make(chan struct{}, 1)}
 	svc.Now = clock.Now
 	svc.RetryPolicy = e.retryPolicy
 	svc.DeferRollout = defers
@@ -475,7 +476,13 @@ func (e *Engine) armTimeout(x *iot.Execution) {
 	if at.IsZero() {
 		return
 	}
+	key := x.JobID + "/" + x.ThingName
 	e.mu.Lock()
+	if cur, ok := e.armed[key]; ok && cur.Equal(at) {
+		e.mu.Unlock() // already armed (a progress update kept the deadline)
+		return
+	}
+	e.armed[key] = at
 	heap.Push(&e.timeouts, timeout{at: at, jobID: x.JobID, thing: x.ThingName})
 	e.mu.Unlock()
 	select {
@@ -489,7 +496,13 @@ func (e *Engine) dueTimeouts(now time.Time) []timeout {
 	defer e.mu.Unlock()
 	var out []timeout
 	for len(e.timeouts) > 0 && !e.timeouts[0].at.After(now) {
-		out = append(out, heap.Pop(&e.timeouts).(timeout))
+		t := heap.Pop(&e.timeouts).(timeout)
+		key := t.jobID + "/" + t.thing
+		if cur, ok := e.armed[key]; !ok || !cur.Equal(t.at) {
+			continue // superseded by a later deadline
+		}
+		delete(e.armed, key)
+		out = append(out, t)
 	}
 	return out
 }

@@ -271,3 +271,28 @@ func TestContinuousJoinerWaitsForWindow(t *testing.T) {
 	}
 	f.checkCounts("j")
 }
+
+// TestStepTimeoutReset: an update with a new stepTimeoutInMinutes replaces
+// the step timer; the earlier deadline no longer applies.
+func TestStepTimeoutReset(t *testing.T) {
+	f := newFx(t)
+	th := f.group("g", 1)[0]
+	f.job("j", "g", nil)
+	must(f.svc.StartNextExecution(th, nil, 5))
+	f.eng.Tick()
+	f.run(3 * time.Minute)
+	for i := 0; i < 3; i++ { // progress reports keep one timer armed
+		must(f.svc.UpdateExecution(th, "j", iot.ExecutionUpdate{Status: "IN_PROGRESS", StepTimeoutInMinutes: 10}))
+	}
+	f.run(5 * time.Minute) // past the first deadline
+	if x := must(f.svc.Execution(th, "j")); x.Status != "IN_PROGRESS" {
+		t.Fatalf("timed out by the replaced timer: %s", x.Status)
+	}
+	f.run(5 * time.Minute)
+	if x := must(f.svc.Execution(th, "j")); x.Status != "TIMED_OUT" {
+		t.Fatalf("at the new deadline: %s", x.Status)
+	}
+	if n := len(f.eventsOf(EventTimedOut)); n != 1 {
+		t.Fatalf("%d timed-out events", n)
+	}
+}
