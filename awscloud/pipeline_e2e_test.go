@@ -188,6 +188,14 @@ func TestCreateWithExistingStream(t *testing.T) {
 		t.Fatalf("existing stream: %+v", res)
 	}
 	golden(t, "existing-stream", normalized(res))
+	// Deleting the update never deletes a stream the user gave.
+	m := &ota.Manager{Cloud: f.cloud}
+	del, err := m.Delete(ctx, "existing-stream", ota.DeleteOptions{Force: true})
+	must(t, err)
+	if del.Stream != "" {
+		t.Fatalf("delete removed the user's stream %s", del.Stream)
+	}
+	f.stream("fleet-stream")
 	// A fileId the stream lacks is refused, and nothing is created.
 	s = f.spec("existing-stream-bad")
 	s.Files[0].FileLocation = ota.FileLocation{Stream: &ota.StreamFile{StreamID: "fleet-stream", FileID: aws.Int(6)}}

@@ -193,7 +193,8 @@ func (r *run) create(ctx context.Context, res *Result) (*Result, error) {
 
 	req := resolver{env: PlanEnv{Region: r.region, AccountID: r.account}}.jobRequest(s, string(doc))
 	req.Targets, req.DestinationPackageVersions = targets, pkgs
-	if res.StreamID != "" {
+	if res.StreamID != "" && existingStream(s) == "" {
+		// Only a stream otactl made is named here: delete removes what this tag names.
 		req.Tags = append(req.Tags, Tag{TagStreamID, res.StreamID})
 	}
 	r.progress("creating job " + req.JobID)
