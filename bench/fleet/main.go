@@ -81,6 +81,8 @@ type Round struct {
 	// RatioEndToEnd uses our whole fleet run instead.
 	Ratio         float64 `json:"ratio,omitempty"`
 	RatioEndToEnd float64 `json:"ratioEndToEnd,omitempty"`
+	// RatioCPU compares the payload each broker moves per CPU second.
+	RatioCPU float64 `json:"ratioCpu,omitempty"`
 }
 
 // Run measures otactl local, then mosquitto, on the same numbers, o.Rounds
@@ -133,6 +135,9 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 			if rd.Ours != nil {
 				rd.Ratio = rd.Ours.DownloadMBps / rd.Baseline.MBps
 				rd.RatioEndToEnd = rd.Ours.Fleet.MBps / rd.Baseline.MBps
+				if rd.Baseline.MBPerCPUSecond > 0 {
+					rd.RatioCPU = rd.Ours.MBPerCPUSecond / rd.Baseline.MBPerCPUSecond
+				}
 			}
 		}
 		r.Rounds = append(r.Rounds, rd)

@@ -42,7 +42,10 @@ type Baseline struct {
 	P99        time.Duration `json:"p99Ns"`
 	PeakRSSMiB float64       `json:"peakRssMiB"`
 	ServerCPU  time.Duration `json:"serverCpuNs"`
-	ClientCPU  time.Duration `json:"clientCpuNs"`
+	// MBPerCPUSecond is payload per second of the broker's CPU time: what
+	// the load of other programs on the machine changes least.
+	MBPerCPUSecond float64       `json:"mbPerServerCpuSecond"`
+	ClientCPU      time.Duration `json:"clientCpuNs"`
 }
 
 // runBaseline starts mosquitto on a free loopback port and measures it.
@@ -135,9 +138,17 @@ func runBaseline(ctx context.Context, o Options, dir string, log io.Writer) (*Ba
 	b.ServerCPU, b.ClientCPU = srv.cpu()-cpu0, selfCPU()-self0
 	b.Bytes = delivered.Load()
 	b.MBps = float64(b.Bytes) / 1e6 / b.Elapsed.Seconds()
+	b.MBPerCPUSecond = perCPU(b.Bytes, b.ServerCPU)
 	b.P50, b.P99 = device.Percentile(times, 50), device.Percentile(times, 99)
 	b.PeakRSSMiB, _ = srv.memory()
 	return b, nil
+}
+
+func perCPU(bytes int64, cpu time.Duration) float64 {
+	if cpu <= 0 {
+		return 0
+	}
+	return float64(bytes) / 1e6 / cpu.Seconds()
 }
 
 // subscriber is one baseline client and its progress.

@@ -36,8 +36,10 @@ type Ours struct {
 	// included); SampledRSSMiB the highest VmRSS sampled every 100 ms.
 	PeakRSSMiB    float64       `json:"peakRssMiB"`
 	SampledRSSMiB float64       `json:"sampledRssMiB"`
-	ServerCPU     time.Duration `json:"serverCpuNs"` // during the fleet run
-	ClientCPU     time.Duration `json:"clientCpuNs"`
+	ServerCPU     time.Duration `json:"serverCpuNs"` // during the whole fleet run
+	// MBPerCPUSecond is payload per second of server CPU (Jobs work included).
+	MBPerCPUSecond float64       `json:"mbPerServerCpuSecond"`
+	ClientCPU      time.Duration `json:"clientCpuNs"`
 }
 
 // runOurs starts otactl local as its own process, seeds it, creates the
@@ -124,6 +126,7 @@ func runOurs(ctx context.Context, o Options, dataDir string, log io.Writer) (*Ou
 	}
 	res.ServerCPU, res.ClientCPU = srv.cpu()-cpu0, selfCPU()-self0
 	res.Fleet = rep.Stats
+	res.MBPerCPUSecond = perCPU(rep.Stats.Bytes, res.ServerCPU)
 	res.Download = time.Duration(last.Load() - first.Load())
 	if res.Download > 0 {
 		res.DownloadMBps = float64(rep.Stats.Bytes) / 1e6 / res.Download.Seconds()

@@ -13,15 +13,15 @@ func printResult(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "\nfleet benchmark: %d devices × %d bytes in %d-byte blocks, %d CPUs, load average %s before, %s after\n\n",
 		r.Devices, r.ImageSize, r.BlockSize, r.CPUs, r.LoadBefore, r.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tMB/s\twall\tp50\tp99\tpeak RSS\tserver CPU\tclient CPU")
+	fmt.Fprintln(tw, "\tMB/s\twall\tp50\tp99\tpeak RSS\tserver CPU\tMB/server-CPU-s\tclient CPU")
 	if o != nil {
-		fmt.Fprintf(tw, "otactl local (download)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%s\n", o.DownloadMBps, d(o.Download),
-			d(o.Fleet.P50), d(o.Fleet.P99), o.PeakRSSMiB, d(o.ServerCPU), d(o.ClientCPU))
-		fmt.Fprintf(tw, "otactl local (whole fleet run)\t%.1f\t%s\t\t\t\t\t\n", o.Fleet.MBps, d(o.Fleet.Elapsed))
+		fmt.Fprintf(tw, "otactl local (download)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%.0f\t%s\n", o.DownloadMBps, d(o.Download),
+			d(o.Fleet.P50), d(o.Fleet.P99), o.PeakRSSMiB, d(o.ServerCPU), o.MBPerCPUSecond, d(o.ClientCPU))
+		fmt.Fprintf(tw, "otactl local (whole fleet run)\t%.1f\t%s\t\t\t\t\t\t\n", o.Fleet.MBps, d(o.Fleet.Elapsed))
 	}
 	if b := r.Baseline; b != nil {
-		fmt.Fprintf(tw, "%s (relay)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%s\n", b.Broker, b.MBps, d(b.Elapsed),
-			d(b.P50), d(b.P99), b.PeakRSSMiB, d(b.ServerCPU), d(b.ClientCPU))
+		fmt.Fprintf(tw, "%s (relay)\t%.1f\t%s\t%s\t%s\t%.0f MiB\t%s\t%.0f\t%s\n", b.Broker, b.MBps, d(b.Elapsed),
+			d(b.P50), d(b.P99), b.PeakRSSMiB, d(b.ServerCPU), b.MBPerCPUSecond, d(b.ClientCPU))
 	}
 	tw.Flush()
 	if o == nil {
@@ -34,6 +34,7 @@ func printResult(w io.Writer, r *Result) {
 			b.Subscribers, d(b.Connect), b.Publishers, b.Messages, b.Window)
 		fmt.Fprintf(w, "\nratio ours/mosquitto: %.0f%% (download phase; target ≥ %.0f%%: %s), %.0f%% over our whole fleet run\n",
 			r.Ratio*100, targetRatio*100, verdict(r.RatioOK), r.RatioEndToEnd*100)
+		fmt.Fprintf(w, "payload per server CPU second ours/mosquitto: %.0f%% (the figure other load on the machine changes least)\n", r.RatioCPU*100)
 	} else {
 		fmt.Fprintf(w, "\nNO BASELINE (%s): no ratio\n", r.BaselineSkipped)
 	}
