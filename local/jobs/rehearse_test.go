@@ -41,3 +41,20 @@ func TestRehearseExampleSpec(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRehearseWeek: the example campaign, 1,000 devices, 5% failures,
+// 2% hangs, 1% offline, a simulated week (the job never completes: the
+// offline devices stay queued).
+func BenchmarkRehearseWeek(b *testing.B) {
+	spec, err := ota.LoadSpecFile("../../examples/firmware-update.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		r, err := Rehearse(spec, RehearsalConfig{Devices: 1000, FailureRate: 0.05, TimeoutRate: 0.02, OfflineRate: 0.01,
+			Duration: 168 * time.Hour, Seed: int64(i), Start: time.Date(2030, 1, 7, 0, 0, 0, 0, time.UTC)})
+		if err != nil || !r.Consistent {
+			b.Fatal(err, r.Consistent)
+		}
+	}
+}
