@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +142,31 @@ func TestPresignGetURL(t *testing.T) {
 	}
 	if _, err := f.svc.PresignGet("bkt", "k", "", 8*24*time.Hour, ""); err == nil {
 		t.Fatal("presigning for 8 days succeeded")
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestPutObjectStreams writes 64 MiB through the Go API and checks the heap
+// did not grow with the object: bodies stream to the blob file.
+func TestPutObjectStreams(t *testing.T) {
+	f := newFixture(t)
+	f.svc.CreateBucket("big")
+	const size = 64 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	oi, err := f.svc.PutObject("big", "blob", io.LimitReader(zeros{}, size), "")
+	runtime.ReadMemStats(&after)
+	if err != nil || oi.Size != size {
+		t.Fatalf("PutObject = %+v, %v", oi, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > size/8 {
+		t.Fatalf("PutObject of %d bytes allocated %d bytes", size, grew)
 	}
 }
