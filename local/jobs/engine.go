@@ -298,8 +298,10 @@ func (e *Engine) observe(ev iot.Event) {
 // active is false once the job needs the engine no more.
 func (e *Engine) process(id string, now time.Time) (next time.Time, active bool) {
 	j, err := e.svc.Job(id)
-	if err != nil {
-		return time.Time{}, !isNotFound(err)
+	if isNotFound(err) {
+		return time.Time{}, false
+	} else if err != nil {
+		return now.Add(time.Minute), true // try again
 	}
 	sc := j.SchedulingConfig
 	if j.Status == iot.JobScheduled {
