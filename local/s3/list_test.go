@@ -175,3 +175,19 @@ func TestVirtualHostStyle(t *testing.T) {
 		t.Fatalf("virtual-host listing %v %v", out, err)
 	}
 }
+
+func TestListObjectVersionsDelimiter(t *testing.T) {
+	f := newFixture(t)
+	f.bucket(t, "bkt", "Enabled")
+	for _, k := range []string{"fw/a", "fw/b", "root", "root"} {
+		f.put(t, "bkt", k, k)
+	}
+	out, err := f.client.ListObjectVersions(ctx, &sdks3.ListObjectVersionsInput{Bucket: aws.String("bkt"), Delimiter: aws.String("/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.CommonPrefixes) != 1 || *out.CommonPrefixes[0].Prefix != "fw/" || len(out.Versions) != 2 ||
+		*out.Versions[0].Key != "root" || !*out.Versions[0].IsLatest || *out.Versions[1].IsLatest {
+		t.Fatalf("versions with delimiter: %+v %+v", out.CommonPrefixes, out.Versions)
+	}
+}
