@@ -1,6 +1,9 @@
 package s3
 
 import (
+	"bytes"
+	"encoding/xml"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -183,10 +186,14 @@ func (s *Service) owner() owner {
 }
 
 func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, bucket string) error {
-	if r.ContentLength != 0 {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return errMalformedXML()
+	}
+	if len(bytes.TrimSpace(raw)) > 0 { // the configuration is optional
 		var cfg createBucketConfiguration
-		if err := decodeXML(r, &cfg); err != nil {
-			return err
+		if xml.Unmarshal(raw, &cfg) != nil {
+			return errMalformedXML()
 		}
 	}
 	if err := s.CreateBucket(bucket); err != nil {
