@@ -104,6 +104,29 @@ func printRehearsal(w io.Writer, r *jobs.Rehearsal) {
 		lines = append(lines, line{u.FirstWave, fmt.Sprintf("rollout   %d things in %d waves until %s (%d-%d/min, %s)",
 			u.Things, u.Waves, u.LastWave.Format("15:04"), u.MinRate, u.MaxRate, where)})
 	}
+	// Retries and timeouts, one line per day they happened on.
+	type tally struct {
+		first             time.Time
+		retries, timeouts int
+	}
+	days := map[string]*tally{}
+	for _, ev := range r.Timeline {
+		if ev.Kind != jobs.EventRetry && ev.Kind != jobs.EventTimedOut {
+			continue
+		}
+		d := ev.At.Format("2006-01-02")
+		if days[d] == nil {
+			days[d] = &tally{first: ev.At}
+		}
+		if ev.Kind == jobs.EventRetry {
+			days[d].retries++
+		} else {
+			days[d].timeouts++
+		}
+	}
+	for _, t := range days {
+		lines = append(lines, line{t.first, fmt.Sprintf("failures  %d retried, %d timed out that day", t.retries, t.timeouts)})
+	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.Before(lines[j].at) })
 	for _, l := range lines {
 		fmt.Fprintf(w, "  %s  %s\n", l.at.Format(stamp), l.text)

@@ -186,6 +186,9 @@ func abortHit(j *iot.Job) (ota.AbortCriteria, bool) {
 }
 
 func abortComment(c ota.AbortCriteria, j *iot.Job) string {
-	return fmt.Sprintf("abortConfig: %s executions reached %.2f%% of %d notified things (minNumberOfExecutedThings %d)",
-		c.FailureType, c.ThresholdPercentage, notified(j.Counts), c.MinNumberOfExecutedThings)
+	p, n := j.Counts, notified(j.Counts)
+	failed := map[string]int{"FAILED": p.Failed, "REJECTED": p.Rejected, "TIMED_OUT": p.TimedOut,
+		"ALL": p.Failed + p.Rejected + p.TimedOut}[c.FailureType]
+	return fmt.Sprintf("abortConfig: %d %s of %d things notified (%.2f%%, threshold %.2f%%, minNumberOfExecutedThings %d)",
+		failed, c.FailureType, n, float64(failed)*100/float64(max(n, 1)), c.ThresholdPercentage, c.MinNumberOfExecutedThings)
 }
