@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -105,7 +106,7 @@ func (b *Broker) Start() error {
 			return fmt.Errorf("mqtt: listen %s: %w", b.cfg.Addr, err)
 		}
 		b.plain = l
-		if err := b.srv.AddListener(listeners.NewNet(listenerPlain, l)); err != nil {
+		if err := b.srv.AddListener(listeners.NewNet(listenerPlain, connectDeadline{l})); err != nil {
 			l.Close()
 			return err
 		}
@@ -121,7 +122,7 @@ func (b *Broker) Start() error {
 			b.closeListeners()
 			return fmt.Errorf("mqtt: listen %s: %w", b.cfg.TLSAddr, err)
 		}
-		b.secure = tls.NewListener(l, tc)
+		b.secure = tls.NewListener(connectDeadline{l}, tc)
 		if err := b.srv.AddListener(listeners.NewNet(listenerTLS, b.secure)); err != nil {
 			b.closeListeners()
 			return err
@@ -167,6 +168,22 @@ func (b *Broker) TLSAddr() string {
 		return ""
 	}
 	return b.secure.Addr().String()
+}
+
+// connectTimeout bounds the TLS handshake and CONNECT of a new connection;
+// after CONNECT, mochi's keepalive deadline takes over.
+const connectTimeout = 30 * time.Second
+
+// connectDeadline gives each accepted connection connectTimeout to connect,
+// so a client that opens a socket and says nothing does not stay forever.
+type connectDeadline struct{ net.Listener }
+
+func (l connectDeadline) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		c.SetDeadline(time.Now().Add(connectTimeout))
+	}
+	return c, err
 }
 
 // Listener ids (mochi keeps them on each client).
