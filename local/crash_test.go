@@ -162,5 +162,17 @@ func TestKillDuringWrites(t *testing.T) {
 	if listed < len(acks) {
 		t.Fatalf("%d versions listed, %d acknowledged", listed, len(acks))
 	}
+	// Bodies written but never committed when the process died were swept:
+	// one blob file per version.
+	entries, _ := os.ReadDir(filepath.Join(dir, "blobs"))
+	files := 0
+	for _, e := range entries {
+		if !e.IsDir() {
+			files++
+		}
+	}
+	if files != listed {
+		t.Fatalf("%d blob files for %d versions after restart", files, listed)
+	}
 	t.Logf("%d acknowledged before SIGKILL, %d versions after restart", len(acks), listed)
 }

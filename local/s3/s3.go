@@ -50,8 +50,11 @@ type Service struct {
 }
 
 // New returns the S3 service keeping its state in st.
+// Blobs of bodies whose write a crash interrupted are removed.
 func New(st *store.Store, env wire.Env) *Service {
-	return &Service{st: st, env: env, now: time.Now, hostSuffixes: []string{"localhost"}}
+	s := &Service{st: st, env: env, now: time.Now, hostSuffixes: []string{"localhost"}}
+	s.sweepOrphans()
+	return s
 }
 
 // SetPresignCredentials sets the key pair PresignGet signs with and, when

@@ -242,3 +242,19 @@ func syncDir(dir string) {
 // SetNoSync turns off fsync on commit: for throwaway stores (a rehearsal
 // in a temporary directory) where speed matters and durability does not.
 func (s *Store) SetNoSync(v bool) { s.db.NoSync = v }
+
+// BlobIDs lists the ids of every blob on disk (not the temporary files of
+// writes in progress), for a sweep of blobs no record names any more.
+func (s *Store) BlobIDs() ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(s.dir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
