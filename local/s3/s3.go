@@ -50,7 +50,8 @@ type Service struct {
 }
 
 // New returns the S3 service keeping its state in st.
-// Blobs of bodies whose write a crash interrupted are removed.
+// Blobs of bodies whose write a crash interrupted are removed, so create
+// one Service per store, before anything writes to it.
 func New(st *store.Store, env wire.Env) *Service {
 	s := &Service{st: st, env: env, now: time.Now, hostSuffixes: []string{"localhost"}}
 	s.sweepOrphans()
