@@ -70,6 +70,14 @@ func (s *Service) target(r *http.Request) (bucket, key string) {
 func (s *Service) BucketFromHost(host string) string { return s.hostBucket(host) }
 
 func (s *Service) hostBucket(hostport string) string {
+	b := s.hostName(hostport)
+	if !validBucketName(b) {
+		return "" // s3.localhost and the like: path style
+	}
+	return b
+}
+
+func (s *Service) hostName(hostport string) string {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h

@@ -2,6 +2,7 @@ package s3_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -174,6 +175,11 @@ func TestVirtualHostStyle(t *testing.T) {
 	if err != nil || keys(out.Contents) != "dir/k" {
 		t.Fatalf("virtual-host listing %v %v", out, err)
 	}
+	// A host that cannot be a bucket (s3.localhost) is path style.
+	status, body, _ := rawRequestHost(t, f.url+"/vhost/dir/k", "s3.localhost:"+port)
+	if status != 200 || body != "v" {
+		t.Fatalf("path style on s3.localhost: %d %q", status, body)
+	}
 }
 
 func TestListObjectVersionsDelimiter(t *testing.T) {
@@ -190,4 +196,17 @@ func TestListObjectVersionsDelimiter(t *testing.T) {
 		*out.Versions[0].Key != "root" || !*out.Versions[0].IsLatest || *out.Versions[1].IsLatest {
 		t.Fatalf("versions with delimiter: %+v %+v", out.CommonPrefixes, out.Versions)
 	}
+}
+
+func rawRequestHost(t *testing.T, url, host string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
 }
