@@ -139,6 +139,9 @@ func TestKillDuringWrites(t *testing.T) {
 		}
 		return hex.EncodeToString(h.Sum(nil))
 	}
+	if v, err := c.GetBucketVersioning(ctx, &sdks3.GetBucketVersioningInput{Bucket: aws.String("burst")}); err != nil || v.Status != "Enabled" {
+		t.Fatalf("bucket versioning after restart: %v %v", v, err)
+	}
 	for _, a := range acks {
 		if got := read(a.key, a.version); got != a.md5 {
 			t.Fatalf("%s@%s: body md5 %s, acknowledged %s", a.key, a.version, got, a.md5)
