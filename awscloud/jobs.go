@@ -113,7 +113,7 @@ func (c *Cloud) DescribeJob(ctx context.Context, id string) (ota.Job, error) {
 	job := ota.Job{JobID: aws.ToString(j.JobId), JobArn: aws.ToString(j.JobArn), Status: string(j.Status),
 		Description: aws.ToString(j.Description), TargetSelection: string(j.TargetSelection), Targets: j.Targets,
 		CreatedAt: aws.ToTime(j.CreatedAt), LastUpdatedAt: aws.ToTime(j.LastUpdatedAt), CompletedAt: aws.ToTime(j.CompletedAt),
-		Counts: map[string]int{}, Raw: j}
+		Counts: map[string]int{}, DestinationPackageVersions: j.DestinationPackageVersions, Raw: j}
 	if d := j.JobProcessDetails; d != nil {
 		for status, n := range map[string]*int32{
 			"QUEUED": d.NumberOfQueuedThings, "IN_PROGRESS": d.NumberOfInProgressThings, "SUCCEEDED": d.NumberOfSucceededThings,

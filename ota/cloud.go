@@ -102,6 +102,7 @@ type Job struct {
 	CreatedAt, LastUpdatedAt, CompletedAt               time.Time
 	Counts                                              map[string]int // execution counts by status
 	SchedulingConfig                                    *SchedulingConfig
+	DestinationPackageVersions                          []string
 	Raw                                                 any // the service's full response, for JSON output
 }
 
@@ -118,4 +119,11 @@ type Execution struct {
 	QueuedAt, StartedAt, LastUpdt time.Time
 	RetryAttempt                  int
 	StatusDetails                 map[string]string
+	Packages                      map[string]string // package → version the thing reports running
+}
+
+// PackageReporter is a Cloud that can read the package versions a thing
+// reports (its $package shadow).
+type PackageReporter interface {
+	ThingPackages(ctx context.Context, thing string) (map[string]string, error)
 }

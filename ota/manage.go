@@ -174,8 +174,30 @@ func (m *Manager) Describe(ctx context.Context, id string, executions bool) (*Up
 		if d.Executions, err = m.Cloud.ListJobExecutions(ctx, job.JobID); err != nil {
 			return nil, err
 		}
+		if err := m.packages(ctx, d); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
+}
+
+// packages adds, for an update that sets destinationPackageVersions, the
+// package versions each device reports running.
+func (m *Manager) packages(ctx context.Context, d *UpdateDetails) error {
+	pr, ok := m.Cloud.(PackageReporter)
+	if !ok || len(d.Job.DestinationPackageVersions) == 0 {
+		return nil
+	}
+	for i := range d.Executions {
+		e := &d.Executions[i]
+		thing := e.ThingArn[strings.LastIndex(e.ThingArn, "/")+1:]
+		pkgs, err := pr.ThingPackages(ctx, thing)
+		if err != nil {
+			return err
+		}
+		e.Packages = pkgs
+	}
+	return nil
 }
 
 // NextWindows returns the next n window openings after now, across windows.

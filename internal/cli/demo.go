@@ -115,13 +115,14 @@ func runDemo(cmd *cobra.Command, f *demoFlags) error {
 		f.firmwareSize, seed.Bucket, seed.Key, seeded.FirmwareVersion, seed.Profile, f.devices, seed.Group)
 
 	spec := demoSpec(seed)
-	p := &ota.Pipeline{Cloud: awscloud.FromConfig(cfg), PollInterval: 20 * time.Millisecond}
+	p := &ota.Pipeline{Cloud: awscloud.FromConfig(cfg), PollInterval: 20 * time.Millisecond, CreatePackageVersions: true}
 	res, err := p.Run(ctx, spec)
 	if err != nil {
 		return fmt.Errorf("otactl create: %w", err)
 	}
-	fmt.Fprintf(w, "3. otactl create %s: retries %d on FAILED, timeout %d min, rollout %d/min\n", spec.OTAUpdateID,
-		spec.JobExecutionsRetryConfig.CriteriaList[0].NumberOfRetries, spec.TimeoutConfig.InProgressTimeoutInMinutes, spec.JobExecutionsRolloutConfig.MaximumPerMinute)
+	fmt.Fprintf(w, "3. otactl create %s: retries %d on FAILED, timeout %d min, rollout %d/min, package version %s\n", spec.OTAUpdateID,
+		spec.JobExecutionsRetryConfig.CriteriaList[0].NumberOfRetries, spec.TimeoutConfig.InProgressTimeoutInMinutes,
+		spec.JobExecutionsRolloutConfig.MaximumPerMinute, spec.DestinationPackageVersions[0])
 	printCreated(&indent{w: w}, res)
 
 	trust, err := device.TrustPEM(seeded.SigningCertPEM)
@@ -193,6 +194,7 @@ func demoSpec(s demo.Seed) *ota.Spec {
 			JobExecutionsRetryConfig:   &ota.RetryConfig{CriteriaList: []ota.RetryCriteria{{FailureType: "FAILED", NumberOfRetries: 2}}},
 			TimeoutConfig:              &ota.TimeoutConfig{InProgressTimeoutInMinutes: 10},
 			JobExecutionsRolloutConfig: &ota.RolloutConfig{MaximumPerMinute: 1000},
+			DestinationPackageVersions: []string{"sensor-fw@1.0.0"},
 		},
 	}
 }

@@ -11,7 +11,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: exit %d\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"Created OTA update demo-fw-1-0-0", "Status      COMPLETED", "SUCCEEDED 8", "demo-device-08", `"afr_ota"`} {
+	for _, want := range []string{"Created OTA update demo-fw-1-0-0", "Status      COMPLETED", "SUCCEEDED 8", "demo-device-08", "sensor-fw@1.0.0", `"afr_ota"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -29,6 +29,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			Executions []struct {
 				Status          string
 				ExecutionNumber int64
+				Packages        map[string]string
 			}
 		}
 	}
@@ -43,6 +44,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	for _, e := range rep.Update.Executions {
 		if e.Status != "SUCCEEDED" {
 			t.Fatalf("execution %+v did not succeed", e)
+		}
+		if e.Packages["sensor-fw"] != "1.0.0" {
+			t.Fatalf("execution %+v: the device should now report sensor-fw 1.0.0", e)
 		}
 		if e.ExecutionNumber == 2 {
 			retried++

@@ -132,14 +132,28 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 	if len(d.Executions) > 0 {
 		fmt.Fprintln(out)
 		ew := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(ew, "THING\tSTATUS\tEXECUTION\tRETRY\tUPDATED")
+		fmt.Fprintln(ew, "THING\tSTATUS\tEXECUTION\tRETRY\tUPDATED\tPACKAGES")
 		sort.Slice(d.Executions, func(a, b int) bool { return d.Executions[a].ThingArn < d.Executions[b].ThingArn })
 		for _, e := range d.Executions {
-			fmt.Fprintf(ew, "%s\t%s\t%d\t%d\t%s\n", shortTargets([]string{e.ThingArn}), e.Status, e.ExecutionNumber, e.RetryAttempt, e.LastUpdt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(ew, "%s\t%s\t%d\t%d\t%s\t%s\n", shortTargets([]string{e.ThingArn}), e.Status, e.ExecutionNumber, e.RetryAttempt,
+				e.LastUpdt.UTC().Format(time.RFC3339), packageList(e.Packages))
 		}
 		ew.Flush()
 	}
 	fmt.Fprintf(out, "\nJob document:\n%s\n", d.Document)
+}
+
+// packageList shows package versions as name@version, sorted; "-" for none.
+func packageList(p map[string]string) string {
+	if len(p) == 0 {
+		return "-"
+	}
+	out := make([]string, 0, len(p))
+	for name, v := range p {
+		out = append(out, name+"@"+v)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }
 
 func orDefault(s, d string) string {
