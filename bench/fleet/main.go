@@ -86,7 +86,8 @@ type Round struct {
 }
 
 // Run measures otactl local, then mosquitto, on the same numbers, o.Rounds
-// times; the result is the round with the median ratio.
+// times; the result is the round with the median ratio (the lower one of an
+// even count).
 func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 	if o.Devices < 1 || o.ImageSize < 1 || o.BlockSize < 256 || o.BlockSize > 131072 || o.Window < 1 {
 		return nil, errors.New("-devices and -image must be positive, -block 256..131072, -window at least 1")
@@ -144,7 +145,7 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 	}
 	byRatio := append([]Round(nil), r.Rounds...)
 	sort.SliceStable(byRatio, func(i, j int) bool { return byRatio[i].Ratio < byRatio[j].Ratio })
-	r.Round = byRatio[len(byRatio)/2]
+	r.Round = byRatio[(len(byRatio)-1)/2] // the lower median of an even count
 	r.RatioOK = r.Baseline != nil && r.Ours != nil && r.Ratio >= targetRatio
 	r.RSSOK = r.Ours != nil && r.PeakRSSMiB <= targetRSSMiB
 	if len(r.Rounds) == 1 {

@@ -161,7 +161,6 @@ type subscriber struct {
 	window chan struct{} // a window has been received in full
 	start  time.Time
 	done   time.Duration // time to the last message
-	err    error
 }
 
 func (s *subscriber) read(delivered *atomic.Int64) {
