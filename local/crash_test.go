@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iot"
 	sdks3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -54,8 +55,9 @@ type acked struct {
 
 // TestKillDuringWrites SIGKILLs `otactl local` in the middle of a burst of
 // concurrent PutObjects, restarts it on the same data directory and finds
-// every acknowledged object version with its exact bytes, and no listed
-// version whose body is not whole.
+// every acknowledged object version with its exact bytes, no listed
+// version whose body is not whole, and every acknowledged job with its
+// document and executions.
 func TestKillDuringWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the otactl binary")
@@ -78,7 +80,14 @@ func TestKillDuringWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const writers, killAfter = 6, 60
+	ic := iot.NewFromConfig(cfg)
+	if _, err := ic.CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String("crash-thing")}); err != nil {
+		t.Fatal(err)
+	}
+	thingArn := "arn:aws:iot:" + local.DefaultRegion + ":000000000000:thing/crash-thing"
+
+	const writers, jobWriters, killAfter = 6, 2, 60
+	var jobAcks []string
 	var mu sync.Mutex
 	var acks []acked
 	killed := make(chan struct{})
@@ -114,6 +123,29 @@ func TestKillDuringWrites(t *testing.T) {
 						close(killed)
 					})
 				}
+			}
+		}(w)
+	}
+	for w := 0; w < jobWriters; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("crash-job-%d-%d", w, i)
+				_, err := ic.CreateJob(ctx, &iot.CreateJobInput{JobId: aws.String(id), Targets: []string{thingArn},
+					Document: aws.String(fmt.Sprintf(`{"n":%d}`, i))})
+				if err != nil {
+					select {
+					case <-killed:
+						return
+					default:
+						t.Errorf("CreateJob before the kill: %v", err)
+						return
+					}
+				}
+				mu.Lock()
+				jobAcks = append(jobAcks, id)
+				mu.Unlock()
 			}
 		}(w)
 	}
@@ -177,5 +209,23 @@ func TestKillDuringWrites(t *testing.T) {
 	if files != listed {
 		t.Fatalf("%d blob files for %d versions after restart", files, listed)
 	}
-	t.Logf("%d acknowledged before SIGKILL, %d versions after restart", len(acks), listed)
+	ic = iot.NewFromConfig(localtest.Config(url, local.DefaultRegion, local.DefaultAccessKeyID, local.DefaultSecretAccessKey))
+	for _, id := range jobAcks {
+		doc, err := ic.GetJobDocument(ctx, &iot.GetJobDocumentInput{JobId: aws.String(id)})
+		if err != nil {
+			t.Fatalf("acknowledged job %s lost: %v", id, err)
+		}
+		var n int
+		if _, err := fmt.Sscanf(aws.ToString(doc.Document), `{"n":%d}`, &n); err != nil {
+			t.Fatalf("job %s document %q", id, aws.ToString(doc.Document))
+		}
+		ex, err := ic.DescribeJobExecution(ctx, &iot.DescribeJobExecutionInput{JobId: aws.String(id), ThingName: aws.String("crash-thing")})
+		if err != nil || ex.Execution == nil {
+			t.Fatalf("job %s lost its execution: %v", id, err)
+		}
+	}
+	if len(jobAcks) == 0 {
+		t.Fatal("no job acknowledged before the kill")
+	}
+	t.Logf("%d objects and %d jobs acknowledged before SIGKILL, %d versions after restart", len(acks), len(jobAcks), listed)
 }
