@@ -50,15 +50,30 @@ func appendPublishHeader(dst []byte, topic string, v5 bool, size int) []byte {
 // mochi's own writes take), so packets never interleave. The connection's
 // deadline (keepalive × 1.5) bounds a write to a client that stopped reading.
 func writeFrame(cl *mochi.Client, frame []byte) error {
+	if err := fits(cl, len(frame)); err != nil {
+		return err
+	}
+	return writeFrames(cl, frame)
+}
+
+// fits checks that a packet of n bytes may go to the client.
+func fits(cl *mochi.Client, n int) error {
+	if max := cl.Properties.Props.MaximumPacketSize; max > 0 && uint32(n) > max {
+		return errors.New("packet larger than the client's maximum packet size")
+	}
+	return nil
+}
+
+// writeFrames writes whole packets, each already checked with fits, in one
+// write under the client's lock: a window of stream blocks costs one
+// syscall instead of one per block.
+func writeFrames(cl *mochi.Client, frames []byte) error {
 	if cl.Closed() || cl.Net.Conn == nil {
 		return errClosed
 	}
-	if max := cl.Properties.Props.MaximumPacketSize; max > 0 && uint32(len(frame)) > max {
-		return errors.New("packet larger than the client's maximum packet size")
-	}
 	cl.Lock()
 	defer cl.Unlock()
-	_, err := cl.Net.Conn.Write(frame)
+	_, err := cl.Net.Conn.Write(frames)
 	return err
 }
 

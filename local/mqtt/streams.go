@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fxamacker/cbor/v2"
 	mochi "github.com/mochi-mqtt/server/v2"
@@ -288,31 +290,58 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 		limit = count
 	}
 	topic, v5 := base+"data/"+format, cl.Properties.ProtocolVersion == 5
-	frame := make([]byte, 0, int(l)+len(topic)+256)
+	// The window's frames are built into one buffer and written together
+	// (flushed early past flushAt), in block order.
+	bp := windowPool.Get().(*[]byte)
+	out := (*bp)[:0]
+	defer func() {
+		if cap(out) <= 2*flushAt {
+			*bp = out[:0]
+			windowPool.Put(bp)
+		}
+	}()
+	flush := func() error {
+		if len(out) == 0 {
+			return nil
+		}
+		err := writeFrames(cl, out)
+		out = out[:0]
+		if err != nil {
+			return errGone
+		}
+		return nil
+	}
 	var raw, prefix []byte
-	// send writes block i as one message. A block is read straight into the
-	// message (CBOR) from the object version: nothing else is read.
+	// send appends block i as one message. A block is read straight into
+	// the message (CBOR) from the object version: nothing else is read.
 	send := func(i int64) error {
 		n := int(min(l, size-i*l))
+		at := len(out)
 		if format == "cbor" {
 			prefix = appendBlockCBOR(prefix[:0], req.C, *req.F, i, n)
-			frame = append(appendPublishHeader(frame[:0], topic, v5, len(prefix)+n), prefix...)
-			at := len(frame)
-			frame = frame[:at+n]
-			if err := readBlock(obj, frame[at:], i*l); err != nil {
-				return fmt.Errorf("reading block %d: %w", i, err)
+			out = append(appendPublishHeader(out, topic, v5, len(prefix)+n), prefix...)
+			p := len(out)
+			out = slices.Grow(out, n)[:p+n]
+			if err := readBlock(obj, out[p:], i*l); err != nil {
+				out = out[:at]
+				return errors.Join(flush(), fmt.Errorf("reading block %d: %w", i, err))
 			}
 		} else {
 			if raw == nil {
 				raw = make([]byte, l)
 			}
 			if err := readBlock(obj, raw[:n], i*l); err != nil {
-				return fmt.Errorf("reading block %d: %w", i, err)
+				return errors.Join(flush(), fmt.Errorf("reading block %d: %w", i, err))
 			}
-			frame = appendPublish(frame[:0], topic, v5, mustJSON(dataResponse{C: req.C, F: *req.F, L: n, I: i, P: raw[:n]}))
+			out = appendPublish(out, topic, v5, mustJSON(dataResponse{C: req.C, F: *req.F, L: n, I: i, P: raw[:n]}))
 		}
-		if err := writeFrame(cl, frame); err != nil {
+		if fits(cl, len(out)-at) != nil {
+			out = out[:at]
+			flush()
 			return errGone
+		}
+		if len(out) >= flushAt {
+			return flush()
 		}
 		return nil
 	}
@@ -324,7 +353,7 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 			}
 			sent++
 		}
-		return nil
+		return ignoreGone(flush())
 	}
 	// Bit k of the bitmap (LSB first within each byte) asks for block o+k.
 	for k := int64(0); k < int64(len(req.B))*8 && sent < limit; k++ {
@@ -340,8 +369,13 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 		}
 		sent++
 	}
-	return nil
+	return ignoreGone(flush())
 }
+
+// flushAt bounds the bytes of a window held before writing them.
+const flushAt = 64 << 10
+
+var windowPool = sync.Pool{New: func() any { b := make([]byte, 0, 40<<10); return &b }}
 
 // errGone means the requester's connection failed: stop sending.
 var errGone = errors.New("requester gone")
