@@ -2,10 +2,12 @@ package iot
 
 import (
 	"encoding/json"
+	"errors"
 	"sort"
 	"time"
 
 	"github.com/otactl/otactl/local/store"
+	"github.com/otactl/otactl/local/wire"
 	"github.com/otactl/otactl/ota"
 )
 
@@ -332,7 +334,11 @@ type ExecutionUpdate struct {
 // ResourceNotFoundException, InvalidRequestException,
 // InvalidStateTransitionException and VersionConflictException.
 func (s *Service) UpdateExecution(thing, jobID string, u ExecutionUpdate) (Execution, error) {
-	return s.Transition(thing, jobID, func(j *Job, e *Execution) error {
+	// Devices' reports share commits (store.Batch), except a FAILED one
+	// with a RetryPolicy: that asks the policy, which counts attempts, and
+	// a batch may run its function twice.
+	batch := u.Status != StatusFailed || s.RetryPolicy == nil
+	return s.transition(batch, thing, jobID, func(j *Job, e *Execution) error {
 		if !deviceStatuses[u.Status] {
 			return invalid("status must be IN_PROGRESS, SUCCEEDED, FAILED or REJECTED, got %q", u.Status)
 		}
@@ -371,12 +377,36 @@ func (s *Service) UpdateExecution(thing, jobID string, u ExecutionUpdate) (Execu
 // ended is COMPLETED. The job engine uses it to time out, cancel or remove
 // executions; fn returning an error changes nothing.
 func (s *Service) Transition(thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, error) {
+	return s.transition(false, thing, jobID, fn)
+}
+
+// transition is Transition, in a shared commit when batch is set: then fn
+// may run more than once, each time on freshly loaded records, and only
+// the last run's result and events count (they are assigned, not added).
+func (s *Service) transition(batch bool, thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, error) {
 	var out Execution
 	var evs []Event
-	err := s.st.Update(func(tx *store.Tx) (err error) {
+	var refused error
+	run := func(tx *store.Tx) (err error) {
+		refused = nil
 		out, evs, err = s.transitionTx(tx, thing, jobID, fn)
+		var we *wire.Error
+		if batch && errors.As(err, &we) {
+			// A refused update has written nothing (the checks come first):
+			// it need not fail, and so replay, the others' shared commit.
+			refused, err = err, nil
+		}
 		return err
-	})
+	}
+	var err error
+	if batch {
+		err = s.st.Batch(run)
+	} else {
+		err = s.st.Update(run)
+	}
+	if err == nil {
+		err = refused
+	}
 	if err != nil {
 		return Execution{}, err
 	}

@@ -60,6 +60,16 @@ func (s *Store) Update(fn func(*Tx) error) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
 }
 
+// Batch runs fn like Update, durably, but concurrent callers may share one
+// transaction and one fsync (bbolt's DB.Batch): many devices' progress
+// reports cost one disk sync. fn may run more than once (the batch is
+// retried without a caller whose fn failed), so it must only assign to
+// state outside the transaction, never accumulate. An error from fn fails
+// its own call only.
+func (s *Store) Batch(fn func(*Tx) error) error {
+	return s.db.Batch(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
+}
+
 // View runs fn in a consistent read-only transaction.
 func (s *Store) View(fn func(*Tx) error) error {
 	return s.db.View(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
