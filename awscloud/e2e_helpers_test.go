@@ -35,6 +35,7 @@ type fixture struct {
 	firmware []byte
 	version  string // of fw.bin
 	cert     *x509.Certificate
+	certArn  string // the profile's ACM certificate
 }
 
 const (
@@ -66,6 +67,7 @@ func newFixture(t testing.TB, size int) *fixture {
 	must(t, err)
 	cert, err := acm.NewFromConfig(env.Config).GetCertificate(ctx, &acm.GetCertificateInput{CertificateArn: prof.SigningMaterial.CertificateArn})
 	must(t, err)
+	f.certArn = aws.ToString(prof.SigningMaterial.CertificateArn)
 	block, _ := pem.Decode([]byte(aws.ToString(cert.Certificate)))
 	if f.cert, err = x509.ParseCertificate(block.Bytes); err != nil {
 		t.Fatal(err)

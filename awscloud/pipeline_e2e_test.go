@@ -405,3 +405,25 @@ func TestSigningWaitStopsOnInterruptAndTimeout(t *testing.T) {
 		t.Fatalf("an interrupted create left %d streams, %d jobs", streams, jobs)
 	}
 }
+
+// TestCreateMakesProfileFromParameter: as CreateOTAUpdate does, a missing
+// profile is created from signingProfileParameter.
+func TestCreateMakesProfileFromParameter(t *testing.T) {
+	f := newFixture(t, 3000)
+	s := f.spec("new-profile")
+	s.Files[0].CodeSigning.StartSigningJobParameter = &ota.StartSigningJobParameter{SigningProfileName: "made_by_otactl",
+		SigningProfileParameter: &ota.SigningProfileParameter{CertificateArn: f.certArn, CertificatePathOnDevice: "/certs/ota.crt"}}
+	res, err := f.pipeline().Run(ctx, s)
+	must(t, err)
+	fr := res.Files[0]
+	if fr.CertFile != "/certs/ota.crt" {
+		t.Fatalf("certfile %q, want the certificatePathOnDevice", fr.CertFile)
+	}
+	fr.CertFile = "code_sign.crt" // verifySigned checks the fixture profile's certname
+	f.verifySigned(fr, f.firmware)
+	prof, err := signer.NewFromConfig(f.env.Config).GetSigningProfile(ctx, &signer.GetSigningProfileInput{ProfileName: aws.String("made_by_otactl")})
+	must(t, err)
+	if aws.ToString(prof.PlatformId) != "AmazonFreeRTOS-Default" || prof.Tags[ota.TagUpdateID] != "new-profile" {
+		t.Fatalf("created profile: platform %s tags %v", aws.ToString(prof.PlatformId), prof.Tags)
+	}
+}

@@ -19,6 +19,30 @@ func (c *Cloud) GetSigningProfile(ctx context.Context, name string) (ota.Signing
 		CertName: out.SigningParameters["certname"], Status: string(out.Status)}, nil
 }
 
+// DefaultPlatform is the Signer platform of FreeRTOS OTA updates.
+const DefaultPlatform = "AmazonFreeRTOS-Default"
+
+// PutSigningProfile creates a signing profile from CreateOTAUpdate's
+// signingProfileParameter.
+func (c *Cloud) PutSigningProfile(ctx context.Context, name string, p ota.SigningProfileParameter, tags []ota.Tag) error {
+	platform := p.Platform
+	if platform == "" {
+		platform = DefaultPlatform
+	}
+	in := &signer.PutSigningProfileInput{ProfileName: &name, PlatformId: &platform, Tags: map[string]string{}}
+	if p.CertificateArn != "" {
+		in.SigningMaterial = &types.SigningMaterial{CertificateArn: &p.CertificateArn}
+	}
+	if p.CertificatePathOnDevice != "" {
+		in.SigningParameters = map[string]string{"certname": p.CertificatePathOnDevice}
+	}
+	for _, t := range tags {
+		in.Tags[t.Key] = t.Value
+	}
+	_, err := c.signer.PutSigningProfile(ctx, in)
+	return wrap(err)
+}
+
 // StartSigningJob signs an exact object version.
 func (c *Cloud) StartSigningJob(ctx context.Context, in ota.SigningJobInput) (string, error) {
 	out, err := c.signer.StartSigningJob(ctx, &signer.StartSigningJobInput{

@@ -22,6 +22,7 @@ type Cloud interface {
 	DeleteObjectVersion(ctx context.Context, bucket, key, version string) error
 
 	GetSigningProfile(ctx context.Context, name string) (SigningProfile, error)
+	PutSigningProfile(ctx context.Context, name string, p SigningProfileParameter, tags []Tag) error
 	StartSigningJob(ctx context.Context, in SigningJobInput) (jobID string, err error)
 	DescribeSigningJob(ctx context.Context, jobID string) (SigningJob, error)
 

@@ -72,6 +72,14 @@ func clientToken(updateID string, i int, src *S3Location) string {
 func (r *run) signWithProfile(ctx context.Context, fp string, f *File, src *S3Location, fr *FileResult) (*FileResult, error) {
 	p := f.CodeSigning.StartSigningJobParameter
 	prof, err := r.p.Cloud.GetSigningProfile(ctx, p.SigningProfileName)
+	if errors.Is(err, ErrNotFound) && p.SigningProfileParameter != nil {
+		// As CreateOTAUpdate does: make the profile the parameter describes.
+		r.progress("creating signing profile " + p.SigningProfileName)
+		if err := r.p.Cloud.PutSigningProfile(ctx, p.SigningProfileName, *p.SigningProfileParameter, []Tag{{TagUpdateID, r.spec.OTAUpdateID}}); err != nil {
+			return nil, &StepError{Step: "signer:PutSigningProfile " + p.SigningProfileName, Err: err}
+		}
+		prof, err = r.p.Cloud.GetSigningProfile(ctx, p.SigningProfileName)
+	}
 	if err != nil {
 		return nil, &StepError{Step: "signer:GetSigningProfile " + p.SigningProfileName, Err: err}
 	}

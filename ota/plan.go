@@ -211,7 +211,7 @@ func (r resolver) fileSteps(s *Spec, i int) ([]Step, FileArtifact, map[string]an
 		dst := SignedObjectDestination(f)
 		steps = append(steps,
 			Step{"signer", "GetSigningProfile", map[string]string{"profileName": p.SigningProfileName},
-				fp + ": the profile's certname becomes the document's certfile"},
+				fp + ": the profile's certname becomes the document's certfile" + createsProfile(p)},
 			Step{"signer", "StartSigningJob", map[string]any{
 				"source":             map[string]any{"s3": map[string]string{"bucketName": loc.Bucket, "key": loc.Key, "version": version}},
 				"destination":        map[string]any{"s3": map[string]string{"bucketName": dst.Bucket, "prefix": dst.Prefix}},
@@ -318,4 +318,12 @@ func (r resolver) jobRequest(s *Spec, doc string) JobRequest {
 		}
 	}
 	return jr
+}
+
+// createsProfile notes that a missing profile is created from signingProfileParameter.
+func createsProfile(p *StartSigningJobParameter) string {
+	if p.SigningProfileParameter == nil {
+		return ""
+	}
+	return " (missing: signer:PutSigningProfile from signingProfileParameter)"
 }

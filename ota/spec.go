@@ -84,7 +84,9 @@ type StartSigningJobParameter struct {
 	Destination             *Destination             `json:"destination,omitempty" yaml:"destination,omitempty"`
 }
 
-// SigningProfileParameter is what CreateOTAUpdate uses to create the profile.
+// SigningProfileParameter is what CreateOTAUpdate uses to create the profile
+// when it does not exist: the ACM certificate, the Signer platform (default
+// AmazonFreeRTOS-Default) and the certificate's path on the device (certname).
 type SigningProfileParameter struct {
 	CertificateArn          string `json:"certificateArn,omitempty" yaml:"certificateArn,omitempty"`
 	Platform                string `json:"platform,omitempty" yaml:"platform,omitempty"`
