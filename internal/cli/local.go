@@ -69,6 +69,7 @@ Presigned URLs are always verified.`,
 			fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\n", ak)
 			fmt.Fprintf(out, "export AWS_SECRET_ACCESS_KEY=%s\n", sk)
 			fmt.Fprintf(out, "export AWS_REGION=%s\n", c.Region)
+			fmt.Fprintf(out, "export AWS_DEFAULT_REGION=%s # the AWS CLI v1 and boto3 read this one\n", c.Region)
 			if broker != nil && broker.Addr() != "" {
 				fmt.Fprintf(out, "# MQTT (plain, development): %s\n", broker.Addr())
 			}
