@@ -30,7 +30,6 @@ const (
 	maxScheduleLead     = 365 * 24 * time.Hour
 	minScheduleSpan     = 30 * time.Minute
 	maxScheduleSpan     = 2 * 365 * 24 * time.Hour
-	maxMaintenanceWins  = 5
 	maxAdditionalParams = 10
 )
 

@@ -105,6 +105,8 @@ func (c *checker) scheduling(path string, s *SchedulingConfig, now time.Time) {
 				c.add(join(path, "endTime"), "must be at least 30 minutes after startTime")
 			case d > maxScheduleSpan:
 				c.add(join(path, "endTime"), "must be at most 2 years after startTime")
+			case end.After(now.Add(maxScheduleSpan)):
+				c.add(join(path, "endTime"), "must be at most 2 years from now")
 			}
 		}
 	}
@@ -117,12 +119,11 @@ func (c *checker) scheduling(path string, s *SchedulingConfig, now time.Time) {
 	default:
 		c.add(join(path, "endBehavior"), "must be STOP_ROLLOUT, CANCEL or FORCE_CANCEL, got %q", s.EndBehavior)
 	}
-	if len(s.MaintenanceWindows) > maxMaintenanceWins {
-		c.add(join(path, "maintenanceWindows"), "at most %d maintenance windows", maxMaintenanceWins)
-	}
 	for i, w := range s.MaintenanceWindows {
 		p := index(join(path, "maintenanceWindows"), i)
-		if _, err := ParseCron(w.StartTime); err != nil {
+		if len(w.StartTime) > 256 {
+			c.add(join(p, "startTime"), "must be at most 256 characters")
+		} else if _, err := ParseCron(w.StartTime); err != nil {
 			c.add(join(p, "startTime"), "%v", err)
 		}
 		if w.DurationInMinutes < 1 || w.DurationInMinutes > maxWindowMinutes {

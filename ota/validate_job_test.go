@@ -71,13 +71,9 @@ var jobRuleCases = []ruleCase{
 	{"window duration 0", sched(SchedulingConfig{MaintenanceWindows: window("cron(0 2 ? * SAT *)", 0)}), "schedulingConfig.maintenanceWindows[0].durationInMinutes", "1-1430"},
 	{"window duration 1431", sched(SchedulingConfig{MaintenanceWindows: window("cron(0 2 ? * SAT *)", 1431)}), "schedulingConfig.maintenanceWindows[0].durationInMinutes", "1-1430"},
 	{"window duration 1430 ok", sched(SchedulingConfig{MaintenanceWindows: window("cron(0 2 ? * SAT *)", 1430)}), "", ""},
-	{"windows max 5", func(s *Spec) {
-		var ws []MaintenanceWindow
-		for i := 0; i < 6; i++ {
-			ws = append(ws, window("cron(0 2 ? * SAT *)", 60)...)
-		}
-		s.SchedulingConfig = &SchedulingConfig{MaintenanceWindows: ws}
-	}, "schedulingConfig.maintenanceWindows", "at most 5"},
+	{"window expression too long", sched(SchedulingConfig{MaintenanceWindows: window("cron(0 2 ? * SAT *)"+strings.Repeat(" ", 250), 60)}), "schedulingConfig.maintenanceWindows[0].startTime", "256"},
+	{"end over 2 years from now", sched(SchedulingConfig{StartTime: "2027-11-01T00:00", EndTime: "2028-11-26T08:01"}), "schedulingConfig.endTime", "2 years from now"},
+	{"end 2 years from now ok", sched(SchedulingConfig{StartTime: "2027-11-01T00:00", EndTime: "2028-11-24T08:00"}), "", ""},
 	// jobExecutionsRolloutConfig
 	{"rollout empty", func(s *Spec) { s.JobExecutionsRolloutConfig = &RolloutConfig{} }, "jobExecutionsRolloutConfig", "needs maximumPerMinute or exponentialRate"},
 	{"rollout max 1000", func(s *Spec) { s.JobExecutionsRolloutConfig = &RolloutConfig{MaximumPerMinute: 1001} }, "jobExecutionsRolloutConfig.maximumPerMinute", "1-1000"},
