@@ -30,7 +30,6 @@ const (
 	maxScheduleLead     = 365 * 24 * time.Hour
 	minScheduleSpan     = 30 * time.Minute
 	maxScheduleSpan     = 2 * 365 * 24 * time.Hour
-	maxAdditionalParams = 10
 )
 
 var (
@@ -85,9 +84,6 @@ func (c *checker) spec(s *Spec, now time.Time) {
 	}
 	c.fileIDsUnique(s)
 	c.oneStream(s)
-	if len(s.AdditionalParameters) > maxAdditionalParams {
-		c.add("additionalParameters", "at most %d entries", maxAdditionalParams)
-	}
 	c.tags("tags", s.Tags)
 	c.jobConfig("", &s.JobConfig, now)
 	if s.HasProtocol(ProtocolHTTP) && s.PresignedURLConfig == nil {
@@ -233,8 +229,10 @@ func (c *checker) file(path string, f *File, s *Spec) {
 	if f.FileType != nil && (*f.FileType < 0 || *f.FileType > 255) {
 		c.add(join(path, "fileType"), "must be 0-255, got %d", *f.FileType)
 	}
-	if len(f.FileName) > 1024 {
-		c.add(join(path, "fileName"), "must be at most 1024 characters")
+	for k, v := range f.Attributes {
+		if len(v) > 4096 {
+			c.add(join(path, "attributes."+k), "value must be at most 4096 characters")
+		}
 	}
 	loc := join(path, "fileLocation")
 	switch l := f.FileLocation; {

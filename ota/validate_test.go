@@ -196,12 +196,8 @@ var ruleCases = []ruleCase{
 			s.Tags = append(s.Tags, Tag{Key: strings.Repeat("k", i+1), Value: "v"})
 		}
 	}, "tags", "at most 50"},
-	{"additional parameters max", func(s *Spec) {
-		s.AdditionalParameters = map[string]string{}
-		for i := 0; i < 11; i++ {
-			s.AdditionalParameters[strings.Repeat("p", i+1)] = "v"
-		}
-	}, "additionalParameters", "at most 10"},
+	{"attribute value length", func(s *Spec) { s.Files[0].Attributes = map[string]string{"hw": strings.Repeat("v", 4097)} }, "files[0].attributes.hw", "4096"},
+	{"attribute value 4096 ok", func(s *Spec) { s.Files[0].Attributes = map[string]string{"hw": strings.Repeat("v", 4096)} }, "", ""},
 }
 
 func TestValidateRules(t *testing.T) {
