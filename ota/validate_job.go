@@ -72,9 +72,6 @@ func (c *checker) retry(path string, r *RetryConfig, hasTimeout bool) {
 			c.add(join(p, "failureType"), "retrying TIMED_OUT executions needs timeoutConfig.inProgressTimeoutInMinutes")
 		}
 	}
-	if seen["ALL"] && len(r.CriteriaList) > 1 {
-		c.add(join(path, "criteriaList"), "ALL cannot be combined with another failureType")
-	}
 	if countsOK && total > maxRetryTotal {
 		c.add(join(path, "criteriaList"), "retries total %d; at most %d across all criteria", total, maxRetryTotal)
 	}

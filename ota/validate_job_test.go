@@ -48,7 +48,7 @@ var jobRuleCases = []ruleCase{
 	{"retry duplicate type", func(s *Spec) {
 		s.JobExecutionsRetryConfig = retry(RetryCriteria{"FAILED", 1}, RetryCriteria{"FAILED", 1})
 	}, "jobExecutionsRetryConfig.criteriaList[1].failureType", "duplicate"},
-	{"retry ALL alone", func(s *Spec) { s.JobExecutionsRetryConfig = retry(RetryCriteria{"ALL", 1}, RetryCriteria{"FAILED", 1}) }, "jobExecutionsRetryConfig.criteriaList", "ALL cannot be combined"},
+	{"retry ALL with FAILED ok", func(s *Spec) { s.JobExecutionsRetryConfig = retry(RetryCriteria{"ALL", 1}, RetryCriteria{"FAILED", 1}) }, "", ""},
 	// schedulingConfig
 	{"start format", sched(SchedulingConfig{StartTime: "2026-12-01 10:00"}), "schedulingConfig.startTime", "YYYY-MM-DDTHH:MM"},
 	{"start 29 min ahead", sched(SchedulingConfig{StartTime: "2026-11-25T08:29"}), "schedulingConfig.startTime", "at least 30 minutes"},
