@@ -161,8 +161,6 @@ func (c *checker) rollout(path string, r *RolloutConfig) {
 	ep := join(path, "exponentialRate")
 	if e.BaseRatePerMinute < 1 || e.BaseRatePerMinute > maxRolloutPerMinute {
 		c.add(join(ep, "baseRatePerMinute"), "must be 1-%d, got %d", maxRolloutPerMinute, e.BaseRatePerMinute)
-	} else if r.MaximumPerMinute != 0 && e.BaseRatePerMinute > r.MaximumPerMinute {
-		c.add(join(ep, "baseRatePerMinute"), "must not exceed maximumPerMinute (%d)", r.MaximumPerMinute)
 	}
 	if e.IncrementFactor < 1.1 || e.IncrementFactor > 5 {
 		c.add(join(ep, "incrementFactor"), "must be 1.1-5, got %g", e.IncrementFactor)

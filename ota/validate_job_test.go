@@ -85,9 +85,6 @@ var jobRuleCases = []ruleCase{
 	{"expo factor digits", expo(10, 1.25, RateIncreaseCriteria{NumberOfNotifiedThings: 10}), "jobExecutionsRolloutConfig.exponentialRate.incrementFactor", "one digit"},
 	{"expo criteria none", expo(10, 2, RateIncreaseCriteria{}), "jobExecutionsRolloutConfig.exponentialRate.rateIncreaseCriteria", "exactly one"},
 	{"expo criteria both", expo(10, 2, RateIncreaseCriteria{5, 5}), "jobExecutionsRolloutConfig.exponentialRate.rateIncreaseCriteria", "exactly one"},
-	{"expo base over max", func(s *Spec) {
-		s.JobExecutionsRolloutConfig = &RolloutConfig{MaximumPerMinute: 5, ExponentialRate: &ExponentialRate{10, 2, RateIncreaseCriteria{NumberOfSucceededThings: 5}}}
-	}, "jobExecutionsRolloutConfig.exponentialRate.baseRatePerMinute", "must not exceed maximumPerMinute"},
 	// abortConfig
 	{"abort empty", func(s *Spec) { s.AbortConfig = &AbortConfig{} }, "abortConfig.criteriaList", "at least one"},
 	{"abort ok", abortOn(AbortCriteria{"REJECTED", "CANCEL", 100, 1}), "", ""},
