@@ -62,6 +62,7 @@ type Broker struct {
 
 	notifier *notifier
 	limits   *limiter
+	objects  objectCache
 
 	closeOnce sync.Once
 }
@@ -147,6 +148,7 @@ func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
 		b.notifier.stop()
 		err = b.srv.Close()
+		b.objects.close()
 	})
 	return err
 }

@@ -205,7 +205,7 @@ func (b *Broker) open(f StreamFile) (Object, error) {
 	if b.deps.Objects == nil {
 		return nil, errors.New("objects are not available")
 	}
-	o, err := b.deps.Objects.Open(f.Bucket, f.Key, f.Version)
+	o, err := b.objects.open(b.deps.Objects, f)
 	if errors.Is(err, ErrNotFound) {
 		return nil, sErr(CodeResourceNotFound, "file %d: s3://%s/%s version %q not found", f.FileID, f.Bucket, f.Key, f.Version)
 	}

@@ -1,0 +1,147 @@
+package mqtt
+
+import (
+	"io/fs"
+	"sync"
+)
+
+// A fleet downloading one image asks for the same object version tens of
+// thousands of times; opening it each time (a store lookup, a JSON decode,
+// an open and a close) cost ~10% of the broker's CPU. Object versions are
+// immutable, so an open version is kept and shared: ReadAt is safe for
+// concurrent use. A version is only kept when it names an exact version
+// ("" is whatever is latest) and its Object is a file (it has Stat): each
+// use checks, with one fstat, that the file still has a name. S3 removes a
+// version's blob file when the version is deleted or overwritten (a "null"
+// version), so a removed version is opened again, and not found.
+
+// maxCachedObjects bounds the open files kept (a fleet streams a few).
+const maxCachedObjects = 32
+
+type objectCache struct {
+	mu     sync.Mutex
+	by     map[string]*cachedObject
+	closed bool
+}
+
+// cachedObject counts its users, plus one while the cache holds it; the
+// last to let go closes it.
+type cachedObject struct {
+	obj  Object
+	refs int
+}
+
+type statter interface {
+	Stat() (fs.FileInfo, error)
+}
+
+// sharedObject is a user's handle on a cached object: Close lets go.
+type sharedObject struct {
+	Object
+	c    *objectCache
+	e    *cachedObject
+	once sync.Once
+}
+
+func (s *sharedObject) Close() error {
+	s.once.Do(func() { s.c.release(s.e) })
+	return nil
+}
+
+func cacheKey(f StreamFile) string { return f.Bucket + "\x00" + f.Key + "\x00" + f.Version }
+
+// open returns the cached version of f while its file is current, or
+// opens it with objects (and keeps it when it may be shared).
+func (c *objectCache) open(objects Objects, f StreamFile) (Object, error) {
+	if f.Version == "" {
+		return objects.Open(f.Bucket, f.Key, f.Version)
+	}
+	k := cacheKey(f)
+	c.mu.Lock()
+	e := c.by[k]
+	if e != nil {
+		e.refs++
+	}
+	c.mu.Unlock()
+	if e != nil {
+		if current(e.obj) {
+			return &sharedObject{Object: e.obj, c: c, e: e}, nil
+		}
+		c.drop(k, e)
+		c.release(e)
+	}
+	obj, err := objects.Open(f.Bucket, f.Key, f.Version)
+	if err != nil || !current(obj) {
+		return obj, err
+	}
+	e = &cachedObject{obj: obj, refs: 2}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return obj, nil
+	}
+	if c.by == nil {
+		c.by = map[string]*cachedObject{}
+	}
+	var evicted *cachedObject
+	if old := c.by[k]; old != nil {
+		evicted = old // a concurrent opener's: ours is as good
+	} else if len(c.by) >= maxCachedObjects {
+		for ok, o := range c.by {
+			delete(c.by, ok)
+			evicted = o
+			break
+		}
+	}
+	c.by[k] = e
+	c.mu.Unlock()
+	if evicted != nil {
+		c.release(evicted)
+	}
+	return &sharedObject{Object: obj, c: c, e: e}, nil
+}
+
+// drop removes e from the cache (if it is still there) and lets go of the
+// cache's reference.
+func (c *objectCache) drop(k string, e *cachedObject) {
+	c.mu.Lock()
+	held := c.by[k] == e
+	if held {
+		delete(c.by, k)
+	}
+	c.mu.Unlock()
+	if held {
+		c.release(e)
+	}
+}
+
+func (c *objectCache) release(e *cachedObject) {
+	c.mu.Lock()
+	e.refs--
+	last := e.refs == 0
+	c.mu.Unlock()
+	if last {
+		e.obj.Close()
+	}
+}
+
+// close lets go of every cached object (open handles stay usable).
+func (c *objectCache) close() {
+	c.mu.Lock()
+	by := c.by
+	c.by, c.closed = nil, true
+	c.mu.Unlock()
+	for _, e := range by {
+		c.release(e)
+	}
+}
+
+// current reports whether obj is an open file that still has a name.
+func current(obj Object) bool {
+	s, ok := obj.(statter)
+	if !ok {
+		return false
+	}
+	fi, err := s.Stat()
+	return err == nil && linked(fi)
+}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package mqtt
+
+import "io/fs"
+
+// linked cannot tell on this system: nothing is kept open.
+func linked(fs.FileInfo) bool { return false }
