@@ -50,6 +50,8 @@ type Service struct {
 	// RetryPolicy and DeferRollout run inside a store transaction: they must
 	// decide from their arguments and never call back into the Service.
 
+	streams streamCache
+
 	mu        sync.RWMutex
 	endpoints map[string]string
 	listeners []func(Event)

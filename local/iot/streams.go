@@ -44,10 +44,16 @@ func (si StreamInfo) File(fileID int) (StreamFile, bool) {
 
 // Stream returns the stream with id, or a ResourceNotFoundException.
 func (s *Service) Stream(id string) (StreamInfo, error) {
-	var si StreamInfo
+	si, ok, gen := s.streams.get(id)
+	if ok {
+		return si, nil
+	}
 	ok, err := s.st.Get(tStreams, id, &si)
 	if err == nil && !ok {
 		err = notFound("Stream %s cannot be found.", id)
+	}
+	if err == nil && si.StreamID == id {
+		s.streams.keep(gen, si)
 	}
 	return si, err
 }
@@ -142,6 +148,7 @@ func (s *Service) createStream(w http.ResponseWriter, r *http.Request) {
 		}
 		return tx.Put(tStreams, id, si)
 	})
+	s.streams.changed(id)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -217,6 +224,7 @@ func (s *Service) updateStream(w http.ResponseWriter, r *http.Request) {
 		si.LastUpdatedAt = s.now()
 		return tx.Put(tStreams, id, si)
 	})
+	s.streams.changed(id)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -233,6 +241,7 @@ func (s *Service) deleteStream(w http.ResponseWriter, r *http.Request) {
 		tx.Delete(tTags, s.env.ARN("iot", "stream/"+id))
 		return tx.Delete(tStreams, id)
 	})
+	s.streams.changed(id)
 	if err != nil {
 		writeErr(w, err)
 		return
