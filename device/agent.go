@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/otactl/otactl/internal/mqttwire"
 )
 
 // Outcome statuses besides the execution statuses SUCCEEDED and FAILED.
@@ -160,7 +162,7 @@ func (a *Agent) Run(ctx context.Context) *Result {
 func (a *Agent) firstConnect(ctx context.Context) error {
 	var err error
 	for try := 0; try < 5; try++ {
-		if err = a.connect(ctx); err == nil || errors.Is(err, errRefused) {
+		if err = a.connect(ctx); err == nil || errors.Is(err, mqttwire.ErrRefused) {
 			return err
 		}
 		if !sleep(ctx, time.Duration(100<<try)*time.Millisecond) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/otactl/otactl/internal/mqttwire"
 )
 
 // ErrConnLost is returned by waits when the MQTT connection went away.
@@ -98,11 +100,11 @@ func (in *inbox) takeData() []message {
 
 // conn is one MQTT connection of an agent.
 type conn struct {
-	c    *mqttClient
+	c    *mqttwire.Client
 	dead <-chan struct{} // closed when the connection is lost
 }
 
-func (c *conn) lost() { c.c.fail(ErrConnLost) }
+func (c *conn) lost() { c.c.Drop(ErrConnLost) }
 
 // dial connects to the endpoint as the thing (client id = thing name), over
 // MQTT 3.1.1 as the FreeRTOS agent's coreMQTT does.
@@ -125,16 +127,16 @@ func dial(ctx context.Context, cfg *Config, in *inbox) (*conn, error) {
 		}
 		raw = tlsConn
 	}
-	c, err := mqttConnect(raw, cfg.ThingName, 60*time.Second, cfg.ReplyTimeout, in.handle)
+	c, err := mqttwire.Connect(raw, cfg.ThingName, 60*time.Second, cfg.ReplyTimeout, in.handle)
 	if err != nil {
 		raw.Close()
 		return nil, err
 	}
-	return &conn{c: c, dead: c.dead}, nil
+	return &conn{c: c, dead: c.Done()}, nil
 }
 
 func (c *conn) subscribe(ctx context.Context, timeout time.Duration, topics ...string) error {
-	codes, err := c.c.subscribe(timeout, topics...)
+	codes, err := c.c.Subscribe(timeout, 1, topics...)
 	if err != nil {
 		return fmt.Errorf("subscribe %v: %w", topics, err)
 	}
@@ -147,7 +149,7 @@ func (c *conn) subscribe(ctx context.Context, timeout time.Duration, topics ...s
 }
 
 func (c *conn) publish(ctx context.Context, timeout time.Duration, topic string, qos byte, payload []byte) error {
-	if err := c.c.publish(timeout, topic, qos, payload); err != nil {
+	if err := c.c.Publish(timeout, topic, qos, payload); err != nil {
 		c.lost()
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}
@@ -158,8 +160,8 @@ func (c *conn) publish(ctx context.Context, timeout time.Duration, topic string,
 // connection as a device that loses power or coverage would.
 func (c *conn) close(abrupt bool) {
 	if abrupt {
-		c.c.fail(errors.New("went offline"))
+		c.c.Drop(errors.New("went offline"))
 		return
 	}
-	c.c.disconnect()
+	c.c.Disconnect()
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/otactl/otactl/device"
+	"github.com/otactl/otactl/internal/mqttwire"
 )
 
 // Baseline is mosquitto relaying the same number of block-sized messages to
@@ -77,24 +78,33 @@ func runBaseline(ctx context.Context, o Options, dir string, log io.Writer) (*Ba
 		b.Broker, addr, b.Subscribers, b.Publishers, b.Messages, b.MessageSize, b.Window)
 
 	t0 := time.Now()
-	pubs := make([]*client, b.Publishers)
+	pubs := make([]*mqttwire.Client, b.Publishers)
 	for i := range pubs {
-		if pubs[i], err = dialMQTT(addr, fmt.Sprintf("bench-pub-%d", i), 30*time.Second); err != nil {
+		if pubs[i], err = dialMQTT(addr, fmt.Sprintf("bench-pub-%d", i), 30*time.Second, func(string, []byte) {}); err != nil {
 			return nil, err
 		}
-		defer pubs[i].close()
+		defer pubs[i].Disconnect()
 	}
+	var delivered atomic.Int64
 	subs := make([]*subscriber, o.Devices)
 	if err := parallel(ctx, o.Devices, 32, func(i int) error {
 		s := &subscriber{topic: fmt.Sprintf("bench/things/%s/streams/AFR_OTA-00000000-0000-0000-0000-000000000000/data/cbor", thingName(i)),
-			window: make(chan struct{}, 1), msgs: b.Messages, per: b.Window}
-		c, err := dialMQTT(addr, thingName(i), 30*time.Second)
+			window: make(chan struct{}, 1), msgs: b.Messages, per: b.Window, delivered: &delivered}
+		c, err := dialMQTT(addr, thingName(i), 30*time.Second, s.received)
 		if err != nil {
 			return err
 		}
 		s.c = c
 		subs[i] = s
-		return c.subscribe(s.topic, 30*time.Second)
+		// QoS 0, as the baseline publishes.
+		codes, err := c.Subscribe(30*time.Second, 0, s.topic)
+		if err != nil {
+			return fmt.Errorf("SUBSCRIBE %s: %w", s.topic, err)
+		}
+		if len(codes) != 1 || codes[0] > 2 {
+			return fmt.Errorf("SUBSCRIBE %s refused (%v)", s.topic, codes)
+		}
+		return nil
 	}); err != nil {
 		closeSubs(subs)
 		return nil, err
@@ -109,11 +119,6 @@ func runBaseline(ctx context.Context, o Options, dir string, log io.Writer) (*Ba
 	}
 	cpu0, self0 := srv.cpu(), selfCPU()
 	start := time.Now()
-	var delivered atomic.Int64
-	for _, s := range subs {
-		s.start = start
-		go s.read(&delivered)
-	}
 	errs := make(chan error, len(subs))
 	var wg sync.WaitGroup
 	for i, s := range subs {
@@ -132,8 +137,9 @@ func runBaseline(ctx context.Context, o Options, dir string, log io.Writer) (*Ba
 	}
 	var times []time.Duration
 	for _, s := range subs {
-		times = append(times, s.done)
-		b.Elapsed = max(b.Elapsed, s.done)
+		done := s.end.Sub(start)
+		times = append(times, done)
+		b.Elapsed = max(b.Elapsed, done)
 	}
 	b.ServerCPU, b.ClientCPU = srv.cpu()-cpu0, selfCPU()-self0
 	b.Bytes = delivered.Load()
@@ -151,45 +157,59 @@ func perCPU(bytes int64, cpu time.Duration) float64 {
 	return float64(bytes) / 1e6 / cpu.Seconds()
 }
 
-// subscriber is one baseline client and its progress.
-type subscriber struct {
-	c      *client
-	topic  string
-	msgs   int // messages it is to receive
-	per    int // window size
-	got    atomic.Int64
-	window chan struct{} // a window has been received in full
-	start  time.Time
-	done   time.Duration // time to the last message
+// dialMQTT connects with a clean session and no keep-alive (the runs are
+// short); every PUBLISH received goes to on.
+func dialMQTT(addr, id string, timeout time.Duration, on func(topic string, payload []byte)) (*mqttwire.Client, error) {
+	nc, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	c, err := mqttwire.Connect(nc, id, 0, timeout, on)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%s: %w", id, err)
+	}
+	return c, nil
 }
 
-func (s *subscriber) read(delivered *atomic.Int64) {
-	_ = s.c.readLoop(func(topic string, payload []byte) {
-		n := s.got.Add(1)
-		delivered.Add(int64(len(payload)))
-		if int(n) == s.msgs {
-			s.done = time.Since(s.start)
+// subscriber is one baseline client and its progress.
+type subscriber struct {
+	c         *mqttwire.Client
+	topic     string
+	msgs      int // messages it is to receive
+	per       int // window size
+	got       atomic.Int64
+	delivered *atomic.Int64 // payload bytes, all subscribers together
+	window    chan struct{} // a window has been received in full
+	end       time.Time     // when the last message came
+}
+
+// received counts a message, on the client's reading goroutine.
+func (s *subscriber) received(topic string, payload []byte) {
+	n := s.got.Add(1)
+	s.delivered.Add(int64(len(payload)))
+	if int(n) == s.msgs {
+		s.end = time.Now()
+	}
+	if int(n)%s.per == 0 || int(n) == s.msgs {
+		select {
+		case s.window <- struct{}{}:
+		default:
 		}
-		if int(n)%s.per == 0 || int(n) == s.msgs {
-			select {
-			case s.window <- struct{}{}:
-			default:
-			}
-		}
-	})
+	}
 }
 
 // publish sends the subscriber its messages a window at a time, each window
 // in one write.
-func (s *subscriber) publish(ctx context.Context, pub *client, payload []byte) error {
-	one := appendPublish(nil, s.topic, payload)
+func (s *subscriber) publish(ctx context.Context, pub *mqttwire.Client, payload []byte) error {
+	one := mqttwire.AppendPublish(nil, s.topic, payload)
 	var buf []byte
 	for k := 0; k < s.per; k++ {
 		buf = append(buf, one...)
 	}
 	for sent := 0; sent < s.msgs; {
 		n := min(s.per, s.msgs-sent)
-		if err := pub.write(buf[:n*len(one)]); err != nil {
+		if err := pub.WriteFrames(buf[:n*len(one)]); err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
 		sent += n
@@ -207,7 +227,7 @@ func (s *subscriber) publish(ctx context.Context, pub *client, payload []byte) e
 func closeSubs(subs []*subscriber) {
 	for _, s := range subs {
 		if s != nil && s.c != nil {
-			s.c.close()
+			s.c.Disconnect()
 		}
 	}
 }
