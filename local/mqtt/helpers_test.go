@@ -37,7 +37,7 @@ const (
 var bg = context.Background()
 
 // objects is an in-memory S3 stand-in: bucket/key/version → body. It
-// records the largest read, to show blocks are read on their own.
+// records the largest read, to show reads stay within a request's blocks.
 type objects struct {
 	mu      sync.Mutex
 	data    map[string][]byte

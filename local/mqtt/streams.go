@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -312,6 +311,7 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 		return nil
 	}
 	var raw, prefix []byte
+	var rd *blockReader
 	// send appends block i as one message. A block is read straight into
 	// the message (CBOR) from the object version: nothing else is read.
 	send := func(i int64) error {
@@ -322,7 +322,7 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 			out = append(appendPublishHeader(out, topic, v5, len(prefix)+n), prefix...)
 			p := len(out)
 			out = slices.Grow(out, n)[:p+n]
-			if err := readBlock(obj, out[p:], i*l); err != nil {
+			if err := rd.read(out[p:], i*l); err != nil {
 				out = out[:at]
 				return errors.Join(flush(), fmt.Errorf("reading block %d: %w", i, err))
 			}
@@ -330,7 +330,7 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 			if raw == nil {
 				raw = make([]byte, l)
 			}
-			if err := readBlock(obj, raw[:n], i*l); err != nil {
+			if err := rd.read(raw[:n], i*l); err != nil {
 				return errors.Join(flush(), fmt.Errorf("reading block %d: %w", i, err))
 			}
 			out = appendPublish(out, topic, v5, mustJSON(dataResponse{C: req.C, F: *req.F, L: n, I: i, P: raw[:n]}))
@@ -345,29 +345,16 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 		}
 		return nil
 	}
-	var sent int64
-	if req.B == nil {
-		for i := offset; i < blocks && sent < limit; i++ {
-			if err := send(i); err != nil {
-				return ignoreGone(err)
-			}
-			sent++
-		}
-		return ignoreGone(flush())
+	want := wantedBlocks(req.B, offset, blocks, limit)
+	if len(want) == 0 {
+		return nil
 	}
-	// Bit k of the bitmap (LSB first within each byte) asks for block o+k.
-	for k := int64(0); k < int64(len(req.B))*8 && sent < limit; k++ {
-		if req.B[k/8]&(1<<(k%8)) == 0 {
-			continue
-		}
-		i := offset + k
-		if i >= blocks {
-			break
-		}
+	rd = newBlockReader(obj, min(size, (want[len(want)-1]+1)*l))
+	defer rd.release()
+	for _, i := range want {
 		if err := send(i); err != nil {
 			return ignoreGone(err)
 		}
-		sent++
 	}
 	return ignoreGone(flush())
 }
@@ -383,18 +370,6 @@ var errGone = errors.New("requester gone")
 func ignoreGone(err error) error {
 	if errors.Is(err, errGone) {
 		return nil
-	}
-	return err
-}
-
-// readBlock fills p from off; the last block of a file may end at EOF.
-func readBlock(obj Object, p []byte, off int64) error {
-	n, err := obj.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil {
-		err = io.ErrUnexpectedEOF
 	}
 	return err
 }

@@ -139,7 +139,7 @@ func TestStreamGet(t *testing.T) {
 	d.next(base + "description/json")
 
 	if e.objs.maxRead > 4096 {
-		t.Errorf("a read of %d bytes: blocks must be read on their own", e.objs.maxRead)
+		t.Errorf("a read of %d bytes: reads must cover a request's blocks, not the file", e.objs.maxRead)
 	}
 }
 
