@@ -70,14 +70,14 @@ type certRec struct {
 // serving.
 func (s *Service) EnableCertificates(issuer CertificateIssuer) {
 	c := &certAPI{s: s, issuer: issuer}
-	s.HandleFunc("POST /keys-and-certificate", c.createKeysAndCertificate)
-	s.HandleFunc("GET /certificates/{certificateId}", c.describeCertificate)
-	s.HandleFunc("PUT /certificates/{certificateId}", c.updateCertificate)
-	s.HandleFunc("DELETE /certificates/{certificateId}", c.deleteCertificate)
-	s.HandleFunc("PUT /things/{thingName}/principals", c.attachThingPrincipal)
-	s.HandleFunc("DELETE /things/{thingName}/principals", c.detachThingPrincipal)
-	s.HandleFunc("GET /things/{thingName}/principals", c.listThingPrincipals)
-	s.HandleFunc("GET /principals/things", c.listPrincipalThings)
+	s.HandleFunc("POST /keys-and-certificate", serve(c.createKeysAndCertificate))
+	s.HandleFunc("GET /certificates/{certificateId}", serve(c.describeCertificate))
+	s.HandleFunc("PUT /certificates/{certificateId}", serve(c.updateCertificate))
+	s.HandleFunc("DELETE /certificates/{certificateId}", serve(c.deleteCertificate))
+	s.HandleFunc("PUT /things/{thingName}/principals", serve(c.attachThingPrincipal))
+	s.HandleFunc("DELETE /things/{thingName}/principals", serve(c.detachThingPrincipal))
+	s.HandleFunc("GET /things/{thingName}/principals", serve(c.listThingPrincipals))
+	s.HandleFunc("GET /principals/things", serve(c.listPrincipalThings))
 }
 
 type certAPI struct {
@@ -107,26 +107,22 @@ func (s *Service) certArn(id string) string { return s.env.ARN("iot", "cert/"+id
 
 func certEpoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
-func (c *certAPI) createKeysAndCertificate(w http.ResponseWriter, r *http.Request) {
+func (c *certAPI) createKeysAndCertificate(r *http.Request) (any, error) {
 	active, err := boolQuery(r, "setAsActive")
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		writeErr(w, wire.Internal(err))
-		return
+		return nil, wire.Internal(err)
 	}
 	der, err := c.issue(key)
 	if err != nil {
-		writeErr(w, wire.Internal(err))
-		return
+		return nil, wire.Internal(err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		writeErr(w, wire.Internal(err))
-		return
+		return nil, wire.Internal(err)
 	}
 	pub, _ := x509.MarshalPKIXPublicKey(key.Public())
 	priv, _ := x509.MarshalECPrivateKey(key)
@@ -143,16 +139,15 @@ func (c *certAPI) createKeysAndCertificate(w http.ResponseWriter, r *http.Reques
 		rec.Status = CertActive
 	}
 	if err := c.s.st.Put(tCerts, id, rec); err != nil {
-		writeErr(w, wire.Internal(err))
-		return
+		return nil, wire.Internal(err)
 	}
-	writeJSON(w, map[string]any{
+	return map[string]any{
 		"certificateArn": rec.Arn, "certificateId": id, "certificatePem": rec.PEM,
 		"keyPair": map[string]string{
 			"PublicKey":  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
 			"PrivateKey": string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: priv})),
 		},
-	})
+	}, nil
 }
 
 func (c *certAPI) issue(key *ecdsa.PrivateKey) ([]byte, error) {
@@ -184,17 +179,16 @@ func (c *certAPI) load(tx *store.Tx, id string) (certRec, error) {
 	return rec, err
 }
 
-func (c *certAPI) describeCertificate(w http.ResponseWriter, r *http.Request) {
+func (c *certAPI) describeCertificate(r *http.Request) (any, error) {
 	var rec certRec
 	err := c.s.st.View(func(tx *store.Tx) (err error) {
 		rec, err = c.load(tx, r.PathValue("certificateId"))
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]any{"certificateDescription": map[string]any{
+	return map[string]any{"certificateDescription": map[string]any{
 		"certificateArn": rec.Arn, "certificateId": rec.ID, "status": rec.Status,
 		"certificatePem": rec.PEM, "ownedBy": c.s.env.AccountID,
 		"creationDate": certEpoch(rec.CreatedAt), "lastModifiedDate": certEpoch(rec.LastModified),
@@ -202,14 +196,13 @@ func (c *certAPI) describeCertificate(w http.ResponseWriter, r *http.Request) {
 		"transferData":    map[string]any{},
 		"validity":        map[string]any{"notBefore": certEpoch(rec.NotBefore), "notAfter": certEpoch(rec.NotAfter)},
 		"certificateMode": "DEFAULT",
-	}})
+	}}, nil
 }
 
-func (c *certAPI) updateCertificate(w http.ResponseWriter, r *http.Request) {
+func (c *certAPI) updateCertificate(r *http.Request) (any, error) {
 	status := r.URL.Query().Get("newStatus")
 	if !certStatuses[status] {
-		writeErr(w, invalid("newStatus must be one of ACTIVE, INACTIVE, REVOKED, PENDING_TRANSFER, REGISTER_INACTIVE, PENDING_ACTIVATION, got %q", status))
-		return
+		return nil, invalid("newStatus must be one of ACTIVE, INACTIVE, REVOKED, PENDING_TRANSFER, REGISTER_INACTIVE, PENDING_ACTIVATION, got %q", status)
 	}
 	err := c.s.st.Update(func(tx *store.Tx) error {
 		rec, err := c.load(tx, r.PathValue("certificateId"))
@@ -224,13 +217,12 @@ func (c *certAPI) updateCertificate(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tCerts, rec.ID, rec)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	w.WriteHeader(http.StatusOK)
+	return nil, nil
 }
 
-func (c *certAPI) deleteCertificate(w http.ResponseWriter, r *http.Request) {
+func (c *certAPI) deleteCertificate(r *http.Request) (any, error) {
 	err := c.s.st.Update(func(tx *store.Tx) error {
 		rec, err := c.load(tx, r.PathValue("certificateId"))
 		if err != nil {
@@ -245,10 +237,9 @@ func (c *certAPI) deleteCertificate(w http.ResponseWriter, r *http.Request) {
 		return tx.Delete(tCerts, rec.ID)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	w.WriteHeader(http.StatusOK)
+	return nil, nil
 }
 
 // principalOf reads the principal header, checking that a certificate ARN
@@ -266,11 +257,10 @@ func (c *certAPI) principalOf(tx *store.Tx, r *http.Request) (string, error) {
 	return p, nil
 }
 
-func (c *certAPI) attachThingPrincipal(w http.ResponseWriter, r *http.Request) {
+func (c *certAPI) attachThingPrincipal(r *http.Request) (any, error) {
 	thing := r.PathValue("thingName")
 	if t := r.URL.Query().Get("thingPrincipalType"); t != "" && t != "EXCLUSIVE_THING" && t != "NON_EXCLUSIVE_THING" {
-		writeErr(w, invalid("thingPrincipalType must be EXCLUSIVE_THING or NON_EXCLUSIVE_THING, got %q", t))
-		return
+		return nil, invalid("thingPrincipalType must be EXCLUSIVE_THING or NON_EXCLUSIVE_THING, got %q", t)
 	}
 	err := c.s.st.Update(func(tx *store.Tx) error {
 		if _, err := c.s.getThing(tx, thing); err != nil {
@@ -286,13 +276,12 @@ func (c *certAPI) attachThingPrincipal(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tPrincipalThings, p+"\x00"+thing, "")
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (c *certAPI) detachThingPrincipal(w http.ResponseWriter, r *http.Request) {
+func (c *certAPI) detachThingPrincipal(r *http.Request) (any, error) {
 	thing := r.PathValue("thingName")
 	err := c.s.st.Update(func(tx *store.Tx) error {
 		if _, err := c.s.getThing(tx, thing); err != nil {
@@ -308,18 +297,16 @@ func (c *certAPI) detachThingPrincipal(w http.ResponseWriter, r *http.Request) {
 		return tx.Delete(tPrincipalThings, p+"\x00"+thing)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (c *certAPI) listThingPrincipals(w http.ResponseWriter, r *http.Request) {
+func (c *certAPI) listThingPrincipals(r *http.Request) (any, error) {
 	thing := r.PathValue("thingName")
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		Principals []string `json:"principals"`
@@ -336,17 +323,15 @@ func (c *certAPI) listThingPrincipals(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
-func (c *certAPI) listPrincipalThings(w http.ResponseWriter, r *http.Request) {
+func (c *certAPI) listPrincipalThings(r *http.Request) (any, error) {
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		Things    []string `json:"things"`
@@ -364,8 +349,7 @@ func (c *certAPI) listPrincipalThings(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }

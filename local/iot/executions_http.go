@@ -33,17 +33,15 @@ func statusFilter(r *http.Request) (string, error) {
 	return st, nil
 }
 
-func (s *Service) listJobExecutionsForJob(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listJobExecutionsForJob(r *http.Request) (any, error) {
 	id := r.PathValue("jobId")
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	status, err := statusFilter(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	type item struct {
 		ThingArn            string      `json:"thingArn"`
@@ -72,23 +70,20 @@ func (s *Service) listJobExecutionsForJob(w http.ResponseWriter, r *http.Request
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
-func (s *Service) listJobExecutionsForThing(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listJobExecutionsForThing(r *http.Request) (any, error) {
 	thing := r.PathValue("thingName")
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	status, err := statusFilter(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	onlyJob, ns := r.URL.Query().Get("jobId"), r.URL.Query().Get("namespaceId")
 	type item struct {
@@ -124,25 +119,22 @@ func (s *Service) listJobExecutionsForThing(w http.ResponseWriter, r *http.Reque
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
-func (s *Service) describeJobExecution(w http.ResponseWriter, r *http.Request) {
+func (s *Service) describeJobExecution(r *http.Request) (any, error) {
 	e, err := s.Execution(r.PathValue("thingName"), r.PathValue("jobId"))
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if v := r.URL.Query().Get("executionNumber"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n != e.ExecutionNumber {
-			writeErr(w, notFound("Job execution %s of job %s on thing %s cannot be found.", v, e.JobID, e.ThingName))
-			return
+			return nil, notFound("Job execution %s of job %s on thing %s cannot be found.", v, e.JobID, e.ThingName)
 		}
 	}
-	writeJSON(w, map[string]any{"execution": s.executionOut(&e)})
+	return map[string]any{"execution": s.executionOut(&e)}, nil
 }
 
 // executionOut is an Execution in DescribeJobExecution's shape.
@@ -162,41 +154,35 @@ func (s *Service) executionOut(e *Execution) map[string]any {
 	return out
 }
 
-func (s *Service) cancelJobExecution(w http.ResponseWriter, r *http.Request) {
+func (s *Service) cancelJobExecution(r *http.Request) (any, error) {
 	var in struct {
 		ExpectedVersion int64             `json:"expectedVersion"`
 		StatusDetails   map[string]string `json:"statusDetails"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	force, err := boolQuery(r, "force")
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if _, err := s.CancelExecution(r.PathValue("thingName"), r.PathValue("jobId"), force, in.ExpectedVersion, in.StatusDetails); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) deleteJobExecution(w http.ResponseWriter, r *http.Request) {
+func (s *Service) deleteJobExecution(r *http.Request) (any, error) {
 	n, err := strconv.ParseInt(r.PathValue("executionNumber"), 10, 64)
 	if err != nil {
-		writeErr(w, invalid("executionNumber must be a number, got %q", r.PathValue("executionNumber")))
-		return
+		return nil, invalid("executionNumber must be a number, got %q", r.PathValue("executionNumber"))
 	}
 	force, err := boolQuery(r, "force")
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if err := s.DeleteExecution(r.PathValue("thingName"), r.PathValue("jobId"), n, force); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/otactl/otactl/ota"
 )
 
-func (s *Service) createThingGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Service) createThingGroup(r *http.Request) (any, error) {
 	name := r.PathValue("thingGroupName")
 	var in struct {
 		ParentGroupName      string    `json:"parentGroupName"`
@@ -21,12 +21,10 @@ func (s *Service) createThingGroup(w http.ResponseWriter, r *http.Request) {
 		} `json:"thingGroupProperties"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if err := checkName("thingGroupName", name); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	g := groupRec{Name: name, ID: uuid.NewString(), Arn: s.groupArn(name), Parent: in.ParentGroupName, Version: 1, CreatedAt: s.now()}
 	if p := in.ThingGroupProperties; p != nil {
@@ -60,10 +58,9 @@ func (s *Service) createThingGroup(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tGroups, name, g)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]string{"thingGroupName": g.Name, "thingGroupArn": g.Arn, "thingGroupId": g.ID})
+	return map[string]string{"thingGroupName": g.Name, "thingGroupArn": g.Arn, "thingGroupId": g.ID}, nil
 }
 
 func (s *Service) getGroup(tx *store.Tx, name string) (groupRec, error) {
@@ -80,7 +77,7 @@ type groupNameAndArn struct {
 	GroupArn  string `json:"groupArn"`
 }
 
-func (s *Service) describeThingGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Service) describeThingGroup(r *http.Request) (any, error) {
 	var out map[string]any
 	err := s.st.View(func(tx *store.Tx) error {
 		g, err := s.getGroup(tx, r.PathValue("thingGroupName"))
@@ -108,13 +105,12 @@ func (s *Service) describeThingGroup(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
-func (s *Service) deleteThingGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Service) deleteThingGroup(r *http.Request) (any, error) {
 	name := r.PathValue("thingGroupName")
 	err := s.st.Update(func(tx *store.Tx) error {
 		var g groupRec
@@ -141,25 +137,22 @@ func (s *Service) deleteThingGroup(w http.ResponseWriter, r *http.Request) {
 		return tx.Delete(tGroups, name)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) listThingGroups(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listThingGroups(r *http.Request) (any, error) {
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
 	prefix, parent := q.Get("namePrefixFilter"), q.Get("parentGroup")
 	recursive := true
 	if q.Get("recursive") != "" {
 		if recursive, err = boolQuery(r, "recursive"); err != nil {
-			writeErr(w, err)
-			return
+			return nil, err
 		}
 	}
 	out := struct {
@@ -190,10 +183,9 @@ func (s *Service) listThingGroups(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
 // descendants adds the child groups of group (all levels when recursive) to into.
@@ -260,11 +252,10 @@ func (s *Service) resolveMembership(tx *store.Tx, in *membershipInput) error {
 	return err
 }
 
-func (s *Service) addThingToThingGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Service) addThingToThingGroup(r *http.Request) (any, error) {
 	var in membershipInput
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	var evs []Event
 	err := s.st.Update(func(tx *store.Tx) error {
@@ -283,18 +274,16 @@ func (s *Service) addThingToThingGroup(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	s.emit(evs...)
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) removeThingFromThingGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Service) removeThingFromThingGroup(r *http.Request) (any, error) {
 	var in membershipInput
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	var evs []Event
 	err := s.st.Update(func(tx *store.Tx) error {
@@ -313,24 +302,21 @@ func (s *Service) removeThingFromThingGroup(w http.ResponseWriter, r *http.Reque
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	s.emit(evs...)
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) listThingsInThingGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listThingsInThingGroup(r *http.Request) (any, error) {
 	name := r.PathValue("thingGroupName")
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	recursive, err := boolQuery(r, "recursive")
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		Things    []string `json:"things"`
@@ -362,8 +348,7 @@ func (s *Service) listThingsInThingGroup(w http.ResponseWriter, r *http.Request)
 		return nil
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }

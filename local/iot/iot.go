@@ -101,16 +101,15 @@ func (s *Service) endpoint(endpointType string) string {
 	return DefaultEndpoint
 }
 
-func (s *Service) describeEndpoint(w http.ResponseWriter, r *http.Request) {
+func (s *Service) describeEndpoint(r *http.Request) (any, error) {
 	t := r.URL.Query().Get("endpointType")
 	if t == "" {
 		t = "iot:Data" // AWS's default
 	}
 	if !endpointTypes[t] {
-		writeErr(w, invalid("endpointType must be one of iot:Data, iot:Data-ATS, iot:CredentialProvider, iot:Jobs, got %q", t))
-		return
+		return nil, invalid("endpointType must be one of iot:Data, iot:Data-ATS, iot:CredentialProvider, iot:Jobs, got %q", t)
 	}
-	wire.WriteJSON(w, http.StatusOK, map[string]string{"endpointAddress": s.endpoint(t)})
+	return map[string]string{"endpointAddress": s.endpoint(t)}, nil
 }
 
 // Event tells listeners what changed, after the change is committed.

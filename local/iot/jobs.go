@@ -20,11 +20,10 @@ var reasonCodePattern = regexp.MustCompile(`^[\p{Lu}\p{N}_]{1,128}$`)
 
 func (s *Service) jobArn(id string) string { return s.env.ARN("iot", "job/"+id) }
 
-func (s *Service) createJob(w http.ResponseWriter, r *http.Request) {
+func (s *Service) createJob(r *http.Request) (any, error) {
 	var req ota.JobRequest
 	if err := decode(r, &req); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	req.JobID = r.PathValue("jobId") // the path names the job
 	now := s.now()
@@ -33,20 +32,17 @@ func (s *Service) createJob(w http.ResponseWriter, r *http.Request) {
 		for i, e := range errs {
 			msgs[i] = e.Error()
 		}
-		writeErr(w, invalid("%s", strings.Join(msgs, "; ")))
-		return
+		return nil, invalid("%s", strings.Join(msgs, "; "))
 	}
 	if req.DocumentSource != "" {
 		doc, err := s.fetchDocument(req.DocumentSource)
 		if err != nil {
-			writeErr(w, err)
-			return
+			return nil, err
 		}
 		req.Document = doc
 	}
 	if req.Document != "" && !json.Valid([]byte(req.Document)) {
-		writeErr(w, invalid("the job document must be a JSON document"))
-		return
+		return nil, invalid("the job document must be a JSON document")
 	}
 	if req.TargetSelection == "" {
 		req.TargetSelection = "SNAPSHOT"
@@ -101,12 +97,11 @@ func (s *Service) createJob(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tJobs, j.JobID, j)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	// JobChanged tells the job engine of every new job (scheduled, deferred or not).
 	s.emit(append(evs, Event{Kind: JobChanged, JobID: j.JobID})...)
-	writeJSON(w, map[string]string{"jobArn": j.JobArn, "jobId": j.JobID, "description": j.Description})
+	return map[string]string{"jobArn": j.JobArn, "jobId": j.JobID, "description": j.Description}, nil
 }
 
 // scheduleLayout is schedulingConfig's time format (UTC).
@@ -151,17 +146,16 @@ func parseS3URL(src string) (bucket, key string, err error) {
 	return bucket, key, nil
 }
 
-func (s *Service) describeJob(w http.ResponseWriter, r *http.Request) {
+func (s *Service) describeJob(r *http.Request) (any, error) {
 	j, err := s.Job(r.PathValue("jobId"))
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	out := map[string]any{"job": s.jobOut(&j)}
 	if j.DocumentSource != "" {
 		out["documentSource"] = j.DocumentSource
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
 // jobOut is a Job in DescribeJob's shape.
@@ -237,22 +231,20 @@ func (s *Service) scheduledRollouts(j *Job) []map[string]string {
 	return out
 }
 
-func (s *Service) getJobDocument(w http.ResponseWriter, r *http.Request) {
+func (s *Service) getJobDocument(r *http.Request) (any, error) {
 	j, err := s.Job(r.PathValue("jobId"))
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	before, err := boolQuery(r, "beforeSubstitution")
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	doc := j.Document
 	if !before {
 		doc = substitute(doc, j.DocumentParameters)
 	}
-	writeJSON(w, map[string]string{"document": doc})
+	return map[string]string{"document": doc}, nil
 }
 
 // JobDocument returns the document a device receives for jobID, with the
@@ -287,21 +279,18 @@ type jobSummary struct {
 
 var jobStatuses = map[string]bool{JobInProgress: true, JobScheduled: true, JobCompleted: true, JobCanceled: true, JobDeletionInProgress: true}
 
-func (s *Service) listJobs(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listJobs(r *http.Request) (any, error) {
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
 	status, sel, group, groupID, ns := q.Get("status"), q.Get("targetSelection"), q.Get("thingGroupName"), q.Get("thingGroupId"), q.Get("namespaceId")
 	if status != "" && !jobStatuses[status] {
-		writeErr(w, invalid("status must be IN_PROGRESS, CANCELED, COMPLETED, DELETION_IN_PROGRESS or SCHEDULED, got %q", status))
-		return
+		return nil, invalid("status must be IN_PROGRESS, CANCELED, COMPLETED, DELETION_IN_PROGRESS or SCHEDULED, got %q", status)
 	}
 	if sel != "" && sel != "SNAPSHOT" && sel != "CONTINUOUS" {
-		writeErr(w, invalid("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", sel))
-		return
+		return nil, invalid("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", sel)
 	}
 	out := struct {
 		Jobs      []jobSummary `json:"jobs"`
@@ -339,10 +328,9 @@ func (s *Service) listJobs(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
 func contains(xs []string, x string) bool {
@@ -354,35 +342,30 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-func (s *Service) cancelJob(w http.ResponseWriter, r *http.Request) {
+func (s *Service) cancelJob(r *http.Request) (any, error) {
 	id := r.PathValue("jobId")
 	var in struct {
 		ReasonCode string `json:"reasonCode"`
 		Comment    string `json:"comment"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	force, err := boolQuery(r, "force")
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if in.ReasonCode != "" && !reasonCodePattern.MatchString(in.ReasonCode) {
-		writeErr(w, invalid("reasonCode must be 1-128 characters of [A-Z0-9_]"))
-		return
+		return nil, invalid("reasonCode must be 1-128 characters of [A-Z0-9_]")
 	}
 	if len(in.Comment) > 2028 {
-		writeErr(w, invalid("comment must be at most 2028 characters"))
-		return
+		return nil, invalid("comment must be at most 2028 characters")
 	}
 	j, err := s.CancelJob(id, force, in.ReasonCode, in.Comment)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]string{"jobArn": j.JobArn, "jobId": j.JobID, "description": j.Description})
+	return map[string]string{"jobArn": j.JobArn, "jobId": j.JobID, "description": j.Description}, nil
 }
 
 // CancelJob cancels a job: its QUEUED executions become CANCELED, and its
@@ -430,12 +413,11 @@ func (s *Service) CancelJob(id string, force bool, reasonCode, comment string) (
 	return out, nil
 }
 
-func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {
+func (s *Service) deleteJob(r *http.Request) (any, error) {
 	id := r.PathValue("jobId")
 	force, err := boolQuery(r, "force")
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	var things []string
 	err = s.st.Update(func(tx *store.Tx) error {
@@ -460,9 +442,8 @@ func (s *Service) deleteJob(w http.ResponseWriter, r *http.Request) {
 		return tx.Delete(tJobs, id)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	s.emit(Event{Kind: JobDeleted, JobID: id, Things: things})
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }

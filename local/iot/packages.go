@@ -80,23 +80,20 @@ func (s *Service) packageVersionExists(tx *store.Tx, arn string) error {
 	return nil
 }
 
-func (s *Service) createPackage(w http.ResponseWriter, r *http.Request) {
+func (s *Service) createPackage(r *http.Request) (any, error) {
 	name := r.PathValue("packageName")
 	var in struct {
 		Description string            `json:"description"`
 		Tags        map[string]string `json:"tags"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if !packageNamePattern.MatchString(name) {
-		writeErr(w, validation("packageName must be 1-128 characters of [a-zA-Z0-9-_.], got %q", name))
-		return
+		return nil, validation("packageName must be 1-128 characters of [a-zA-Z0-9-_.], got %q", name)
 	}
 	if len(in.Description) > 1024 {
-		writeErr(w, validation("description must be at most 1024 characters"))
-		return
+		return nil, validation("description must be at most 1024 characters")
 	}
 	now := s.now()
 	p := packageRec{Name: name, Arn: s.packageArn(name), Description: in.Description, CreatedAt: now, ModifiedAt: now}
@@ -110,10 +107,9 @@ func (s *Service) createPackage(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tPackages, name, p)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]string{"packageName": p.Name, "packageArn": p.Arn, "description": p.Description})
+	return map[string]string{"packageName": p.Name, "packageArn": p.Arn, "description": p.Description}, nil
 }
 
 // mapTags turns the catalog's tag map into tags (the rest of IoT uses lists).
@@ -125,17 +121,16 @@ func mapTags(m map[string]string) []ota.Tag {
 	return out
 }
 
-func (s *Service) getPackage(w http.ResponseWriter, r *http.Request) {
+func (s *Service) getPackage(r *http.Request) (any, error) {
 	var p packageRec
 	err := s.st.View(func(tx *store.Tx) (err error) {
 		p, err = s.getPkg(tx, r.PathValue("packageName"))
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, s.packageOut(p, true))
+	return s.packageOut(p, true), nil
 }
 
 func (s *Service) packageOut(p packageRec, full bool) map[string]any {
@@ -150,7 +145,7 @@ func (s *Service) packageOut(p packageRec, full bool) map[string]any {
 	return out
 }
 
-func (s *Service) updatePackage(w http.ResponseWriter, r *http.Request) {
+func (s *Service) updatePackage(r *http.Request) (any, error) {
 	name := r.PathValue("packageName")
 	var in struct {
 		Description         *string `json:"description"`
@@ -158,8 +153,7 @@ func (s *Service) updatePackage(w http.ResponseWriter, r *http.Request) {
 		UnsetDefaultVersion bool    `json:"unsetDefaultVersion"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	err := s.st.Update(func(tx *store.Tx) error {
 		p, err := s.getPkg(tx, name)
@@ -182,13 +176,12 @@ func (s *Service) updatePackage(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tPackages, name, p)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) deletePackage(w http.ResponseWriter, r *http.Request) {
+func (s *Service) deletePackage(r *http.Request) (any, error) {
 	name := r.PathValue("packageName")
 	err := s.st.Update(func(tx *store.Tx) error {
 		p, err := s.getPkg(tx, name)
@@ -203,17 +196,15 @@ func (s *Service) deletePackage(w http.ResponseWriter, r *http.Request) {
 		return tx.Delete(tPackages, name)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) listPackages(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listPackages(r *http.Request) (any, error) {
 	pg, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		PackageSummaries []map[string]any `json:"packageSummaries"`
@@ -231,13 +222,12 @@ func (s *Service) listPackages(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
-func (s *Service) createPackageVersion(w http.ResponseWriter, r *http.Request) {
+func (s *Service) createPackageVersion(r *http.Request) (any, error) {
 	pkg, ver := r.PathValue("packageName"), r.PathValue("version")
 	var in struct {
 		Description string            `json:"description"`
@@ -247,12 +237,10 @@ func (s *Service) createPackageVersion(w http.ResponseWriter, r *http.Request) {
 		Tags        map[string]string `json:"tags"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if !versionNamePattern.MatchString(ver) {
-		writeErr(w, validation("versionName must be 1-64 characters of [a-zA-Z0-9-_.+], got %q", ver))
-		return
+		return nil, validation("versionName must be 1-64 characters of [a-zA-Z0-9-_.+], got %q", ver)
 	}
 	now := s.now()
 	v := versionRec{Package: pkg, Name: ver, Arn: s.versionArn(pkg, ver), Description: in.Description,
@@ -270,22 +258,20 @@ func (s *Service) createPackageVersion(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tPkgVersions, pkg+"/"+ver, v)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]any{"packageVersionArn": v.Arn, "packageName": pkg, "versionName": ver,
-		"description": v.Description, "attributes": nonNil(v.Attributes), "status": v.Status})
+	return map[string]any{"packageVersionArn": v.Arn, "packageName": pkg, "versionName": ver,
+		"description": v.Description, "attributes": nonNil(v.Attributes), "status": v.Status}, nil
 }
 
-func (s *Service) getPackageVersion(w http.ResponseWriter, r *http.Request) {
+func (s *Service) getPackageVersion(r *http.Request) (any, error) {
 	var v versionRec
 	err := s.st.View(func(tx *store.Tx) (err error) {
 		v, err = s.getVersion(tx, r.PathValue("packageName"), r.PathValue("version"))
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	out := map[string]any{"packageVersionArn": v.Arn, "packageName": v.Package, "versionName": v.Name,
 		"description": v.Description, "attributes": nonNil(v.Attributes), "status": v.Status,
@@ -296,10 +282,10 @@ func (s *Service) getPackageVersion(w http.ResponseWriter, r *http.Request) {
 	if v.Recipe != "" {
 		out["recipe"] = v.Recipe
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
-func (s *Service) updatePackageVersion(w http.ResponseWriter, r *http.Request) {
+func (s *Service) updatePackageVersion(r *http.Request) (any, error) {
 	pkg, ver := r.PathValue("packageName"), r.PathValue("version")
 	var in struct {
 		Description *string           `json:"description"`
@@ -309,8 +295,7 @@ func (s *Service) updatePackageVersion(w http.ResponseWriter, r *http.Request) {
 		Action      string            `json:"action"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	err := s.st.Update(func(tx *store.Tx) error {
 		v, err := s.getVersion(tx, pkg, ver)
@@ -345,13 +330,12 @@ func (s *Service) updatePackageVersion(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tPkgVersions, pkg+"/"+ver, v)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) deletePackageVersion(w http.ResponseWriter, r *http.Request) {
+func (s *Service) deletePackageVersion(r *http.Request) (any, error) {
 	pkg, ver := r.PathValue("packageName"), r.PathValue("version")
 	err := s.st.Update(func(tx *store.Tx) error {
 		v, err := s.getVersion(tx, pkg, ver)
@@ -362,23 +346,20 @@ func (s *Service) deletePackageVersion(w http.ResponseWriter, r *http.Request) {
 		return tx.Delete(tPkgVersions, pkg+"/"+ver)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) listPackageVersions(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listPackageVersions(r *http.Request) (any, error) {
 	pkg := r.PathValue("packageName")
 	pg, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	status := r.URL.Query().Get("status")
 	if status != "" && status != "DRAFT" && status != "PUBLISHED" && status != "DEPRECATED" {
-		writeErr(w, validation("status must be DRAFT, PUBLISHED or DEPRECATED, got %q", status))
-		return
+		return nil, validation("status must be DRAFT, PUBLISHED or DEPRECATED, got %q", status)
 	}
 	out := struct {
 		PackageVersionSummaries []map[string]any `json:"packageVersionSummaries"`
@@ -404,8 +385,7 @@ func (s *Service) listPackageVersions(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }

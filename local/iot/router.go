@@ -15,7 +15,7 @@ import (
 
 // routes registers every operation at its path in the IoT API.
 func (s *Service) routes() {
-	m := map[string]http.HandlerFunc{
+	m := map[string]op{
 		"GET /endpoint": s.describeEndpoint,
 
 		"POST /things/{thingName}":   s.createThing,
@@ -61,7 +61,7 @@ func (s *Service) routes() {
 		"POST /untag":                                                               s.untagResource,
 	}
 	for pattern, h := range m {
-		s.mux.Handle(pattern, h)
+		s.mux.Handle(pattern, serve(h))
 	}
 }
 
@@ -84,6 +84,25 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeErr(w http.ResponseWriter, err error) { wire.WriteError(w, err) }
+
+// op is an operation: it returns the response body (nil: a 200 without a
+// body) or an error, which goes out in AWS's shape.
+type op func(r *http.Request) (any, error)
+
+// serve adapts an op to the mux.
+func serve(f op) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		out, err := f(r)
+		switch {
+		case err != nil:
+			writeErr(w, err)
+		case out == nil:
+			w.WriteHeader(http.StatusOK)
+		default:
+			writeJSON(w, out)
+		}
+	}
+}
 
 // The IoT API's error codes beyond wire's common ones.
 func invalid(format string, args ...any) *wire.Error { return wire.InvalidRequest(format, args...) }

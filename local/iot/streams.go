@@ -111,7 +111,7 @@ type streamOut struct {
 	StreamVersion int    `json:"streamVersion"`
 }
 
-func (s *Service) createStream(w http.ResponseWriter, r *http.Request) {
+func (s *Service) createStream(r *http.Request) (any, error) {
 	id := r.PathValue("streamId")
 	var in struct {
 		Description string         `json:"description"`
@@ -120,21 +120,17 @@ func (s *Service) createStream(w http.ResponseWriter, r *http.Request) {
 		Tags        []ota.Tag      `json:"tags"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if !streamIDPattern.MatchString(id) {
-		writeErr(w, invalid("streamId must be 1-128 characters of [a-zA-Z0-9_-], got %q", id))
-		return
+		return nil, invalid("streamId must be 1-128 characters of [a-zA-Z0-9_-], got %q", id)
 	}
 	if err := checkStreamText(in.Description, in.RoleArn, true); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	files, err := s.checkFiles(in.Files)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	now := s.now()
 	si := StreamInfo{StreamID: id, StreamArn: s.env.ARN("iot", "stream/"+id), StreamVersion: 1, Description: in.Description,
@@ -150,10 +146,9 @@ func (s *Service) createStream(w http.ResponseWriter, r *http.Request) {
 	})
 	s.streams.changed(id)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, streamOut{si.StreamID, si.StreamArn, si.Description, si.StreamVersion})
+	return streamOut{si.StreamID, si.StreamArn, si.Description, si.StreamVersion}, nil
 }
 
 // streamInfoOut is StreamInfo on the wire (epoch timestamps).
@@ -163,16 +158,15 @@ func streamInfoOut(si StreamInfo) map[string]any {
 		"lastUpdatedAt": at(si.LastUpdatedAt), "roleArn": si.RoleArn}
 }
 
-func (s *Service) describeStream(w http.ResponseWriter, r *http.Request) {
+func (s *Service) describeStream(r *http.Request) (any, error) {
 	si, err := s.Stream(r.PathValue("streamId"))
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]any{"streamInfo": streamInfoOut(si)})
+	return map[string]any{"streamInfo": streamInfoOut(si)}, nil
 }
 
-func (s *Service) updateStream(w http.ResponseWriter, r *http.Request) {
+func (s *Service) updateStream(r *http.Request) (any, error) {
 	id := r.PathValue("streamId")
 	var in struct {
 		Description *string        `json:"description"`
@@ -180,23 +174,20 @@ func (s *Service) updateStream(w http.ResponseWriter, r *http.Request) {
 		RoleArn     string         `json:"roleArn"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	desc := ""
 	if in.Description != nil {
 		desc = *in.Description
 	}
 	if err := checkStreamText(desc, in.RoleArn, false); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	var files []StreamFile
 	if in.Files != nil {
 		var err error
 		if files, err = s.checkFiles(in.Files); err != nil {
-			writeErr(w, err)
-			return
+			return nil, err
 		}
 	}
 	var si StreamInfo
@@ -226,13 +217,12 @@ func (s *Service) updateStream(w http.ResponseWriter, r *http.Request) {
 	})
 	s.streams.changed(id)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, streamOut{si.StreamID, si.StreamArn, si.Description, si.StreamVersion})
+	return streamOut{si.StreamID, si.StreamArn, si.Description, si.StreamVersion}, nil
 }
 
-func (s *Service) deleteStream(w http.ResponseWriter, r *http.Request) {
+func (s *Service) deleteStream(r *http.Request) (any, error) {
 	id := r.PathValue("streamId")
 	err := s.st.Update(func(tx *store.Tx) error {
 		if !tx.Has(tStreams, id) {
@@ -243,21 +233,18 @@ func (s *Service) deleteStream(w http.ResponseWriter, r *http.Request) {
 	})
 	s.streams.changed(id)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) listStreams(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listStreams(r *http.Request) (any, error) {
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if _, err := boolQuery(r, "isAscendingOrder"); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	out := struct {
 		Streams   []streamOut `json:"streams"`
@@ -275,8 +262,7 @@ func (s *Service) listStreams(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }

@@ -67,18 +67,16 @@ func (s *Service) resourceExists(tx *store.Tx, arn string) error {
 	return nil
 }
 
-func (s *Service) tagResource(w http.ResponseWriter, r *http.Request) {
+func (s *Service) tagResource(r *http.Request) (any, error) {
 	var in struct {
 		ResourceArn string    `json:"resourceArn"`
 		Tags        []ota.Tag `json:"tags"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if len(in.Tags) == 0 {
-		writeErr(w, invalid("tags must not be empty"))
-		return
+		return nil, invalid("tags must not be empty")
 	}
 	err := s.st.Update(func(tx *store.Tx) error {
 		if err := s.resourceExists(tx, in.ResourceArn); err != nil {
@@ -87,20 +85,18 @@ func (s *Service) tagResource(w http.ResponseWriter, r *http.Request) {
 		return putTags(tx, in.ResourceArn, in.Tags)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
-func (s *Service) untagResource(w http.ResponseWriter, r *http.Request) {
+func (s *Service) untagResource(r *http.Request) (any, error) {
 	var in struct {
 		ResourceArn string   `json:"resourceArn"`
 		TagKeys     []string `json:"tagKeys"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	err := s.st.Update(func(tx *store.Tx) error {
 		if err := s.resourceExists(tx, in.ResourceArn); err != nil {
@@ -119,10 +115,9 @@ func (s *Service) untagResource(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tTags, in.ResourceArn, m)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
 // tagsOf returns a resource's tags sorted by key.
@@ -139,7 +134,7 @@ func tagsOf(tx *store.Tx, arn string) ([]ota.Tag, error) {
 	return out, nil
 }
 
-func (s *Service) listTagsForResource(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listTagsForResource(r *http.Request) (any, error) {
 	arn := r.URL.Query().Get("resourceArn")
 	var tags []ota.Tag
 	err := s.st.View(func(tx *store.Tx) (err error) {
@@ -150,10 +145,9 @@ func (s *Service) listTagsForResource(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]any{"tags": tags})
+	return map[string]any{"tags": tags}, nil
 }
 
 // Tags returns the tags of the resource arn (for otactl's own listings).

@@ -59,7 +59,7 @@ func checkName(what, name string) error {
 	return nil
 }
 
-func (s *Service) createThing(w http.ResponseWriter, r *http.Request) {
+func (s *Service) createThing(r *http.Request) (any, error) {
 	name := r.PathValue("thingName")
 	var in struct {
 		ThingTypeName    string            `json:"thingTypeName"`
@@ -67,12 +67,10 @@ func (s *Service) createThing(w http.ResponseWriter, r *http.Request) {
 		BillingGroupName string            `json:"billingGroupName"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	if err := checkName("thingName", name); err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	t := thingRec{Name: name, ID: uuid.NewString(), Arn: s.thingArn(name), TypeName: in.ThingTypeName,
 		Billing: in.BillingGroupName, Version: 1, CreatedAt: s.now()}
@@ -94,10 +92,9 @@ func (s *Service) createThing(w http.ResponseWriter, r *http.Request) {
 		return tx.Put(tThings, name, t)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]string{"thingName": t.Name, "thingArn": t.Arn, "thingId": t.ID})
+	return map[string]string{"thingName": t.Name, "thingArn": t.Arn, "thingId": t.ID}, nil
 }
 
 func equalMaps(a, b map[string]string) bool {
@@ -121,15 +118,14 @@ func (s *Service) getThing(tx *store.Tx, name string) (thingRec, error) {
 	return t, err
 }
 
-func (s *Service) describeThing(w http.ResponseWriter, r *http.Request) {
+func (s *Service) describeThing(r *http.Request) (any, error) {
 	var t thingRec
 	err := s.st.View(func(tx *store.Tx) (err error) {
 		t, err = s.getThing(tx, r.PathValue("thingName"))
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	out := map[string]any{"thingName": t.Name, "thingId": t.ID, "thingArn": t.Arn, "defaultClientId": t.Name,
 		"version": t.Version, "attributes": nonNil(t.Attributes)}
@@ -139,7 +135,7 @@ func (s *Service) describeThing(w http.ResponseWriter, r *http.Request) {
 	if t.Billing != "" {
 		out["billingGroupName"] = t.Billing
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -149,7 +145,7 @@ func nonNil(m map[string]string) map[string]string {
 	return m
 }
 
-func (s *Service) deleteThing(w http.ResponseWriter, r *http.Request) {
+func (s *Service) deleteThing(r *http.Request) (any, error) {
 	name := r.PathValue("thingName")
 	err := s.st.Update(func(tx *store.Tx) error {
 		t, err := s.getThing(tx, name)
@@ -172,10 +168,9 @@ func (s *Service) deleteThing(w http.ResponseWriter, r *http.Request) {
 		return tx.Delete(tThings, name)
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, struct{}{})
+	return struct{}{}, nil
 }
 
 type thingAttribute struct {
@@ -186,11 +181,10 @@ type thingAttribute struct {
 	Version       int64             `json:"version"`
 }
 
-func (s *Service) listThings(w http.ResponseWriter, r *http.Request) {
+func (s *Service) listThings(r *http.Request) (any, error) {
 	p, err := parsePage(r)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
 	attr, val, typ := q.Get("attributeName"), q.Get("attributeValue"), q.Get("thingTypeName")
@@ -220,10 +214,9 @@ func (s *Service) listThings(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
 // keysUnder returns the rest of each key under prefix, in order.
