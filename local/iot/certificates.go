@@ -308,24 +308,12 @@ func (c *certAPI) listThingPrincipals(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Principals []string `json:"principals"`
-		NextToken  string   `json:"nextToken,omitempty"`
-	}{Principals: []string{}}
-	err = c.s.st.View(func(tx *store.Tx) error {
+	return listView(c.s.st, "principals", func(tx *store.Tx) ([]string, string, error) {
 		if _, err := c.s.getThing(tx, thing); err != nil {
-			return err
+			return nil, "", err
 		}
-		out.NextToken, err = listPage(tx, tThingPrincipals, thing+"\x00", p, func(k string, _ []byte) (bool, error) {
-			out.Principals = append(out.Principals, strings.TrimPrefix(k, thing+"\x00"))
-			return true, nil
-		})
-		return err
+		return pageOf(tx, tThingPrincipals, thing+"\x00", p, keyRest(thing+"\x00"))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func (c *certAPI) listPrincipalThings(r *http.Request) (any, error) {
@@ -333,23 +321,11 @@ func (c *certAPI) listPrincipalThings(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Things    []string `json:"things"`
-		NextToken string   `json:"nextToken,omitempty"`
-	}{Things: []string{}}
-	err = c.s.st.View(func(tx *store.Tx) error {
+	return listView(c.s.st, "things", func(tx *store.Tx) ([]string, string, error) {
 		principal, err := c.principalOf(tx, r)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		out.NextToken, err = listPage(tx, tPrincipalThings, principal+"\x00", p, func(k string, _ []byte) (bool, error) {
-			out.Things = append(out.Things, strings.TrimPrefix(k, principal+"\x00"))
-			return true, nil
-		})
-		return err
+		return pageOf(tx, tPrincipalThings, principal+"\x00", p, keyRest(principal+"\x00"))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }

@@ -1,7 +1,6 @@
 package iot
 
 import (
-	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
@@ -47,32 +46,17 @@ func (s *Service) listJobExecutionsForJob(r *http.Request) (any, error) {
 		ThingArn            string      `json:"thingArn"`
 		JobExecutionSummary execSummary `json:"jobExecutionSummary"`
 	}
-	out := struct {
-		ExecutionSummaries []item `json:"executionSummaries"`
-		NextToken          string `json:"nextToken,omitempty"`
-	}{ExecutionSummaries: []item{}}
-	err = s.st.View(func(tx *store.Tx) error {
+	return listView(s.st, "executionSummaries", func(tx *store.Tx) ([]item, string, error) {
 		if !tx.Has(tJobs, id) {
-			return notFound("Job %s cannot be found.", id)
+			return nil, "", notFound("Job %s cannot be found.", id)
 		}
-		var err error
-		out.NextToken, err = listPage(tx, tExecs, id+"/", p, func(_ string, raw []byte) (bool, error) {
-			var e Execution
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return false, err
-			}
+		return pageOf(tx, tExecs, id+"/", p, records(func(e *Execution) (item, bool) {
 			if status != "" && e.Status != status {
-				return false, nil
+				return item{}, false
 			}
-			out.ExecutionSummaries = append(out.ExecutionSummaries, item{e.ThingArn, summaryOf(&e)})
-			return true, nil
-		})
-		return err
+			return item{e.ThingArn, summaryOf(e)}, true
+		}))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func (s *Service) listJobExecutionsForThing(r *http.Request) (any, error) {
@@ -90,38 +74,27 @@ func (s *Service) listJobExecutionsForThing(r *http.Request) (any, error) {
 		JobID               string      `json:"jobId"`
 		JobExecutionSummary execSummary `json:"jobExecutionSummary"`
 	}
-	out := struct {
-		ExecutionSummaries []item `json:"executionSummaries"`
-		NextToken          string `json:"nextToken,omitempty"`
-	}{ExecutionSummaries: []item{}}
-	err = s.st.View(func(tx *store.Tx) error {
-		var err error
-		out.NextToken, err = listPage(tx, tThingExecs, thing+"/", p, func(k string, _ []byte) (bool, error) {
+	return listView(s.st, "executionSummaries", func(tx *store.Tx) ([]item, string, error) {
+		return pageOf(tx, tThingExecs, thing+"/", p, func(k string, _ []byte) (item, bool, error) {
 			jobID := k[len(thing)+1:]
 			if onlyJob != "" && jobID != onlyJob {
-				return false, nil
+				return item{}, false, nil
 			}
 			e, err := loadExec(tx, jobID, thing)
 			if err != nil {
-				return false, err
+				return item{}, false, err
 			}
 			if status != "" && e.Status != status {
-				return false, nil
+				return item{}, false, nil
 			}
 			if ns != "" {
 				if j, err := s.loadJob(tx, jobID); err != nil || j.NamespaceID != ns {
-					return false, nil
+					return item{}, false, nil
 				}
 			}
-			out.ExecutionSummaries = append(out.ExecutionSummaries, item{jobID, summaryOf(e)})
-			return true, nil
+			return item{jobID, summaryOf(e)}, true, nil
 		})
-		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func (s *Service) describeJobExecution(r *http.Request) (any, error) {

@@ -1,7 +1,6 @@
 package iot
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 
@@ -155,37 +154,23 @@ func (s *Service) listThingGroups(r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
-	out := struct {
-		ThingGroups []groupNameAndArn `json:"thingGroups"`
-		NextToken   string            `json:"nextToken,omitempty"`
-	}{ThingGroups: []groupNameAndArn{}}
-	err = s.st.View(func(tx *store.Tx) error {
+	return listView(s.st, "thingGroups", func(tx *store.Tx) ([]groupNameAndArn, string, error) {
 		var under map[string]bool
 		if parent != "" {
 			if _, err := s.getGroup(tx, parent); err != nil {
-				return err
+				return nil, "", err
 			}
 			under = map[string]bool{}
 			s.descendants(tx, parent, recursive, under)
 		}
-		var err error
-		out.NextToken, err = listPage(tx, tGroups, prefix, p, func(k string, raw []byte) (bool, error) {
+		group := records(func(g *groupRec) (groupNameAndArn, bool) { return groupNameAndArn{g.Name, g.Arn}, true })
+		return pageOf(tx, tGroups, prefix, p, func(k string, raw []byte) (groupNameAndArn, bool, error) {
 			if under != nil && !under[k] {
-				return false, nil
+				return groupNameAndArn{}, false, nil
 			}
-			var g groupRec
-			if err := json.Unmarshal(raw, &g); err != nil {
-				return false, err
-			}
-			out.ThingGroups = append(out.ThingGroups, groupNameAndArn{g.Name, g.Arn})
-			return true, nil
+			return group(k, raw)
 		})
-		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // descendants adds the child groups of group (all levels when recursive) to into.
@@ -318,37 +303,15 @@ func (s *Service) listThingsInThingGroup(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Things    []string `json:"things"`
-		NextToken string   `json:"nextToken,omitempty"`
-	}{Things: []string{}}
-	err = s.st.View(func(tx *store.Tx) error {
+	return listView(s.st, "things", func(tx *store.Tx) ([]string, string, error) {
 		if _, err := s.getGroup(tx, name); err != nil {
-			return err
+			return nil, "", err
 		}
 		if !recursive {
-			var err error
-			out.NextToken, err = listPage(tx, tMembers, name+"/", p, func(k string, _ []byte) (bool, error) {
-				out.Things = append(out.Things, k[len(name)+1:])
-				return true, nil
-			})
-			return err
+			return pageOf(tx, tMembers, name+"/", p, keyRest(name+"/"))
 		}
 		// Recursive listings are small in practice: page over the sorted union.
-		for _, t := range s.groupThings(tx, name, true) {
-			if p.after != "" && t <= p.after {
-				continue
-			}
-			if len(out.Things) == p.max {
-				out.NextToken = nextToken(out.Things[len(out.Things)-1])
-				break
-			}
-			out.Things = append(out.Things, t)
-		}
-		return nil
+		things, token := pageOfSorted(s.groupThings(tx, name, true), p)
+		return things, token, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }

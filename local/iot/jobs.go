@@ -292,11 +292,19 @@ func (s *Service) listJobs(r *http.Request) (any, error) {
 	if sel != "" && sel != "SNAPSHOT" && sel != "CONTINUOUS" {
 		return nil, invalid("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", sel)
 	}
-	out := struct {
-		Jobs      []jobSummary `json:"jobs"`
-		NextToken string       `json:"nextToken,omitempty"`
-	}{Jobs: []jobSummary{}}
-	err = s.st.View(func(tx *store.Tx) error {
+	summary := records(func(j *Job) (jobSummary, bool) {
+		if (status != "" && j.Status != status) || (sel != "" && j.TargetSelection != sel) ||
+			(ns != "" && j.NamespaceID != ns) || (groupID != "" && !contains(j.ThingGroupIDs, groupID)) {
+			return jobSummary{}, false
+		}
+		sum := jobSummary{JobArn: j.JobArn, JobID: j.JobID, TargetSelection: j.TargetSelection, Status: j.Status,
+			CreatedAt: at(j.CreatedAt), LastUpdatedAt: at(j.LastUpdatedAt), CompletedAt: at(j.CompletedAt)}
+		if len(j.ThingGroupIDs) > 0 {
+			sum.ThingGroupID = j.ThingGroupIDs[0]
+		}
+		return sum, true
+	})
+	return listView(s.st, "jobs", func(tx *store.Tx) ([]jobSummary, string, error) {
 		var only map[string]bool // the jobs that target thingGroupName
 		if group != "" {
 			only = map[string]bool{}
@@ -304,33 +312,13 @@ func (s *Service) listJobs(r *http.Request) (any, error) {
 				only[id] = true
 			}
 		}
-		var err error
-		out.NextToken, err = listPage(tx, tJobs, "", p, func(k string, raw []byte) (bool, error) {
+		return pageOf(tx, tJobs, "", p, func(k string, raw []byte) (jobSummary, bool, error) {
 			if only != nil && !only[k] {
-				return false, nil
+				return jobSummary{}, false, nil
 			}
-			var j Job
-			if err := json.Unmarshal(raw, &j); err != nil {
-				return false, err
-			}
-			if (status != "" && j.Status != status) || (sel != "" && j.TargetSelection != sel) ||
-				(ns != "" && j.NamespaceID != ns) || (groupID != "" && !contains(j.ThingGroupIDs, groupID)) {
-				return false, nil
-			}
-			sum := jobSummary{JobArn: j.JobArn, JobID: j.JobID, TargetSelection: j.TargetSelection, Status: j.Status,
-				CreatedAt: at(j.CreatedAt), LastUpdatedAt: at(j.LastUpdatedAt), CompletedAt: at(j.CompletedAt)}
-			if len(j.ThingGroupIDs) > 0 {
-				sum.ThingGroupID = j.ThingGroupIDs[0]
-			}
-			out.Jobs = append(out.Jobs, sum)
-			return true, nil
+			return summary(k, raw)
 		})
-		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func contains(xs []string, x string) bool {

@@ -206,25 +206,11 @@ func (s *Service) listPackages(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		PackageSummaries []map[string]any `json:"packageSummaries"`
-		NextToken        string           `json:"nextToken,omitempty"`
-	}{PackageSummaries: []map[string]any{}}
-	err = s.st.View(func(tx *store.Tx) (err error) {
-		out.NextToken, err = listPage(tx, tPackages, "", pg, func(_ string, raw []byte) (bool, error) {
-			var p packageRec
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return false, err
-			}
-			out.PackageSummaries = append(out.PackageSummaries, s.packageOut(p, false))
-			return true, nil
-		})
-		return err
+	return listView(s.st, "packageSummaries", func(tx *store.Tx) ([]map[string]any, string, error) {
+		return pageOf(tx, tPackages, "", pg, records(func(p *packageRec) (map[string]any, bool) {
+			return s.packageOut(*p, false), true
+		}))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func (s *Service) createPackageVersion(r *http.Request) (any, error) {
@@ -361,31 +347,16 @@ func (s *Service) listPackageVersions(r *http.Request) (any, error) {
 	if status != "" && status != "DRAFT" && status != "PUBLISHED" && status != "DEPRECATED" {
 		return nil, validation("status must be DRAFT, PUBLISHED or DEPRECATED, got %q", status)
 	}
-	out := struct {
-		PackageVersionSummaries []map[string]any `json:"packageVersionSummaries"`
-		NextToken               string           `json:"nextToken,omitempty"`
-	}{PackageVersionSummaries: []map[string]any{}}
-	err = s.st.View(func(tx *store.Tx) error {
+	return listView(s.st, "packageVersionSummaries", func(tx *store.Tx) ([]map[string]any, string, error) {
 		if _, err := s.getPkg(tx, pkg); err != nil {
-			return err
+			return nil, "", err
 		}
-		var err error
-		out.NextToken, err = listPage(tx, tPkgVersions, pkg+"/", pg, func(_ string, raw []byte) (bool, error) {
-			var v versionRec
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return false, err
-			}
+		return pageOf(tx, tPkgVersions, pkg+"/", pg, records(func(v *versionRec) (map[string]any, bool) {
 			if status != "" && v.Status != status {
-				return false, nil
+				return nil, false
 			}
-			out.PackageVersionSummaries = append(out.PackageVersionSummaries, map[string]any{"packageName": v.Package,
-				"versionName": v.Name, "status": v.Status, "creationDate": at(v.CreatedAt), "lastModifiedDate": at(v.ModifiedAt)})
-			return true, nil
-		})
-		return err
+			return map[string]any{"packageName": v.Package, "versionName": v.Name, "status": v.Status,
+				"creationDate": at(v.CreatedAt), "lastModifiedDate": at(v.ModifiedAt)}, true
+		}))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }

@@ -1,7 +1,6 @@
 package iot
 
 import (
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"time"
@@ -246,23 +245,9 @@ func (s *Service) listStreams(r *http.Request) (any, error) {
 	if _, err := boolQuery(r, "isAscendingOrder"); err != nil {
 		return nil, err
 	}
-	out := struct {
-		Streams   []streamOut `json:"streams"`
-		NextToken string      `json:"nextToken,omitempty"`
-	}{Streams: []streamOut{}}
-	err = s.st.View(func(tx *store.Tx) (err error) {
-		out.NextToken, err = listPage(tx, tStreams, "", p, func(_ string, raw []byte) (bool, error) {
-			var si StreamInfo
-			if err := json.Unmarshal(raw, &si); err != nil {
-				return false, err
-			}
-			out.Streams = append(out.Streams, streamOut{si.StreamID, si.StreamArn, si.Description, si.StreamVersion})
-			return true, nil
-		})
-		return err
+	return listView(s.st, "streams", func(tx *store.Tx) ([]streamOut, string, error) {
+		return pageOf(tx, tStreams, "", p, records(func(si *StreamInfo) (streamOut, bool) {
+			return streamOut{si.StreamID, si.StreamArn, si.Description, si.StreamVersion}, true
+		}))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }

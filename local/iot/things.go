@@ -1,7 +1,6 @@
 package iot
 
 import (
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -189,34 +188,20 @@ func (s *Service) listThings(r *http.Request) (any, error) {
 	q := r.URL.Query()
 	attr, val, typ := q.Get("attributeName"), q.Get("attributeValue"), q.Get("thingTypeName")
 	prefixVal, _ := boolQuery(r, "usePrefixAttributeValue")
-	out := struct {
-		Things    []thingAttribute `json:"things"`
-		NextToken string           `json:"nextToken,omitempty"`
-	}{Things: []thingAttribute{}}
-	err = s.st.View(func(tx *store.Tx) (err error) {
-		out.NextToken, err = listPage(tx, tThings, "", p, func(_ string, raw []byte) (bool, error) {
-			var t thingRec
-			if err := json.Unmarshal(raw, &t); err != nil {
-				return false, err
-			}
+	return listView(s.st, "things", func(tx *store.Tx) ([]thingAttribute, string, error) {
+		return pageOf(tx, tThings, "", p, records(func(t *thingRec) (thingAttribute, bool) {
 			if typ != "" && t.TypeName != typ {
-				return false, nil
+				return thingAttribute{}, false
 			}
 			if attr != "" {
 				v, ok := t.Attributes[attr]
 				if !ok || (val != "" && v != val && !(prefixVal && strings.HasPrefix(v, val))) {
-					return false, nil
+					return thingAttribute{}, false
 				}
 			}
-			out.Things = append(out.Things, thingAttribute{t.Name, t.Arn, t.TypeName, nonNil(t.Attributes), t.Version})
-			return true, nil
-		})
-		return err
+			return thingAttribute{t.Name, t.Arn, t.TypeName, nonNil(t.Attributes), t.Version}, true
+		}))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // keysUnder returns the rest of each key under prefix, in order.
