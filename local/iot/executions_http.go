@@ -24,21 +24,22 @@ func summaryOf(e *Execution) execSummary {
 	return execSummary{e.Status, at(e.QueuedAt), at(e.StartedAt), at(e.LastUpdatedAt), e.ExecutionNumber, e.RetryAttempt}
 }
 
-func statusFilter(r *http.Request) (string, error) {
+// execListQuery reads the page and the status filter of the execution listings.
+func execListQuery(r *http.Request) (page, string, error) {
+	p, err := parsePage(r)
+	if err != nil {
+		return p, "", err
+	}
 	st := r.URL.Query().Get("status")
 	if st != "" && !execStatuses[st] {
-		return "", invalid("status must be a job execution status (QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, REMOVED, CANCELED), got %q", st)
+		return p, "", invalid("status must be a job execution status (QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, REMOVED, CANCELED), got %q", st)
 	}
-	return st, nil
+	return p, st, nil
 }
 
 func (s *Service) listJobExecutionsForJob(r *http.Request) (any, error) {
 	id := r.PathValue("jobId")
-	p, err := parsePage(r)
-	if err != nil {
-		return nil, err
-	}
-	status, err := statusFilter(r)
+	p, status, err := execListQuery(r)
 	if err != nil {
 		return nil, err
 	}
@@ -61,11 +62,7 @@ func (s *Service) listJobExecutionsForJob(r *http.Request) (any, error) {
 
 func (s *Service) listJobExecutionsForThing(r *http.Request) (any, error) {
 	thing := r.PathValue("thingName")
-	p, err := parsePage(r)
-	if err != nil {
-		return nil, err
-	}
-	status, err := statusFilter(r)
+	p, status, err := execListQuery(r)
 	if err != nil {
 		return nil, err
 	}

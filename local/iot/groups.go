@@ -238,34 +238,33 @@ func (s *Service) resolveMembership(tx *store.Tx, in *membershipInput) error {
 }
 
 func (s *Service) addThingToThingGroup(r *http.Request) (any, error) {
-	var in membershipInput
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	var evs []Event
-	err := s.st.Update(func(tx *store.Tx) error {
-		evs = nil
-		if err := s.resolveMembership(tx, &in); err != nil {
-			return err
-		}
+	return s.changeMembership(r, func(tx *store.Tx, in *membershipInput) ([]Event, error) {
 		if err := tx.Put(tMembers, in.ThingGroupName+"/"+in.ThingName, ""); err != nil {
-			return err
+			return nil, err
 		}
 		if err := tx.Put(tThingGroups, in.ThingName+"/"+in.ThingGroupName, ""); err != nil {
-			return err
+			return nil, err
 		}
-		var err error
-		evs, err = s.joinContinuousJobs(tx, in.ThingName, in.ThingGroupName)
-		return err
+		return s.joinContinuousJobs(tx, in.ThingName, in.ThingGroupName)
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.emit(evs...)
-	return struct{}{}, nil
 }
 
 func (s *Service) removeThingFromThingGroup(r *http.Request) (any, error) {
+	return s.changeMembership(r, func(tx *store.Tx, in *membershipInput) ([]Event, error) {
+		if err := tx.Delete(tMembers, in.ThingGroupName+"/"+in.ThingName); err != nil {
+			return nil, err
+		}
+		if err := tx.Delete(tThingGroups, in.ThingName+"/"+in.ThingGroupName); err != nil {
+			return nil, err
+		}
+		return s.leaveContinuousJobs(tx, in.ThingName, in.ThingGroupName)
+	})
+}
+
+// changeMembership decodes a membership request, checks the group and the
+// thing exist, runs change in the same transaction and emits its events
+// once committed.
+func (s *Service) changeMembership(r *http.Request, change func(tx *store.Tx, in *membershipInput) ([]Event, error)) (any, error) {
 	var in membershipInput
 	if err := decode(r, &in); err != nil {
 		return nil, err
@@ -276,14 +275,8 @@ func (s *Service) removeThingFromThingGroup(r *http.Request) (any, error) {
 		if err := s.resolveMembership(tx, &in); err != nil {
 			return err
 		}
-		if err := tx.Delete(tMembers, in.ThingGroupName+"/"+in.ThingName); err != nil {
-			return err
-		}
-		if err := tx.Delete(tThingGroups, in.ThingName+"/"+in.ThingGroupName); err != nil {
-			return err
-		}
 		var err error
-		evs, err = s.leaveContinuousJobs(tx, in.ThingName, in.ThingGroupName)
+		evs, err = change(tx, &in)
 		return err
 	})
 	if err != nil {
