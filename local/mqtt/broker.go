@@ -23,6 +23,7 @@ import (
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Default listen addresses of otactl local's broker.
@@ -147,10 +148,35 @@ func (b *Broker) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		b.notifier.stop()
+		b.closeListeners()
+		b.drainClients(2 * time.Second)
 		err = b.srv.Close()
 		b.objects.close()
 	})
 	return err
+}
+
+// drainClients disconnects every client and waits (up to max) until the
+// client map has stopped shrinking. mochi's Close takes the map's read lock
+// twice in a row (GetByListener, then Len): a client removing itself in
+// between deadlocks the two, which a test run hit. With the listeners
+// closed first no client can arrive, so once removals are over Close cannot
+// race one.
+func (b *Broker) drainClients(max time.Duration) {
+	for _, cl := range b.srv.Clients.GetAll() {
+		if !cl.Closed() {
+			_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+	const quiet = 50 * time.Millisecond
+	deadline := time.Now().Add(max)
+	n, since := b.srv.Clients.Len(), time.Now()
+	for n > 0 && time.Now().Before(deadline) && time.Since(since) < quiet {
+		time.Sleep(5 * time.Millisecond)
+		if m := b.srv.Clients.Len(); m != n {
+			n, since = m, time.Now()
+		}
+	}
 }
 
 // Shutdown is Close with the signature http.Server uses.
