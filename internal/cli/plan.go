@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -112,11 +111,4 @@ func printIndented(w io.Writer, raw []byte) error {
 // unescapeHTML undoes encoding/json's \u003c-style escapes for display.
 func unescapeHTML(b []byte) string {
 	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(b))
-}
-
-// validationErrors reports whether err is a list of broken rules.
-func validationErrors(err error) (ota.Errors, bool) {
-	var es ota.Errors
-	ok := errors.As(err, &es)
-	return es, ok
 }
