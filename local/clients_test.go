@@ -3,6 +3,7 @@ package local_test
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/otactl/otactl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,13 +129,7 @@ print(json.dumps(out))
 // TestBoto3 runs the same S3 sequence with Python's boto3.
 func TestBoto3(t *testing.T) {
 	t.Parallel()
-	py := tool(t, "python3", "python3 with boto3")
-	if err := exec.Command(py, "-c", "import boto3").Run(); err != nil {
-		if os.Getenv("OTACTL_CI") == "1" {
-			t.Fatal("boto3 is required in CI")
-		}
-		t.Skip("SKIPPING: boto3 is not installed")
-	}
+	py := testtool.Boto3(t)
 	env := localtest.StartWith(t, local.Config{StrictAuth: true}) // signatures checked
 	cmd := exec.Command(py, "-c", boto3Script, env.URL)
 	cmd.Env = clientEnv(env.URL)

@@ -3,10 +3,10 @@ package local_test
 import (
 	"context"
 	"errors"
+	"github.com/otactl/otactl/internal/testtool"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -45,14 +45,7 @@ func httpGet(t testing.TB, url string) (int, string) {
 // fails under OTACTL_CI=1.
 func tool(t testing.TB, name, install string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("OTACTL_CI") == "1" {
-			t.Fatalf("%s is required in CI (%s)", name, install)
-		}
-		t.Skipf("SKIPPING: %s is not installed (%s)", name, install)
-	}
-	return p
+	return testtool.Require(t, name, install)
 }
 
 // clientEnv is the environment for an external AWS client pointed at url.

@@ -2,6 +2,7 @@ package iot_test
 
 import (
 	"encoding/json"
+	"github.com/otactl/otactl/internal/testtool"
 	"os"
 	"os/exec"
 	"testing"
@@ -13,13 +14,7 @@ import (
 
 // TestAWSCLI lists jobs and streams with the AWS CLI, a second client.
 func TestAWSCLI(t *testing.T) {
-	awscli, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("OTACTL_CI") == "1" {
-			t.Fatal("the AWS CLI is required in CI (apt-get install awscli)")
-		}
-		t.Skip("SKIPPING the AWS CLI wire-compatibility test: `aws` is not installed (apt-get install awscli)")
-	}
+	awscli := testtool.Require(t, "aws", "apt-get install awscli")
 	f := start(t)
 	f.group(t, "fleet", 2)
 	f.job(t, "cli-job", groupArn("fleet"))

@@ -1,6 +1,7 @@
 package iot_test
 
 import (
+	"github.com/otactl/otactl/internal/testtool"
 	"os"
 	"os/exec"
 	"strings"
@@ -50,16 +51,7 @@ print(json.dumps({"groups": groups, "streams": streams, "jobs": jobs, "execution
 `
 
 func TestBoto3(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(python, "-c", "import boto3").Run()
-	}
-	if err != nil {
-		if os.Getenv("OTACTL_CI") == "1" {
-			t.Fatalf("python3 with boto3 is required in CI: %v", err)
-		}
-		t.Skip("SKIPPING the boto3 wire-compatibility test: python3 with boto3 is not installed")
-	}
+	python := testtool.Boto3(t)
 	current = t
 	e := localtest.StartWith(t, local.Config{StrictAuth: true}) // the whole server, signatures checked
 	creds, err := e.Config.Credentials.Retrieve(ctx)

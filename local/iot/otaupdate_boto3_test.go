@@ -1,6 +1,7 @@
 package iot_test
 
 import (
+	"github.com/otactl/otactl/internal/testtool"
 	"os"
 	"os/exec"
 	"strings"
@@ -35,16 +36,7 @@ print(json.dumps({"status": info["otaUpdateStatus"], "job": info["awsIotJobId"],
 `
 
 func TestOTAUpdateBoto3(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(python, "-c", "import boto3").Run()
-	}
-	if err != nil {
-		if os.Getenv("OTACTL_CI") == "1" {
-			t.Fatalf("python3 with boto3 is required in CI: %v", err)
-		}
-		t.Skip("SKIPPING the boto3 OTA-update test: python3 with boto3 is not installed")
-	}
+	python := testtool.Boto3(t)
 	e := startOTA(t)
 	creds := must(e.Config.Credentials.Retrieve(ctx))
 	cmd := exec.Command(python, "-c", otaBoto3Script, e.URL, creds.AccessKeyID, creds.SecretAccessKey, e.group, otaBucket, otaProfile)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/otactl/otactl/internal/testtool"
 	"net"
 	"os"
 	"os/exec"
@@ -23,12 +24,7 @@ import (
 func needTool(t *testing.T, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			if os.Getenv("OTACTL_CI") == "1" {
-				t.Fatalf("%s is required in CI (apt-get install mosquitto-clients)", n)
-			}
-			t.Skipf("SKIPPING: %s not installed (apt-get install mosquitto-clients); this interop test did not run", n)
-		}
+		testtool.Require(t, n, "apt-get install mosquitto-clients")
 	}
 }
 

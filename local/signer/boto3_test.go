@@ -2,9 +2,11 @@ package signer
 
 import (
 	"encoding/json"
+	"github.com/otactl/otactl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -49,15 +51,11 @@ print(json.dumps(out))
 // unless OTACTL_CI=1 requires it.
 func requireTool(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil && len(args) > 0 {
-		err = exec.Command(path, args...).Run()
-	}
-	if err != nil {
-		if os.Getenv("OTACTL_CI") == "1" {
-			t.Fatalf("%s is required in CI (OTACTL_CI=1): %v", name, err)
+	path := testtool.Require(t, name, "see .ci/run")
+	if len(args) > 0 {
+		if err := exec.Command(path, args...).Run(); err != nil {
+			testtool.Missing(t, name+" "+strings.Join(args, " "), "see .ci/run")
 		}
-		t.Skipf("SKIPPING: %s not available (%v); this wire-compatibility check did not run", name, err)
 	}
 	return path
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/otactl/otactl/internal/testtool"
 	"io"
 	"math/big"
 	"os"
@@ -334,16 +335,7 @@ print(json.dumps({"platforms": platforms, "status": d["status"], "jobId": job["j
 `
 
 func TestBoto3EndToEnd(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(python, "-c", "import boto3").Run()
-	}
-	if err != nil {
-		if os.Getenv("OTACTL_CI") == "1" {
-			t.Fatalf("python3 with boto3 is required in CI: %v", err)
-		}
-		t.Skipf("SKIPPING: python3/boto3 not available (%v); the boto3 wire check did not run", err)
-	}
+	python := testtool.Boto3(t)
 	e := startServer(t, local.Config{})
 	script := filepath.Join(t.TempDir(), "e2e.py")
 	if err := os.WriteFile(script, []byte(boto3E2E), 0o600); err != nil {
@@ -380,13 +372,7 @@ func TestBoto3EndToEnd(t *testing.T) {
 
 // TestAWSCLI lists platforms and describes a job with the AWS CLI.
 func TestAWSCLI(t *testing.T) {
-	awsCLI, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("OTACTL_CI") == "1" {
-			t.Fatal("the AWS CLI is required in CI (OTACTL_CI=1)")
-		}
-		t.Skip("SKIPPING: the AWS CLI is not installed; its Signer calls were not checked")
-	}
+	awsCLI := testtool.Require(t, "aws", "apt-get install awscli")
 	e := startServer(t, local.Config{})
 	e.bucket(t, "firmware", true)
 	e.bucket(t, "signed", true)
