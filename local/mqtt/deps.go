@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/otactl/otactl/local/policy"
 )
 
 // Deps is what the broker needs from the rest of otactl local. Any of them
@@ -14,6 +16,7 @@ type Deps struct {
 	Objects    Objects
 	Presigner  Presigner
 	Identities Identities
+	Principals Principals // nil: no policy API wired (tests of other topics)
 	CA         *CA
 }
 
@@ -133,4 +136,25 @@ type Identities interface {
 	CertificateActive(certificateID string) bool
 	// CertificateAttached reports whether it is attached to the thing.
 	CertificateAttached(certificateID, thingName string) bool
+}
+
+// Principals tells the broker who a connection is and which IoT policies
+// apply to it; every broker decision then asks local/policy.
+type Principals interface {
+	// ForCertificate resolves a mutual-TLS connection: the certificate's
+	// status, the policies attached to it, and, when a thing named clientID
+	// is attached to the certificate, that thing (IsAttached true) and the
+	// policies of its thing groups and their parents.
+	ForCertificate(certificateID, clientID string) (Principal, error)
+	// ForPlain resolves a plain-listener connection with the named policy
+	// (its default version) and the thing named clientID if one exists
+	// (IsAttached false: nothing proves the client is that thing).
+	ForPlain(policyName, clientID string) (Principal, error)
+}
+
+// Principal is a connection's resolved identity.
+type Principal struct {
+	CertificateStatus string        // ACTIVE, INACTIVE, REVOKED...; "" on the plain listener
+	Thing             *policy.Thing // nil: no thing named like the client id
+	Policies          []policy.Policy
 }
