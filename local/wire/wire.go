@@ -54,12 +54,16 @@ func Internal(err error) *Error {
 	return Errorf(http.StatusInternalServerError, "InternalFailureException", "%v", err)
 }
 
-// WriteJSON writes v as a JSON response with status.
+// WriteJSON writes v as a JSON response with status. Characters go out as
+// they are (no \u0026 for &): AWS sends documents and URLs unescaped, and
+// device parsers that do not unescape depend on it.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if v != nil {
-		json.NewEncoder(w).Encode(v)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.Encode(v)
 	}
 }
 
