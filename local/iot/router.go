@@ -225,3 +225,19 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func sortTimes(ts []time.Time) { sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) }) }
 
 func conflict(format string, args ...any) *wire.Error { return wire.Conflict(format, args...) }
+
+// deleteConflict refuses to delete something still in use (a policy that is
+// attached or has non-default versions, a certificate with attachments).
+func deleteConflict(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusConflict, "DeleteConflictException", format, args...)
+}
+
+// malformedPolicy refuses a policy document that does not parse or validate.
+func malformedPolicy(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusBadRequest, "MalformedPolicyException", format, args...)
+}
+
+// versionsLimitExceeded refuses a sixth version of a policy.
+func versionsLimitExceeded(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusConflict, "VersionsLimitExceededException", format, args...)
+}
