@@ -124,6 +124,13 @@ type Event struct {
 	Execution *Execution
 	// PreviousStatus is the execution's status before the change.
 	PreviousStatus string
+	// Policy, Principals and Groups say what a PoliciesChanged event is
+	// about when known: the policy changed, attached or detached, the
+	// certificate ARNs and the thing group names it concerns. Things then
+	// lists the things whose connections may be affected.
+	Policy     string
+	Principals []string
+	Groups     []string
 }
 
 // EventKind names a kind of Event.
@@ -135,6 +142,11 @@ const (
 	ExecutionChanged  EventKind = "ExecutionChanged"
 	JobChanged        EventKind = "JobChanged"
 	JobDeleted        EventKind = "JobDeleted"
+	// PoliciesChanged: something that decides what a connection may do
+	// changed (a policy's default version, a policy deleted, an attachment,
+	// a certificate's status, a thing-principal link). The broker re-resolves
+	// the connections concerned (all of them when the event names none).
+	PoliciesChanged EventKind = "PoliciesChanged"
 )
 
 // Subscribe registers fn to be called (synchronously, in commit order of the
