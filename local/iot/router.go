@@ -241,3 +241,27 @@ func malformedPolicy(format string, args ...any) *wire.Error {
 func versionsLimitExceeded(format string, args ...any) *wire.Error {
 	return wire.Errorf(http.StatusConflict, "VersionsLimitExceededException", format, args...)
 }
+
+// certificateState refuses a certificate operation its status forbids
+// (deleting an ACTIVE certificate, changing a REVOKED one).
+func certificateState(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusNotAcceptable, "CertificateStateException", format, args...)
+}
+
+// certificateValidation refuses a certificate that does not parse, is
+// expired, or is not signed by the CA it must be signed by.
+func certificateValidation(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusBadRequest, "CertificateValidationException", format, args...)
+}
+
+// registrationCodeValidation refuses a CA verification certificate whose
+// Common Name is not the account's registration code.
+func registrationCodeValidation(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusBadRequest, "RegistrationCodeValidationException", format, args...)
+}
+
+// serviceUnavailable answers an operation whose dependency is not wired
+// (CreateKeysAndCertificate before otactl local's CA is loaded).
+func serviceUnavailable(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusServiceUnavailable, "ServiceUnavailableException", format, args...)
+}
