@@ -9,7 +9,10 @@
 // an explicit Deny wins; without an Allow the answer is an implicit deny.
 package policy
 
-import "crypto/x509"
+import (
+	"crypto/x509"
+	"time"
+)
 
 // The IoT data-plane actions the broker asks about.
 const (
@@ -22,8 +25,10 @@ const (
 
 // Document is a parsed, validated IoT policy document.
 type Document struct {
-	Version    string
+	Version    string // "2012-10-17", "2008-10-17" or "" (absent: 2008-10-17)
 	Statements []Statement
+
+	compiled *compiled // set by Parse; Evaluate compiles a hand-built Document itself
 }
 
 // Statement is one statement of a document. Action and Resource (or their
@@ -36,14 +41,6 @@ type Statement struct {
 	Resource    []string
 	NotResource []string
 	Condition   map[string]map[string][]string // operator → key → values
-}
-
-// Parse validates a policy document as AWS IoT does (JSON, Version,
-// Statement, Effect, Action, Resource, Condition, size) and returns it. The
-// error names what is wrong; the control plane answers it as
-// MalformedPolicyException.
-func Parse(text string) (*Document, error) {
-	panic("policy.Parse: not yet written")
 }
 
 // Policy is a named document as it applies to a connection.
@@ -71,6 +68,16 @@ type Context struct {
 	ConnectAttributes []string
 	SourceIP          string
 	SecureTransport   bool
+
+	// LastWillTopic is the Will's topic as a full ARN
+	// (arn:aws:iot:<region>:<account>:topic/<topic>) for the
+	// iot:LastWillTopic condition key; "" when the CONNECT has no Will.
+	LastWillTopic string
+	// CertificateID is the certificate's id (hex SHA-256 of its DER) for
+	// ${iot:CertificateId}; computed from Certificate when empty.
+	CertificateID string
+	// Now is the time for aws:CurrentTime and aws:EpochTime; zero: absent.
+	Now time.Time
 }
 
 // Request is one question: may the connection do Action on Resource
@@ -110,8 +117,3 @@ type Decision struct {
 
 // Allowed reports whether the request is allowed.
 func (d Decision) Allowed() bool { return d.Effect == Allowed }
-
-// Evaluate answers req against the policies that apply to the connection.
-func Evaluate(policies []Policy, req Request) Decision {
-	panic("policy.Evaluate: not yet written")
-}

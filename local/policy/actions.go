@@ -1,0 +1,115 @@
+package policy
+
+import "strings"
+
+// Actions an IoT policy may name. AWS IoT refuses a policy that names an
+// action it does not know; a wildcard ("iot:*", "iot:Get*") is accepted when
+// its service prefix is known. Action names match case-insensitively, as in
+// IAM, so the table is keyed by the lower-cased name.
+
+// dataPlaneActions are the actions AWS IoT Core checks itself (developer
+// guide, "AWS IoT Core policy actions"): MQTT, Device Shadow, retained
+// messages, the Jobs HTTPS data plane and the credentials provider.
+var dataPlaneActions = []string{
+	ActionConnect, ActionPublish, ActionRetainPublish, ActionSubscribe, ActionReceive,
+	"iot:DeleteConnection", "iot:GetRetainedMessage", "iot:ListRetainedMessages",
+	"iot:GetThingShadow", "iot:UpdateThingShadow", "iot:DeleteThingShadow", "iot:ListNamedShadowsForThing",
+	"iot:DescribeJobExecution", "iot:GetPendingJobExecutions", "iot:UpdateJobExecution",
+	"iot:StartNextPendingJobExecution", "iot:AssumeRoleWithCertificate",
+	"iotjobsdata:DescribeJobExecution", "iotjobsdata:GetPendingJobExecutions",
+	"iotjobsdata:UpdateJobExecution", "iotjobsdata:StartNextPendingJobExecution",
+	"iotjobsdata:StartCommandExecution",
+}
+
+// controlPlaneActions are the IoT API operations (one IAM action each); a
+// policy may name them, though the broker never asks about them.
+var controlPlaneActions = strings.Fields(`
+AcceptCertificateTransfer AddThingToBillingGroup AddThingToThingGroup
+AssociateSbomWithPackageVersion AssociateTargetsWithJob AttachPolicy
+AttachPrincipalPolicy AttachSecurityProfile AttachThingPrincipal
+CancelAuditMitigationActionsTask CancelAuditTask CancelCertificateTransfer
+CancelDetectMitigationActionsTask CancelJob CancelJobExecution ClearDefaultAuthorizer
+ConfirmTopicRuleDestination CreateAuditSuppression CreateAuthorizer CreateBillingGroup
+CreateCertificateFromCsr CreateCertificateProvider CreateCommand CreateCustomMetric
+CreateDimension CreateDomainConfiguration CreateDynamicThingGroup CreateFleetMetric
+CreateJob CreateJobTemplate CreateKeysAndCertificate CreateMitigationAction
+CreateOTAUpdate CreatePackage CreatePackageVersion CreatePolicy CreatePolicyVersion
+CreateProvisioningClaim CreateProvisioningTemplate CreateProvisioningTemplateVersion
+CreateRoleAlias CreateScheduledAudit CreateSecurityProfile CreateStream CreateThing
+CreateThingGroup CreateThingType CreateTopicRule CreateTopicRuleDestination
+DeleteAccountAuditConfiguration DeleteAuditSuppression DeleteAuthorizer
+DeleteBillingGroup DeleteCACertificate DeleteCertificate DeleteCertificateProvider
+DeleteCommand DeleteCommandExecution DeleteCustomMetric DeleteDimension
+DeleteDomainConfiguration DeleteDynamicThingGroup DeleteFleetMetric DeleteJob
+DeleteJobExecution DeleteJobTemplate DeleteMitigationAction DeleteOTAUpdate DeletePackage
+DeletePackageVersion DeletePolicy DeletePolicyVersion DeleteProvisioningTemplate
+DeleteProvisioningTemplateVersion DeleteRegistrationCode DeleteRoleAlias
+DeleteScheduledAudit DeleteSecurityProfile DeleteStream DeleteThing DeleteThingGroup
+DeleteThingType DeleteTopicRule DeleteTopicRuleDestination DeleteV2LoggingLevel
+DeprecateThingType DescribeAccountAuditConfiguration DescribeAuditFinding
+DescribeAuditMitigationActionsTask DescribeAuditSuppression DescribeAuditTask
+DescribeAuthorizer DescribeBillingGroup DescribeCACertificate DescribeCertificate
+DescribeCertificateProvider DescribeCustomMetric DescribeDefaultAuthorizer
+DescribeDetectMitigationActionsTask DescribeDimension DescribeDomainConfiguration
+DescribeEncryptionConfiguration DescribeEndpoint DescribeEventConfigurations
+DescribeFleetMetric DescribeIndex DescribeJob DescribeJobExecution
+DescribeJobTemplate DescribeManagedJobTemplate DescribeMitigationAction
+DescribeProvisioningTemplate DescribeProvisioningTemplateVersion DescribeRoleAlias
+DescribeScheduledAudit DescribeSecurityProfile DescribeStream DescribeThing
+DescribeThingGroup DescribeThingRegistrationTask DescribeThingType DetachPolicy
+DetachPrincipalPolicy DetachSecurityProfile DetachThingPrincipal DisableTopicRule
+DisassociateSbomFromPackageVersion EnableTopicRule GetBehaviorModelTrainingSummaries
+GetBucketsAggregation GetCardinality GetCommand GetCommandExecution GetEffectivePolicies
+GetIndexingConfiguration GetJobDocument GetLoggingOptions GetOTAUpdate
+GetPackage GetPackageConfiguration GetPackageVersion GetPercentiles GetPolicy
+GetPolicyVersion GetRegistrationCode GetStatistics GetThingConnectivityData GetTopicRule
+GetTopicRuleDestination GetV2LoggingOptions ListActiveViolations ListAttachedPolicies
+ListAuditFindings ListAuditMitigationActionsExecutions ListAuditMitigationActionsTasks
+ListAuditSuppressions ListAuditTasks ListAuthorizers ListBillingGroups ListCACertificates
+ListCertificateProviders ListCertificates ListCertificatesByCA ListCommandExecutions
+ListCommands ListCustomMetrics ListDetectMitigationActionsExecutions
+ListDetectMitigationActionsTasks ListDimensions ListDomainConfigurations
+ListFleetMetrics ListIndices ListJobExecutionsForJob ListJobExecutionsForThing
+ListJobTemplates ListJobs ListManagedJobTemplates ListMetricValues ListMitigationActions
+ListOTAUpdates ListOutgoingCertificates ListPackageVersions ListPackages ListPolicies
+ListPolicyPrincipals ListPolicyVersions ListPrincipalPolicies ListPrincipalThings
+ListPrincipalThingsV2 ListProvisioningTemplateVersions ListProvisioningTemplates
+ListRelatedResourcesForAuditFinding ListRoleAliases ListSbomValidationResults
+ListScheduledAudits ListSecurityProfiles ListSecurityProfilesForTarget
+ListStreams ListTagsForResource ListTargetsForPolicy ListTargetsForSecurityProfile
+ListThingGroups ListThingGroupsForThing ListThingPrincipals ListThingPrincipalsV2
+ListThingRegistrationTaskReports ListThingRegistrationTasks ListThingTypes
+ListThings ListThingsInBillingGroup ListThingsInThingGroup ListTopicRuleDestinations
+ListTopicRules ListV2LoggingLevels ListViolationEvents PutVerificationStateOnViolation
+RegisterCACertificate RegisterCertificate RegisterCertificateWithoutCA RegisterThing
+RejectCertificateTransfer RemoveThingFromBillingGroup RemoveThingFromThingGroup
+ReplaceTopicRule SearchIndex SetDefaultAuthorizer SetDefaultPolicyVersion
+SetLoggingOptions SetV2LoggingLevel SetV2LoggingOptions StartAuditMitigationActionsTask
+StartDetectMitigationActionsTask StartOnDemandAuditTask StartThingRegistrationTask
+StopThingRegistrationTask TagResource TestAuthorization TestInvokeAuthorizer
+TransferCertificate UntagResource UpdateAccountAuditConfiguration UpdateAuditSuppression
+UpdateAuthorizer UpdateBillingGroup UpdateCACertificate UpdateCertificate
+UpdateCertificateProvider UpdateCommand UpdateCustomMetric UpdateDimension
+UpdateDomainConfiguration UpdateDynamicThingGroup UpdateEncryptionConfiguration
+UpdateEventConfigurations UpdateFleetMetric UpdateIndexingConfiguration UpdateJob
+UpdateMitigationAction UpdatePackage UpdatePackageConfiguration UpdatePackageVersion
+UpdateProvisioningTemplate UpdateRoleAlias UpdateScheduledAudit UpdateSecurityProfile
+UpdateStream UpdateThing UpdateThingGroup UpdateThingGroupsForThing UpdateThingType
+UpdateTopicRuleDestination ValidateSecurityProfileBehaviors
+`)
+
+// services whose actions may appear in an IoT policy. greengrass actions are
+// accepted by name without a list (Greengrass core devices authorize through
+// IoT policies; their action set changes with Greengrass releases).
+var services = map[string]bool{"iot": true, "iotjobsdata": true, "greengrass": true}
+
+var knownActions = func() map[string]bool {
+	m := make(map[string]bool, len(dataPlaneActions)+len(controlPlaneActions))
+	for _, a := range dataPlaneActions {
+		m[strings.ToLower(a)] = true
+	}
+	for _, a := range controlPlaneActions {
+		m["iot:"+strings.ToLower(a)] = true
+	}
+	return m
+}()
