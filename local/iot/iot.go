@@ -51,6 +51,7 @@ type Service struct {
 	// decide from their arguments and never call back into the Service.
 
 	streams streamCache
+	docs    docCache // parsed policy documents (principal.go)
 
 	mu        sync.RWMutex
 	endpoints map[string]string

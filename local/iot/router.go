@@ -59,6 +59,27 @@ func (s *Service) routes() {
 		"POST /tags":                                                                s.tagResource,
 		"GET /tags":                                                                 s.listTagsForResource,
 		"POST /untag":                                                               s.untagResource,
+
+		// IoT policies (policies_http.go).
+		"POST /policies/{policyName}":                             s.createPolicy,
+		"GET /policies/{policyName}":                              s.getPolicy,
+		"DELETE /policies/{policyName}":                           s.deletePolicy,
+		"GET /policies":                                           s.listPolicies,
+		"POST /policies/{policyName}/version":                     s.createPolicyVersion,
+		"GET /policies/{policyName}/version":                      s.listPolicyVersions,
+		"GET /policies/{policyName}/version/{policyVersionId}":    s.getPolicyVersion,
+		"PATCH /policies/{policyName}/version/{policyVersionId}":  s.setDefaultPolicyVersion,
+		"DELETE /policies/{policyName}/version/{policyVersionId}": s.deletePolicyVersion,
+		"PUT /target-policies/{policyName}":                       s.attachPolicy,
+		"POST /target-policies/{policyName}":                      s.detachPolicy,
+		"POST /attached-policies/{target}":                        s.listAttachedPolicies,
+		"POST /policy-targets/{policyName}":                       s.listTargetsForPolicy,
+		"POST /effective-policies":                                s.getEffectivePolicies,
+		"POST /test-authorization":                                s.testAuthorization,
+		"PUT /principal-policies/{policyName}":                    s.attachPrincipalPolicy,
+		"DELETE /principal-policies/{policyName}":                 s.detachPrincipalPolicy,
+		"GET /principal-policies":                                 s.listPrincipalPolicies,
+		"GET /policy-principals":                                  s.listPolicyPrincipals,
 	}
 	for pattern, h := range m {
 		s.mux.Handle(pattern, serve(h))
