@@ -1,4 +1,4 @@
-package local
+package sigv4
 
 import (
 	"crypto/hmac"
@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // S3's legacy signature (SigV2): botocore still presigns S3 URLs this way
@@ -28,14 +27,16 @@ var v2SubResources = map[string]bool{
 	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
 }
 
-// parseV2Query reads a SigV2 presigned URL's parameters (nil if there are none).
+// parseV2Query reads a SigV2 presigned URL's parameters: all three, once each.
 func parseV2Query(q url.Values) (*sigInfo, error) {
-	if !q.Has("AWSAccessKeyId") || !q.Has("Signature") {
-		return nil, nil
+	for _, p := range []string{"AWSAccessKeyId", "Signature", "Expires"} {
+		if len(q[p]) != 1 || q[p][0] == "" {
+			return nil, errorf(Denied, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+		}
 	}
 	exp, err := strconv.ParseInt(q.Get("Expires"), 10, 64)
 	if err != nil {
-		return nil, errMalformedAuth("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+		return nil, errorf(Denied, "Query-string authentication requires the Expires parameter to be a number of seconds since the epoch")
 	}
 	return &sigInfo{accessKey: q.Get("AWSAccessKeyId"), service: "s3", signature: q.Get("Signature"),
 		presigned: true, v2: true, expires: exp}, nil
@@ -92,5 +93,3 @@ func v2Matches(r *http.Request, si *sigInfo, secret, bucket string) bool {
 	return hmac.Equal([]byte(want), []byte(si.signature))
 }
 
-// v2Expired reports whether a SigV2 presigned URL is past its Expires.
-func v2Expired(si *sigInfo, now time.Time) bool { return now.Unix() > si.expires }
