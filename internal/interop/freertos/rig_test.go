@@ -88,7 +88,9 @@ func attachThingPolicy(t *testing.T, env *localtest.Env, thing, certArn string) 
 	t.Helper()
 	ic := iot.NewFromConfig(env.Config)
 	c := env.Server.Config()
-	arn := func(kind, rest string) string { return fmt.Sprintf("arn:aws:iot:%s:%s:%s/%s", c.Region, c.AccountID, kind, rest) }
+	arn := func(kind, rest string) string {
+		return fmt.Sprintf("arn:aws:iot:%s:%s:%s/%s", c.Region, c.AccountID, kind, rest)
+	}
 	doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
  {"Effect":"Allow","Action":"iot:Connect","Resource":%q},
  {"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":%q},
