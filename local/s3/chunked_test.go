@@ -83,9 +83,12 @@ func chunk(data string, sig bool) string {
 	return fmt.Sprintf("%x%s\r\n%s\r\n", len(data), ext, data)
 }
 
-// TestAwsChunkedBodies sends hand-made aws-chunked bodies: signed chunks
-// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), unsigned with a trailer, a wrong
-// trailer checksum, a wrong decoded length and a truncated body.
+// TestAwsChunkedBodies sends hand-made aws-chunked bodies straight to the
+// S3 service (no router, so signatures are parsed but not verified): signed
+// chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), unsigned with a trailer, a
+// wrong trailer checksum, a wrong decoded length, a truncated body, and
+// each way the framing can break. Verified signatures are tested through
+// the router in package local (s3auth_test.go).
 func TestAwsChunkedBodies(t *testing.T) {
 	f := newFixture(t)
 	f.bucket(t, "bkt", "Enabled")
@@ -97,7 +100,7 @@ func TestAwsChunkedBodies(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"signed", chunk("hello ", true) + chunk("world", true) + chunk("", true) + "\r\n",
+		{"signed", chunk("hello ", true) + chunk("world", true) + chunk("", true),
 			map[string]string{"X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "X-Amz-Decoded-Content-Length": "11"}, 200, ""},
 		{"trailer", chunk("hello ", false) + chunk("world", false) + "0\r\nx-amz-checksum-crc32:" + good + "\r\n\r\n",
 			map[string]string{"X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "Content-Encoding": "aws-chunked",
@@ -111,6 +114,30 @@ func TestAwsChunkedBodies(t *testing.T) {
 			map[string]string{"Content-Encoding": "aws-chunked"}, 400, "IncompleteBody"},
 		{"garbage", "zz\r\nhello\r\n",
 			map[string]string{"Content-Encoding": "aws-chunked"}, 400, "IncompleteBody"},
+		// Strict framing, whether or not signatures are verified.
+		{"unsignedchunk", chunk("hello ", true) + chunk("world", false) + chunk("", true),
+			map[string]string{"X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}, 400, "IncompleteBody"},
+		{"shortsig", "b;chunk-signature=00\r\nhello world\r\n" + chunk("", true),
+			map[string]string{"X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}, 400, "IncompleteBody"},
+		{"sigunsigned", chunk("hello world", true) + "0\r\nx-amz-checksum-crc32:" + good + "\r\n\r\n",
+			map[string]string{"X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32"}, 400, "IncompleteBody"},
+		{"after", chunk("hello world", false) + "0\r\n\r\nmore",
+			map[string]string{"Content-Encoding": "aws-chunked"}, 400, "IncompleteBody"},
+		{"noend", chunk("hello world", false) + "0\r\n",
+			map[string]string{"Content-Encoding": "aws-chunked"}, 400, "IncompleteBody"},
+		{"lf", "b\nhello world\n0\n\n",
+			map[string]string{"Content-Encoding": "aws-chunked"}, 400, "IncompleteBody"},
+		{"signedsize", "+b\r\nhello world\r\n0\r\n\r\n",
+			map[string]string{"Content-Encoding": "aws-chunked"}, 400, "IncompleteBody"},
+		{"undeclared", chunk("hello world", false) + "0\r\nx-amz-meta-evil:1\r\n\r\n",
+			map[string]string{"X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}, 400, "IncompleteBody"},
+		{"missingtrailer", chunk("hello world", false) + "0\r\n\r\n",
+			map[string]string{"X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32"}, 400, "IncompleteBody"},
+		{"notrailersig", chunk("hello world", true) + chunk("", true)[:len(chunk("", true))-2] + "x-amz-checksum-crc32:" + good + "\r\n\r\n",
+			map[string]string{"X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32"}, 400, "IncompleteBody"},
+		{"trailersig", chunk("hello world", true) + chunk("", true)[:len(chunk("", true))-2] + "x-amz-checksum-crc32:" + good +
+			"\r\nx-amz-trailer-signature:" + strings.Repeat("0", 64) + "\r\n\r\n",
+			map[string]string{"X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32"}, 200, ""},
 	}
 	for _, c := range cases {
 		status, body, _ := rawRequest(t, http.MethodPut, f.url+"/bkt/"+c.name, []byte(c.body), c.hdr)

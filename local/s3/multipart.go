@@ -144,6 +144,12 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 	if err != nil {
 		return blobError(err)
 	}
+	// A part's payload hash is signed like an object's: hold it to it.
+	if sha := r.Header.Get("X-Amz-Content-Sha256"); len(sha) == 64 && strings.ToLower(sha) != blob.SHA256 {
+		s.st.RemoveBlob(blob.ID)
+		return errorf(http.StatusBadRequest, "XAmzContentSHA256Mismatch",
+			"The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
 	var old partRecord
 	err = s.st.Update(func(tx *store.Tx) error {
 		if _, err := upload(tx, bucket, key, id); err != nil {
