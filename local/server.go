@@ -3,12 +3,15 @@
 // the service named in its SigV4 credential scope, so one
 // AWS_ENDPOINT_URL serves every SDK client at once.
 //
-// Authentication: by default any access key is accepted and header
-// signatures are not checked. With Config.StrictAuth every request must be
-// signed (Authorization header or presigned query) by a configured key
-// pair. Presigned URLs are always checked, strict or not: against the
-// secret configured for their access key, or else against
-// DefaultSecretAccessKey, so that a tampered or expired link is refused.
+// Authentication (local/sigv4): every request must be signed, in the
+// Authorization header or as a presigned URL; an unsigned one is refused
+// (for S3, 403 AccessDenied: buckets are private, as on AWS). By default
+// any access key is accepted and header signatures are not checked. With
+// Config.StrictAuth the signature must be that of a configured key pair,
+// and so must every chunk signature of an aws-chunked upload. Presigned
+// URLs are always checked, strict or not: against the secret configured
+// for their access key, or else against DefaultSecretAccessKey, so that a
+// tampered, incomplete or expired link is refused.
 package local
 
 import (
@@ -24,6 +27,7 @@ import (
 	"time"
 
 	"github.com/otactl/otactl/local/s3"
+	"github.com/otactl/otactl/local/sigv4"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/local/sts"
 	"github.com/otactl/otactl/local/wire"
@@ -256,7 +260,9 @@ func (s *Server) closeServices() {
 }
 
 // ServeHTTP routes a request by the service of its credential scope,
-// authenticating it first.
+// authenticating it first (local/sigv4). A request with no signature is
+// refused everywhere: S3's buckets are private, as AWS's are by default,
+// so a download needs a signed request or a presigned URL.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		// A bug in a service must not drop the connection without an answer.
@@ -264,27 +270,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			wire.WriteError(w, wire.Errorf(http.StatusInternalServerError, "InternalFailure", "internal error: %v", v))
 		}
 	}()
-	si, err := parseAuth(r)
+	id, err := sigv4.Check(r, sigv4.Options{Secret: s.secret, Strict: s.cfg.StrictAuth, Now: s.now(), BucketFromHost: s.s3.BucketFromHost})
 	service := "s3" // unsigned requests (curl, browsers) are S3 downloads
-	if si != nil {
-		service = si.service
+	if id != nil {
+		service = id.Service
 	} else if r.Header.Get("X-Amz-Target") != "" {
 		service = "json"
 	} else if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		service = "sts"
 	}
-	if err != nil {
-		code := malformedCode(service)
-		if service == "s3" && r.Header.Get("Authorization") == "" {
-			code = "AuthorizationQueryParametersError"
-		}
-		s.authError(w, r, service, http.StatusBadRequest, code, err.Error())
+	var ae *sigv4.Error
+	if errors.As(err, &ae) {
+		s.authError(w, r, service, ae.Status(), ae.Code(service), ae.Message)
 		return
 	}
-	s.mu.RLock()
-	h := s.handlers[service]
-	s.mu.RUnlock()
-	if si == nil && (s.cfg.StrictAuth || service != "s3") {
+	if id == nil {
 		code, msg := "MissingAuthenticationToken", "Missing Authentication Token"
 		if service == "s3" {
 			code, msg = "AccessDenied", "Access Denied"
@@ -292,92 +292,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.authError(w, r, service, http.StatusForbidden, code, msg)
 		return
 	}
+	s.mu.RLock()
+	h := s.handlers[service]
+	s.mu.RUnlock()
 	if h == nil {
 		s.authError(w, r, service, http.StatusBadRequest, "UnrecognizedClientException",
 			fmt.Sprintf("otactl local does not serve the service %q", service))
 		return
 	}
-	if si != nil && (si.presigned || s.cfg.StrictAuth) {
-		if !s.authenticate(w, r, si) {
-			return
-		}
-	}
-	h.ServeHTTP(w, r)
+	h.ServeHTTP(w, r.WithContext(sigv4.NewContext(r.Context(), id)))
 }
 
-func malformedCode(service string) string {
-	switch service {
-	case "s3":
-		return "AuthorizationHeaderMalformed"
-	case "sts":
-		return "IncompleteSignature"
+// secret is the key lookup requests are verified with: the configured
+// pairs; without strict auth an unknown access key is checked against
+// DefaultSecretAccessKey, so that a tampered presigned link is refused.
+func (s *Server) secret(accessKey string) (string, bool) {
+	if sk, ok := s.cfg.Credentials[accessKey]; ok {
+		return sk, true
 	}
-	return "IncompleteSignatureException"
-}
-
-// authenticate checks a presigned URL (always) or a header signature
-// (strict mode) and writes the error when it fails.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, si *sigInfo) bool {
-	secret, known := s.cfg.Credentials[si.accessKey]
-	if !known && !s.cfg.StrictAuth {
-		secret, known = DefaultSecretAccessKey, true
+	if !s.cfg.StrictAuth {
+		return DefaultSecretAccessKey, true
 	}
-	if !known {
-		code, msg := "InvalidClientTokenId", "The security token included in the request is invalid."
-		switch si.service {
-		case "s3":
-			code, msg = "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
-		case "sts":
-		default:
-			code = "UnrecognizedClientException"
-		}
-		s.authError(w, r, si.service, http.StatusForbidden, code, msg)
-		return false
-	}
-	if si.v2 {
-		if si.presigned && v2Expired(si, s.now()) {
-			s.authError(w, r, si.service, http.StatusForbidden, "AccessDenied", "Request has expired")
-			return false
-		}
-	} else if si.presigned {
-		expired, err := presignExpired(si, s.now())
-		if err != nil {
-			s.authError(w, r, si.service, http.StatusBadRequest, "AuthorizationQueryParametersError", err.Error())
-			return false
-		}
-		if expired {
-			s.authError(w, r, si.service, http.StatusForbidden, "AccessDenied", "Request has expired")
-			return false
-		}
-	} else if si.hmacV4 && skewed(si, s.now()) {
-		code := "SignatureDoesNotMatch"
-		if si.service == "s3" {
-			code = "RequestTimeTooSkewed"
-		}
-		s.authError(w, r, si.service, http.StatusForbidden, code,
-			"The difference between the request time and the current time is too large.")
-		return false
-	}
-	ok := false
-	if si.v2 {
-		ok = v2Matches(r, si, secret, s.s3.BucketFromHost(r.Host))
-	} else if si.hmacV4 {
-		var err error
-		ok, err = signatureMatches(r, si, secret)
-		if err != nil {
-			s.authError(w, r, si.service, http.StatusBadRequest, malformedCode(si.service), err.Error())
-			return false
-		}
-	}
-	if !ok {
-		code := "SignatureDoesNotMatch"
-		if si.service != "s3" && si.service != "sts" {
-			code = "InvalidSignatureException"
-		}
-		s.authError(w, r, si.service, http.StatusForbidden, code,
-			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
-	}
-	return ok
+	return "", false
 }
 
 // authError writes an authentication error in the shape of the service's

@@ -109,10 +109,11 @@ func TestRoutingErrors(t *testing.T) {
 			t.Fatalf("STS %s: %d %s", form, status, body)
 		}
 	}
-	// Unsigned S3 reads are served (curl, browsers) in the default mode.
+	// Unsigned S3 reads are refused in the default mode too: buckets are
+	// private (s3auth_test.go has the rest).
 	env.S3().CreateBucket(ctx, &sdks3.CreateBucketInput{Bucket: aws.String("open")})
 	env.S3().PutObject(ctx, &sdks3.PutObjectInput{Bucket: aws.String("open"), Key: aws.String("k"), Body: strings.NewReader("hi")})
-	if status, body := httpGet(t, env.URL+"/open/k"); status != 200 || body != "hi" {
+	if status, body := httpGet(t, env.URL+"/open/k"); status != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") {
 		t.Fatalf("unsigned GET: %d %q", status, body)
 	}
 }

@@ -34,6 +34,9 @@ func FuzzCheck(f *testing.F) {
 				if _, ok := err.(*Error); !ok {
 					t.Fatalf("error %T is not an *Error", err)
 				}
+				if id != nil && id.Verified {
+					t.Fatalf("an identity with an error is verified: %+v", id)
+				}
 				continue
 			}
 			if id == nil && (auth != "" || query != "" && r.URL.Query().Has("X-Amz-Signature")) {

@@ -92,4 +92,3 @@ func v2Matches(r *http.Request, si *sigInfo, secret, bucket string) bool {
 	want := base64.StdEncoding.EncodeToString(m.Sum(nil))
 	return hmac.Equal([]byte(want), []byte(si.signature))
 }
-

@@ -50,7 +50,9 @@ type Identity struct {
 
 // Check authenticates r. It returns nil, nil for a request that carries no
 // signature at all (anonymous), the signer's identity for a good one, and
-// an *Error for a malformed, unknown, expired or wrong one. It may read and
+// an *Error for a malformed, unknown, expired or wrong one; with an error,
+// a non-nil identity is only what the request claims (its Service says
+// whose error shape to answer in), never to be served. It may read and
 // replace r.Body to hash a small body that declares no payload hash.
 func Check(r *http.Request, o Options) (*Identity, error) {
 	si, err := parse(r)
@@ -62,7 +64,7 @@ func Check(r *http.Request, o Options) (*Identity, error) {
 		return id, nil
 	}
 	if err := verify(r, si, o); err != nil {
-		return nil, err
+		return id, err
 	}
 	id.Verified = true
 	if mode := r.Header.Get("X-Amz-Content-Sha256"); si.hmacV4 && strings.HasPrefix(mode, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
