@@ -51,7 +51,8 @@ type Service struct {
 	// decide from their arguments and never call back into the Service.
 
 	streams streamCache
-	docs    docCache // parsed policy documents (principal.go)
+	issuer  issuerSlot // signs device certificates (SetCertificateIssuer)
+	docs    docCache   // parsed policy documents (principal.go)
 
 	mu        sync.RWMutex
 	endpoints map[string]string

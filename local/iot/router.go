@@ -60,6 +60,28 @@ func (s *Service) routes() {
 		"GET /tags":                                                                 s.listTagsForResource,
 		"POST /untag":                                                               s.untagResource,
 
+		// Device certificates, thing principals (certificates_http.go) and CA
+		// certificates (cacerts_http.go).
+		"POST /keys-and-certificate":                s.createKeysAndCertificate,
+		"POST /certificates":                        s.createCertificateFromCsr,
+		"GET /certificates":                         s.listCertificates,
+		"GET /certificates/{certificateId}":         s.describeCertificate,
+		"PUT /certificates/{certificateId}":         s.updateCertificate,
+		"DELETE /certificates/{certificateId}":      s.deleteCertificate,
+		"POST /certificate/register":                s.registerCertificate,
+		"POST /certificate/register-no-ca":          s.registerCertificateWithoutCA,
+		"GET /certificates-by-ca/{caCertificateId}": s.listCertificatesByCA,
+		"PUT /things/{thingName}/principals":        s.attachThingPrincipal,
+		"DELETE /things/{thingName}/principals":     s.detachThingPrincipal,
+		"GET /things/{thingName}/principals":        s.listThingPrincipals,
+		"GET /principals/things":                    s.listPrincipalThings,
+		"GET /registrationcode":                     s.getRegistrationCode,
+		"POST /cacertificate":                       s.registerCACertificate,
+		"GET /cacertificates":                       s.listCACertificates,
+		"GET /cacertificate/{caCertificateId}":      s.describeCACertificate,
+		"PUT /cacertificate/{caCertificateId}":      s.updateCACertificate,
+		"DELETE /cacertificate/{caCertificateId}":   s.deleteCACertificate,
+
 		// IoT policies (policies_http.go).
 		"POST /policies/{policyName}":                             s.createPolicy,
 		"GET /policies/{policyName}":                              s.getPolicy,
