@@ -1,12 +1,14 @@
 package local
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"time"
 
 	"github.com/otactl/otactl/local/mqtt"
 	"github.com/otactl/otactl/local/s3"
+	"github.com/otactl/otactl/local/store"
 )
 
 // Adapters from the S3 service to the interfaces the other local packages
@@ -72,3 +74,32 @@ func (m MQTTObjects) Open(bucket, key, version string) (mqtt.Object, error) {
 func (m MQTTObjects) PresignGet(bucket, key, version string, expires time.Duration) (string, error) {
 	return m.S3.PresignGet(bucket, key, version, expires, "")
 }
+
+// tRetained holds the broker's retained messages (mqtt.Retained).
+const tRetained = "mqtt.retained" // topic → mqtt.RetainedMessage
+
+// MQTTRetained keeps the broker's retained messages in the store, so that
+// they survive a restart like every other piece of state.
+type MQTTRetained struct{ St *store.Store }
+
+// RetainedMessages implements mqtt.Retained.
+func (r MQTTRetained) RetainedMessages() ([]mqtt.RetainedMessage, error) {
+	var out []mqtt.RetainedMessage
+	err := r.St.List(tRetained, "", func(_ string, raw []byte) error {
+		var m mqtt.RetainedMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// SaveRetained implements mqtt.Retained.
+func (r MQTTRetained) SaveRetained(m mqtt.RetainedMessage) error {
+	return r.St.Put(tRetained, m.Topic, m)
+}
+
+// DeleteRetained implements mqtt.Retained.
+func (r MQTTRetained) DeleteRetained(topic string) error { return r.St.Delete(tRetained, topic) }

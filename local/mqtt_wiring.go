@@ -10,18 +10,22 @@ import (
 
 // The device side of otactl local: the MQTT broker serving the IoT Jobs
 // topics and MQTT file streams, plus the IoT certificate APIs its TLS
-// listener authenticates devices with.
+// listener authenticates devices with. Every decision of the broker is an
+// IoT policy evaluation over the control plane's policies (MQTTIoT adapts
+// them); retained messages are kept in the store (MQTTRetained).
 
 // Default MQTT listen addresses (as AWS IoT: 8883 is MQTT over mutual TLS).
+// The plain listener is off unless asked for: it is a development port.
 const (
 	DefaultMQTTAddr  = mqtt.DefaultAddr    // plain TCP, the development port
 	DefaultMQTTSAddr = mqtt.DefaultTLSAddr // mutual TLS
 )
 
-var (
-	brokersMu sync.Mutex
-	brokers   = map[*Server]*mqtt.Broker{}
-)
+// mqttState is the Server's broker (the Server field mqtt).
+type mqttState struct {
+	mu     sync.Mutex
+	broker *mqtt.Broker
+}
 
 // StartMQTT starts the broker of this environment: cfg.Addr (plain TCP) and
 // cfg.TLSAddr (mutual TLS), either may be empty to leave it off, port 0 for
@@ -29,16 +33,18 @@ var (
 // written to <data dir>/ca.pem for devices to trust), enables the IoT
 // certificate and principal APIs (CreateKeysAndCertificate signs with that
 // CA), and points DescribeEndpoint at the broker: "host:port" of the TLS
-// listener, or of the plain one when there is no TLS listener. The broker
-// is closed by Close, before the store. Call it once, after New.
+// listener, or of the plain one when there is no TLS listener. Policies are
+// evaluated for the environment's region and account (cfg.Region and
+// cfg.AccountID are set from them). The broker is closed by Close, before
+// the store. Call it once, after New.
 func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 	svc, ok := s.Service("iot").(*iot.Service)
 	if !ok {
 		return nil, errors.New("local: no IoT service to serve MQTT for")
 	}
-	brokersMu.Lock()
-	defer brokersMu.Unlock()
-	if brokers[s] != nil {
+	s.mqtt.mu.Lock()
+	defer s.mqtt.mu.Unlock()
+	if s.mqtt.broker != nil {
 		return nil, errors.New("local: MQTT already started")
 	}
 	ca, err := mqtt.LoadCA(s.st)
@@ -46,11 +52,12 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 		return nil, err
 	}
 	svc.EnableCertificates(ca)
-	adapter := mqtt.NewIoT(svc)
+	adapter := NewMQTTIoT(svc)
 	objects := MQTTObjects{S3: s.s3}
+	cfg.Region, cfg.AccountID = s.env.Region, s.env.AccountID
 	b, err := mqtt.New(cfg, mqtt.Deps{
-		Jobs: adapter, Streams: adapter, Identities: adapter,
-		Objects: objects, Presigner: objects, CA: ca,
+		Jobs: adapter, Streams: adapter, Identities: adapter, Principals: adapter,
+		Objects: objects, Presigner: objects, Retained: MQTTRetained{St: s.st}, CA: ca,
 	})
 	if err != nil {
 		return nil, err
@@ -65,16 +72,16 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 		endpoint = b.Addr()
 	}
 	svc.SetEndpoint("", endpoint)
-	brokers[s] = b
+	s.mqtt.broker = b
 	s.OnClose(brokerCloser{s, b})
 	return b, nil
 }
 
 // Broker is the environment's MQTT broker (nil before StartMQTT).
 func (s *Server) Broker() *mqtt.Broker {
-	brokersMu.Lock()
-	defer brokersMu.Unlock()
-	return brokers[s]
+	s.mqtt.mu.Lock()
+	defer s.mqtt.mu.Unlock()
+	return s.mqtt.broker
 }
 
 type brokerCloser struct {
@@ -83,8 +90,8 @@ type brokerCloser struct {
 }
 
 func (c brokerCloser) Close() error {
-	brokersMu.Lock()
-	delete(brokers, c.s)
-	brokersMu.Unlock()
+	c.s.mqtt.mu.Lock()
+	c.s.mqtt.broker = nil
+	c.s.mqtt.mu.Unlock()
 	return c.b.Close()
 }

@@ -74,6 +74,26 @@ func (d *mqttDevice) next(topic string) []byte {
 	return nil
 }
 
+// thingScopedPolicy is the least-privilege device policy of AWS's guides:
+// a certificate's thing connects with its name and uses its own topics.
+const thingScopedPolicy = `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:000000000000:client/${iot:Connection.Thing.ThingName}"},
+ {"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":"arn:aws:iot:us-east-1:000000000000:topic/$aws/things/${iot:Connection.Thing.ThingName}/*"},
+ {"Effect":"Allow","Action":"iot:Subscribe","Resource":"arn:aws:iot:us-east-1:000000000000:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/*"}]}`
+
+// attachPolicy creates the policy (unless it exists) and attaches it to target.
+func attachPolicy(t *testing.T, iotc *sdkiot.Client, name, doc, target string) {
+	t.Helper()
+	if _, err := iotc.GetPolicy(ctx, &sdkiot.GetPolicyInput{PolicyName: aws.String(name)}); err != nil {
+		if _, err := iotc.CreatePolicy(ctx, &sdkiot.CreatePolicyInput{PolicyName: aws.String(name), PolicyDocument: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := iotc.AttachPolicy(ctx, &sdkiot.AttachPolicyInput{PolicyName: aws.String(name), Target: aws.String(target)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDeviceSide runs the device side of otactl local end to end: a device
 // registered with CreateKeysAndCertificate connects over mutual TLS to the
 // address DescribeEndpoint gives, fetches its job, downloads the stream's
@@ -120,6 +140,7 @@ func TestDeviceSide(t *testing.T) {
 	if _, err := iotc.AttachThingPrincipal(ctx, &sdkiot.AttachThingPrincipalInput{ThingName: aws.String("dev-1"), Principal: kc.CertificateArn}); err != nil {
 		t.Fatal(err)
 	}
+	attachPolicy(t, iotc, "thing-scoped", thingScopedPolicy, *kc.CertificateArn)
 	if _, err := iotc.CreateStream(ctx, &sdkiot.CreateStreamInput{StreamId: aws.String("AFR_OTA-s1"), RoleArn: aws.String("arn:aws:iam::000000000000:role/ota"),
 		Files: []iottypes.StreamFile{{FileId: aws.Int32(0), S3Location: &iottypes.S3Location{Bucket: aws.String("fw-bucket"), Key: aws.String("image.bin"), Version: v1.VersionId}}}}); err != nil {
 		t.Fatal(err)

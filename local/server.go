@@ -70,6 +70,8 @@ type Server struct {
 	hs       *http.Server
 	ln       net.Listener
 	done     chan struct{}
+
+	mqtt mqttState // the broker (mqtt_wiring.go)
 }
 
 // New opens the store in cfg.DataDir and builds every service.

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 
 	"github.com/otactl/otactl/device"
+	"github.com/otactl/otactl/local"
 	"github.com/otactl/otactl/local/iot"
 	"github.com/otactl/otactl/local/mqtt"
 	"github.com/otactl/otactl/local/store"
@@ -152,9 +153,9 @@ func Start(t testing.TB) *Env {
 	t.Cleanup(files.Close)
 	api := sdkiot.New(sdkiot.Options{Region: region, BaseEndpoint: aws.String(hs.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")})
-	adapter := mqtt.NewIoT(svc)
-	b, err := mqtt.New(mqtt.Config{Addr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0"},
-		mqtt.Deps{Jobs: adapter, Streams: adapter, Identities: adapter, Objects: objs, Presigner: presigner{files.URL}, CA: ca})
+	adapter := local.NewMQTTIoT(svc)
+	b, err := mqtt.New(mqtt.Config{Addr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0", Region: region, AccountID: account},
+		mqtt.Deps{Jobs: adapter, Streams: adapter, Identities: adapter, Principals: adapter, Objects: objs, Presigner: presigner{files.URL}, CA: ca})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,6 +329,13 @@ func (e *Env) Execution(jobID, thing string) *types.JobExecution {
 	return out.Execution
 }
 
+// thingPolicy lets a certificate's thing connect with its name and use its
+// own topics.
+const thingPolicy = `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:` + region + `:` + account + `:client/${iot:Connection.Thing.ThingName}"},
+ {"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":"arn:aws:iot:` + region + `:` + account + `:topic/$aws/things/${iot:Connection.Thing.ThingName}/*"},
+ {"Effect":"Allow","Action":"iot:Subscribe","Resource":"arn:aws:iot:` + region + `:` + account + `:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/*"}]}`
+
 // deviceTLS registers a certificate for the thing (CreateKeysAndCertificate,
 // AttachThingPrincipal) and returns the device's TLS configuration.
 func (e *Env) DeviceTLS(thing string) *tls.Config {
@@ -337,6 +345,17 @@ func (e *Env) DeviceTLS(thing string) *tls.Config {
 		e.t.Fatal(err)
 	}
 	if _, err := e.API.AttachThingPrincipal(bg, &sdkiot.AttachThingPrincipalInput{ThingName: aws.String(thing), Principal: kc.CertificateArn}); err != nil {
+		e.t.Fatal(err)
+	}
+	// The broker decides by IoT policies: a thing-scoped one, as AWS's
+	// getting-started guides attach.
+	const pol = "devicetest-thing"
+	if _, err := e.API.GetPolicy(bg, &sdkiot.GetPolicyInput{PolicyName: aws.String(pol)}); err != nil {
+		if _, err := e.API.CreatePolicy(bg, &sdkiot.CreatePolicyInput{PolicyName: aws.String(pol), PolicyDocument: aws.String(thingPolicy)}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if _, err := e.API.AttachPolicy(bg, &sdkiot.AttachPolicyInput{PolicyName: aws.String(pol), Target: kc.CertificateArn}); err != nil {
 		e.t.Fatal(err)
 	}
 	cert, err := tls.X509KeyPair([]byte(*kc.CertificatePem), []byte(*kc.KeyPair.PrivateKey))

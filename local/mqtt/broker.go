@@ -1,13 +1,18 @@
 // Package mqtt is the device side of otactl local: an embedded MQTT broker
 // (mochi-mqtt) that serves the AWS IoT Jobs MQTT API and MQTT-based file
-// delivery (streams) under $aws/things/{thingName}/, with AWS IoT's identity
-// rules: the client id is the thing name, over TLS the client certificate must
-// be registered, active and attached to that thing, and a client may only
-// publish and subscribe under its own $aws/things/{thingName}/.
+// delivery (streams) under $aws/things/{thingName}/, with AWS IoT's security
+// model: over TLS the client certificate must be registered and ACTIVE, and
+// every decision (connect, publish, retain, Will, subscribe, receive) is
+// an IoT policy evaluation (local/policy) over the policies of the
+// connection's certificate and its thing's groups. The plain listener is
+// for development: a named policy or the built-in development policy
+// (devpolicy.go) applies to its clients, who prove nothing about who they
+// are. AWS's message broker limits (limits.go) apply on both.
 //
 // The package depends on the control plane only through the small interfaces
-// in deps.go (Jobs, Streams, Objects, Presigner, Identities), so it can be
-// tested on its own and wired to local/iot and local/s3 by package local.
+// in deps.go (Jobs, Streams, Objects, Presigner, Identities, Principals,
+// Retained), so it can be tested on its own and wired to local/iot,
+// local/s3 and local/store by package local.
 package mqtt
 
 import (
@@ -35,11 +40,19 @@ const (
 // Config says where the broker listens and how it behaves.
 type Config struct {
 	// Addr is the plain TCP listener ("host:port"; port 0 picks a free one).
-	// Empty: no plain listener. The plain port accepts any client id (it is the
-	// development port) but still confines each client to its own topics.
+	// Empty: no plain listener. It is a development port: nothing proves
+	// who a client is, and PlainPolicy decides what each may do.
 	Addr string
+	// PlainPolicy names the IoT policy (its default version) applied to
+	// every plain-listener client, through Deps.Principals. Empty: the
+	// built-in development policy (DevPolicy), thing-scoped by client id.
+	PlainPolicy string
+	// Region and AccountID are those of the resource ARNs policies are
+	// evaluated against (arn:aws:iot:<region>:<account>:client/<id>).
+	// Empty: us-east-1 and 000000000000.
+	Region, AccountID string
 	// TLSAddr is the mutual-TLS listener. Empty: no TLS listener. It needs
-	// Deps.CA and Deps.Identities.
+	// Deps.CA, Deps.Identities and Deps.Principals.
 	TLSAddr string
 	// Hostnames are extra DNS names for the server certificate (127.0.0.1,
 	// ::1 and localhost are always in it, and the TLSAddr host).
@@ -64,14 +77,27 @@ type Broker struct {
 	notifier *notifier
 	limits   *limiter
 	objects  objectCache
+	conns    connections
+	dev      devPolicyCache
+	recheck  chan struct{} // PoliciesChanged → recheckLoop
+	done     chan struct{} // closed by Close
 
 	closeOnce sync.Once
 }
 
 // New builds a broker; Start opens its listeners.
 func New(cfg Config, deps Deps) (*Broker, error) {
-	if cfg.TLSAddr != "" && (deps.CA == nil || deps.Identities == nil) {
-		return nil, errors.New("mqtt: a TLS listener needs a CA and Identities")
+	if cfg.TLSAddr != "" && (deps.CA == nil || deps.Identities == nil || deps.Principals == nil) {
+		return nil, errors.New("mqtt: a TLS listener needs a CA, Identities and Principals")
+	}
+	if cfg.Addr != "" && cfg.PlainPolicy != "" && deps.Principals == nil {
+		return nil, errors.New("mqtt: a named plain-listener policy needs Principals")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "000000000000"
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -83,6 +109,9 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	// queue only holds notifications. Its buffer is allocated per client,
 	// so a small one keeps a fleet of thousands cheap.
 	caps.MaximumClientWritesPending = 1024
+	// Checked against each packet's fixed header before its body is read
+	// or allocated (CONNECT included): the connection closes instead.
+	caps.MaximumPacketSize = maxPacket
 	srv := mochi.New(&mochi.Options{
 		Capabilities:             caps,
 		InlineClient:             true,
@@ -91,11 +120,18 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 		ClientNetWriteBufferSize: 16 << 10,
 		ClientNetReadBufferSize:  4 << 10,
 	})
-	b := &Broker{cfg: cfg, deps: deps, srv: srv, log: log}
+	b := &Broker{cfg: cfg, deps: deps, srv: srv, log: log, recheck: make(chan struct{}, 1), done: make(chan struct{})}
 	b.limits = newLimiter(cfg.JobsRate, cfg.JobsBurst)
 	b.notifier = newNotifier(b)
-	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
-		return nil, err
+	// Order matters for OnPublish, a chain: the policy hook refuses first.
+	hooks := []mochi.Hook{&policyHook{b: b}, &serviceHook{b: b}}
+	if deps.Retained != nil {
+		hooks = append(hooks, &retainedHook{b: b})
+	}
+	for _, h := range hooks {
+		if err := srv.AddHook(h, nil); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -131,6 +167,7 @@ func (b *Broker) Start() error {
 		}
 	}
 	go b.notifier.run()
+	go b.recheckLoop()
 	return b.srv.Serve()
 }
 
@@ -148,6 +185,7 @@ func (b *Broker) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		b.notifier.stop()
+		close(b.done)
 		b.closeListeners()
 		b.drainClients(2 * time.Second)
 		err = b.srv.Close()

@@ -16,8 +16,13 @@ type Deps struct {
 	Objects    Objects
 	Presigner  Presigner
 	Identities Identities
-	Principals Principals // nil: no policy API wired (tests of other topics)
-	CA         *CA
+	// Principals resolves who a connection is and which policies apply. A
+	// TLS listener needs it; without it the plain listener applies the
+	// built-in development policy (Config.PlainPolicy must then be empty).
+	Principals Principals
+	// Retained keeps retained messages across restarts; nil: in memory only.
+	Retained Retained
+	CA       *CA
 }
 
 // Execution is a job execution as the device side sees it.
@@ -157,4 +162,22 @@ type Principal struct {
 	CertificateStatus string        // ACTIVE, INACTIVE, REVOKED...; "" on the plain listener
 	Thing             *policy.Thing // nil: no thing named like the client id
 	Policies          []policy.Policy
+}
+
+// RetainedMessage is a retained message as it is stored.
+type RetainedMessage struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+	// Created is when the broker accepted it (unix seconds).
+	Created int64
+}
+
+// Retained is where retained messages survive a restart: the broker loads
+// them at start, and saves or deletes one as each retained PUBLISH (or
+// Will) is accepted. Errors are logged; the broker keeps serving.
+type Retained interface {
+	RetainedMessages() ([]RetainedMessage, error)
+	SaveRetained(m RetainedMessage) error
+	DeleteRetained(topic string) error
 }

@@ -20,8 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/eclipse/paho.golang/paho"
 
+	"github.com/otactl/otactl/local"
 	"github.com/otactl/otactl/local/iot"
 	"github.com/otactl/otactl/local/mqtt"
+	"github.com/otactl/otactl/local/policy"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/local/wire"
 )
@@ -103,6 +105,83 @@ type env struct {
 	objs   *objects
 	broker *mqtt.Broker
 	ca     *mqtt.CA
+	// pols stands in for the policy API: which policies apply to whom.
+	pols *principals
+	// st and deps rebuild the broker on the same state (restart).
+	st   *store.Store
+	cfg  mqtt.Config
+	deps mqtt.Deps
+}
+
+// thingPolicy is AWS's usual thing-scoped device policy: a certificate's
+// thing may connect with its name and use its own topics.
+const thingPolicy = `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"},
+ {"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":"arn:aws:iot:us-east-1:123456789012:topic/$aws/things/${iot:Connection.Thing.ThingName}/*"},
+ {"Effect":"Allow","Action":"iot:Subscribe","Resource":"arn:aws:iot:us-east-1:123456789012:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/*"}]}`
+
+// principals is a Principals with real policy documents: the certificate's
+// status and thing come from the IoT service, its policies from the test
+// (thingPolicy unless set), named policies likewise.
+type principals struct {
+	t     testing.TB
+	ids   mqtt.Identities
+	mu    sync.Mutex
+	certs map[string][]policy.Policy // certificate id → policies
+	named map[string]policy.Policy
+}
+
+func parsePolicy(t testing.TB, name, text string) policy.Policy {
+	t.Helper()
+	doc, err := policy.Parse(text)
+	if err != nil {
+		t.Fatalf("policy %s: %v", name, err)
+	}
+	return policy.Policy{Name: name, Document: doc}
+}
+
+// set makes the policy documents the ones of certificate id.
+func (p *principals) set(id string, docs ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.certs[id] = nil
+	for i, d := range docs {
+		p.certs[id] = append(p.certs[id], parsePolicy(p.t, fmt.Sprintf("p%d", i), d))
+	}
+}
+
+func (p *principals) name(name, doc string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.named[name] = parsePolicy(p.t, name, doc)
+}
+
+func (p *principals) ForCertificate(id, clientID string) (mqtt.Principal, error) {
+	out := mqtt.Principal{CertificateStatus: "INACTIVE"}
+	if p.ids.CertificateActive(id) {
+		out.CertificateStatus = "ACTIVE"
+	}
+	if p.ids.CertificateAttached(id, clientID) {
+		out.Thing = &policy.Thing{Name: clientID, IsAttached: true}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pols, ok := p.certs[id]
+	if !ok {
+		pols = []policy.Policy{parsePolicy(p.t, "thing", thingPolicy)}
+	}
+	out.Policies = pols
+	return out, nil
+}
+
+func (p *principals) ForPlain(name, clientID string) (mqtt.Principal, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pol, ok := p.named[name]
+	if !ok {
+		return mqtt.Principal{}, errors.New("no policy " + name)
+	}
+	return mqtt.Principal{Policies: []policy.Policy{pol}}, nil
 }
 
 func newEnv(t testing.TB, cfg mqtt.Config) *env {
@@ -131,17 +210,31 @@ func newEnv(t testing.TB, cfg mqtt.Config) *env {
 	if cfg.TLSAddr == "" {
 		cfg.TLSAddr = "127.0.0.1:0"
 	}
-	adapter := mqtt.NewIoT(svc)
-	b, err := mqtt.New(cfg, mqtt.Deps{Jobs: adapter, Streams: adapter, Identities: adapter, Objects: objs, Presigner: presigner{}, CA: ca})
+	if cfg.Region == "" {
+		cfg.Region, cfg.AccountID = "us-east-1", account
+	}
+	adapter := local.NewMQTTIoT(svc)
+	pols := &principals{t: t, ids: adapter, certs: map[string][]policy.Policy{}, named: map[string]policy.Policy{}}
+	deps := mqtt.Deps{Jobs: adapter, Streams: adapter, Identities: adapter, Principals: pols,
+		Objects: objs, Presigner: presigner{}, Retained: local.MQTTRetained{St: st}, CA: ca}
+	e := &env{t: t, svc: svc, api: api, objs: objs, ca: ca, pols: pols, st: st, cfg: cfg, deps: deps}
+	e.start(adapter)
+	return e
+}
+
+// start runs a broker on the environment's state.
+func (e *env) start(adapter *local.MQTTIoT) {
+	e.t.Helper()
+	b, err := mqtt.New(e.cfg, e.deps)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	adapter.Watch(b)
 	if err := b.Start(); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	t.Cleanup(func() { b.Close() })
-	return &env{t: t, svc: svc, api: api, objs: objs, broker: b, ca: ca}
+	e.t.Cleanup(func() { b.Close() })
+	e.broker = b
 }
 
 func (e *env) thing(names ...string) {

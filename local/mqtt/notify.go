@@ -47,6 +47,10 @@ func (b *Broker) PendingChanged(things ...string) {
 	}
 }
 
+// PendingChangedAll is PendingChanged for every thing that had something
+// pending (a change whose things are not known, such as a deleted job).
+func (b *Broker) PendingChangedAll() { b.notifier.changedKnown() }
+
 func (n *notifier) changed(thing string) {
 	n.mu.Lock()
 	n.queueLocked(thing)
