@@ -140,7 +140,7 @@ func (s *Service) TestAuthorization(in AuthTest) ([]AuthResult, error) {
 		return nil, err
 	}
 	var pols []policy.Policy
-	ctx := policy.Context{ClientID: in.ClientID}
+	ctx := policy.Context{ClientID: in.ClientID, Now: s.now()}
 	err := s.st.View(func(tx *store.Tx) error {
 		var names []string
 		if in.Principal != "" {
@@ -154,7 +154,7 @@ func (s *Service) TestAuthorization(in AuthTest) ([]AuthResult, error) {
 				if _, err := tx.Get(tCerts, t.cert, &c); err != nil {
 					return err
 				}
-				ctx.Certificate, ctx.SecureTransport = c.parse(), true
+				ctx.Certificate, ctx.CertificateID, ctx.SecureTransport = c.parse(), t.cert, true
 				if in.ClientID != "" && tx.Has(tThingPrincipals, in.ClientID+"\x00"+t.arn) {
 					if ctx.Thing, err = s.policyThing(tx, in.ClientID, true); err != nil {
 						return err
