@@ -294,7 +294,7 @@ func parseFixed(base opBase, v string, cv *cvalue) bool {
 // holds evaluates the condition against the context.
 func (c *cond) holds(e *evalState) bool {
 	var buf [1]string
-	vals, present := c.key.values(e.ctx, buf[:0])
+	vals, present := c.key.values(&e.ctx, buf[:0])
 	if c.op.base == oNull {
 		absent := !present || len(vals) == 0
 		for _, v := range c.values {
@@ -356,11 +356,11 @@ func (c *cond) anyValue(e *evalState, s string) bool {
 func (c *cond) compare(e *evalState, v *cvalue, s string) bool {
 	switch c.op.base {
 	case oString, oStringLike, oBinary:
-		ok, miss := v.tmpl.match(s, false, e.ctx)
+		ok, miss := v.tmpl.match(s, false, &e.ctx)
 		e.missKey(miss)
 		return ok
 	case oStringFold:
-		ok, miss := v.tmpl.match(s, true, e.ctx)
+		ok, miss := v.tmpl.match(s, true, &e.ctx)
 		e.missKey(miss)
 		return ok
 	case oBool:
@@ -371,7 +371,7 @@ func (c *cond) compare(e *evalState, v *cvalue, s string) bool {
 	// Numbers, dates and addresses compare whole values.
 	pv := *v
 	if !v.fixed {
-		raw, miss := v.tmpl.resolve(e.ctx)
+		raw, miss := v.tmpl.resolve(&e.ctx)
 		if miss != nil {
 			e.missKey(miss)
 			return false
@@ -380,15 +380,19 @@ func (c *cond) compare(e *evalState, v *cvalue, s string) bool {
 			return false
 		}
 	}
+	// The parsers keep their input in their errors; a copy keeps the
+	// request's strings (and so the whole Request) off the heap on the hot
+	// path, where these operators do not run.
+	cs := strings.Clone(s)
 	switch c.op.base {
 	case oNumeric:
-		n, err := strconv.ParseFloat(s, 64)
+		n, err := strconv.ParseFloat(cs, 64)
 		return err == nil && compareOrder(cmpFloat(n, pv.num), c.op.cmp)
 	case oDate:
-		d, ok := parseDate(s)
+		d, ok := parseDate(cs)
 		return ok && compareOrder(d.Compare(pv.date), c.op.cmp)
 	case oIP:
-		a, err := netip.ParseAddr(s)
+		a, err := netip.ParseAddr(cs)
 		return err == nil && pv.prefix.Contains(a.Unmap())
 	}
 	return false
@@ -398,7 +402,7 @@ func (c *cond) compare(e *evalState, v *cvalue, s string) bool {
 // a wildcard does not cross the colons of the first five components.
 func (c *cond) arnMatch(e *evalState, v *cvalue, s string) bool {
 	if v.arnN != 6 {
-		ok, miss := v.tmpl.match(s, false, e.ctx)
+		ok, miss := v.tmpl.match(s, false, &e.ctx)
 		e.missKey(miss)
 		return ok
 	}
@@ -412,7 +416,7 @@ func (c *cond) arnMatch(e *evalState, v *cvalue, s string) bool {
 				return false
 			}
 		}
-		ok, miss := v.arn[i].match(part, false, e.ctx)
+		ok, miss := v.arn[i].match(part, false, &e.ctx)
 		if miss != nil {
 			e.missKey(miss)
 			return false

@@ -54,9 +54,12 @@ func compile(doc *Document) (*compiled, error) {
 }
 
 // evalState is one evaluation's scratch: the context and the keys it could
-// not resolve.
+// not resolve. It holds a copy of the Context, not a pointer to the
+// Request's: escape analysis does not tell the fields of *evalState apart,
+// and the growing missing list would otherwise move every Request to the
+// heap.
 type evalState struct {
-	ctx     *Context
+	ctx     Context
 	missing []string
 }
 
@@ -80,7 +83,7 @@ func (e *evalState) missKey(k *keyRef) {
 func (s *cstmt) applies(e *evalState, req *Request) bool {
 	hit := false
 	for i := range s.actions {
-		if ok, _ := s.actions[i].match(req.Action, true, e.ctx); ok {
+		if ok, _ := s.actions[i].match(req.Action, true, &e.ctx); ok {
 			hit = true
 			break
 		}
@@ -90,7 +93,7 @@ func (s *cstmt) applies(e *evalState, req *Request) bool {
 	}
 	hit = false
 	for i := range s.resources {
-		ok, miss := s.resources[i].match(req.Resource, false, e.ctx)
+		ok, miss := s.resources[i].match(req.Resource, false, &e.ctx)
 		e.missKey(miss)
 		if ok {
 			hit = true
@@ -114,7 +117,7 @@ func (s *cstmt) applies(e *evalState, req *Request) bool {
 // deciding statements; Missing the policy variables and condition keys the
 // context could not resolve (sorted).
 func Evaluate(policies []Policy, req Request) Decision {
-	e := evalState{ctx: &req.Context}
+	e := evalState{ctx: req.Context}
 	var allows, denies []Match
 	for _, p := range policies {
 		doc := p.Document
