@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
+
+	"github.com/otactl/otactl/local/iot"
 )
 
 func TestCertificatesAndPrincipals(t *testing.T) {
@@ -384,4 +386,37 @@ func startCerts(t testing.TB) (*fixture, *testCA) {
 	ca := newTestCA(t, "otactl local CA (test)")
 	f.svc.SetCertificateIssuer(ca)
 	return f, ca
+}
+
+// TestDeleteCertificateWithPolicies: attached policies refuse the deletion;
+// forceDelete deletes the inactive certificate and detaches them.
+func TestDeleteCertificateWithPolicies(t *testing.T) {
+	f, _ := startCerts(t)
+	cl := f.client
+	var events []iot.Event
+	f.svc.Subscribe(func(e iot.Event) {
+		if e.Kind == iot.PoliciesChanged {
+			events = append(events, e)
+		}
+	})
+	c := must(cl.CreateKeysAndCertificate(ctx, &sdkiot.CreateKeysAndCertificateInput{SetAsActive: true}))
+	must(cl.CreatePolicy(ctx, &sdkiot.CreatePolicyInput{PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}`)}))
+	must(cl.AttachPolicy(ctx, &sdkiot.AttachPolicyInput{PolicyName: aws.String("p"), Target: c.CertificateArn}))
+	events = nil
+	must(cl.UpdateCertificate(ctx, &sdkiot.UpdateCertificateInput{CertificateId: c.CertificateId, NewStatus: types.CertificateStatusInactive}))
+	if len(events) != 1 || len(events[0].Principals) != 1 || events[0].Principals[0] != *c.CertificateArn {
+		t.Errorf("status change: events %+v, want one PoliciesChanged naming the certificate", events)
+	}
+
+	_, err := cl.DeleteCertificate(ctx, &sdkiot.DeleteCertificateInput{CertificateId: c.CertificateId})
+	wantCode(t, err, "DeleteConflictException")
+	must(cl.DescribeCertificate(ctx, &sdkiot.DescribeCertificateInput{CertificateId: c.CertificateId}))
+	must(cl.DeleteCertificate(ctx, &sdkiot.DeleteCertificateInput{CertificateId: c.CertificateId, ForceDelete: true}))
+	_, err = cl.DescribeCertificate(ctx, &sdkiot.DescribeCertificateInput{CertificateId: c.CertificateId})
+	wantCode(t, err, "ResourceNotFoundException")
+	if targets := must(cl.ListTargetsForPolicy(ctx, &sdkiot.ListTargetsForPolicyInput{PolicyName: aws.String("p")})); len(targets.Targets) != 0 {
+		t.Errorf("forceDelete left the policy attached to %v", targets.Targets)
+	}
+	must(cl.DeletePolicy(ctx, &sdkiot.DeletePolicyInput{PolicyName: aws.String("p")}))
 }
