@@ -7,6 +7,19 @@
 //
 // Evaluation follows AWS: each statement allows, denies or has no opinion;
 // an explicit Deny wins; without an Allow the answer is an implicit deny.
+//
+// Files: parse.go validates a document (errors wrap ErrMalformed);
+// actions.go lists the actions a policy may name; match.go holds the
+// wildcard templates Parse compiles for Evaluate; variables.go resolves
+// policy variables and condition keys from a Context; conditions.go the
+// IAM condition operators; evaluate.go the statement-by-statement decision.
+//
+// Two choices the AWS docs leave open, made here and documented where they
+// are implemented: a Resource entry or Condition value whose policy
+// variable cannot be resolved never matches (AWS leaves the "${...}" text in
+// place, which in practice does not match either), and the variable is
+// reported in Decision.Missing; thing variables resolve only when the thing
+// is attached to the connection's principal (Thing.IsAttached).
 package policy
 
 import (
