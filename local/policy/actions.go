@@ -18,7 +18,6 @@ var dataPlaneActions = []string{
 	"iot:StartNextPendingJobExecution", "iot:AssumeRoleWithCertificate",
 	"iotjobsdata:DescribeJobExecution", "iotjobsdata:GetPendingJobExecutions",
 	"iotjobsdata:UpdateJobExecution", "iotjobsdata:StartNextPendingJobExecution",
-	"iotjobsdata:StartCommandExecution",
 }
 
 // controlPlaneActions are the IoT API operations (one IAM action each); a
