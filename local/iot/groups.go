@@ -111,7 +111,9 @@ func (s *Service) describeThingGroup(r *http.Request) (any, error) {
 
 func (s *Service) deleteThingGroup(r *http.Request) (any, error) {
 	name := r.PathValue("thingGroupName")
+	var evs []Event
 	err := s.st.Update(func(tx *store.Tx) error {
+		evs = nil
 		var g groupRec
 		ok, err := tx.Get(tGroups, name, &g)
 		if err != nil || !ok {
@@ -124,6 +126,10 @@ func (s *Service) deleteThingGroup(r *http.Request) (any, error) {
 		tx.List(tChildren, name+"/", func(string, []byte) error { hasChild = true; return store.ErrStop })
 		if hasChild {
 			return invalid("thing group %s has child groups; delete them first", name)
+		}
+		// Its policies stop applying to its things (policy_targets.go).
+		if evs, err = s.detachGroupPolicies(tx, g); err != nil {
+			return err
 		}
 		for _, t := range keysUnder(tx, tMembers, name+"/") {
 			tx.Delete(tThingGroups, t+"/"+name)
@@ -138,6 +144,7 @@ func (s *Service) deleteThingGroup(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.emit(evs...)
 	return struct{}{}, nil
 }
 
@@ -276,8 +283,12 @@ func (s *Service) changeMembership(r *http.Request, change func(tx *store.Tx, in
 			return err
 		}
 		var err error
-		evs, err = change(tx, &in)
-		return err
+		if evs, err = change(tx, &in); err != nil {
+			return err
+		}
+		// The group's policies start or stop applying to the thing.
+		evs = append(evs, s.membershipPolicyEvents(tx, in.ThingName, in.ThingGroupName)...)
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -255,3 +255,32 @@ func (s *Service) ListPolicyPrincipals(name string, p page) ([]string, string, e
 	})
 	return out, token, err
 }
+
+// detachGroupPolicies detaches every policy from a thing group being
+// deleted, and returns the event for its things (none when it had none).
+func (s *Service) detachGroupPolicies(tx *store.Tx, g groupRec) ([]Event, error) {
+	names := keysUnder(tx, tTargetPolicies, g.Arn+"\x00")
+	if len(names) == 0 {
+		return nil, nil
+	}
+	for _, n := range names {
+		if err := tx.Delete(tTargetPolicies, g.Arn+"\x00"+n); err != nil {
+			return nil, err
+		}
+		if err := tx.Delete(tPolicyTargets, n+"\x00"+g.Arn); err != nil {
+			return nil, err
+		}
+	}
+	return []Event{{Kind: PoliciesChanged, Groups: []string{g.Name}, Things: s.groupThings(tx, g.Name, true)}}, nil
+}
+
+// membershipPolicyEvents is the event for a thing joining or leaving a
+// group when that group or one of its parents has policies attached.
+func (s *Service) membershipPolicyEvents(tx *store.Tx, thing, group string) []Event {
+	for _, g := range s.ancestors(tx, group) {
+		if s.principalHasPolicies(tx, g.Arn) {
+			return []Event{{Kind: PoliciesChanged, Things: []string{thing}, Groups: []string{group}}}
+		}
+	}
+	return nil
+}

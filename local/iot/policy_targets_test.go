@@ -250,3 +250,41 @@ func TestPolicyVersionEvents(t *testing.T) {
 		t.Fatalf("CreatePolicyVersion setAsDefault: %+v", got)
 	}
 }
+
+// A thing joining or leaving a group with policies (its own or a parent's)
+// changes what the thing may do; a deleted group's policies are detached.
+func TestGroupChangesAndPolicies(t *testing.T) {
+	f := start(t)
+	must(f.client.CreateThingGroup(ctx, &sdkiot.CreateThingGroupInput{ThingGroupName: aws.String("root")}))
+	must(f.client.CreateThingGroup(ctx, &sdkiot.CreateThingGroupInput{ThingGroupName: aws.String("leaf"), ParentGroupName: aws.String("root")}))
+	must(f.client.CreateThingGroup(ctx, &sdkiot.CreateThingGroupInput{ThingGroupName: aws.String("plain")}))
+	must(f.client.CreateThing(ctx, &sdkiot.CreateThingInput{ThingName: aws.String("dev")}))
+	f.policy(t, "p", docAllowAll)
+	must(f.client.AttachPolicy(ctx, &sdkiot.AttachPolicyInput{PolicyName: aws.String("p"), Target: aws.String(groupArn("root"))}))
+	evs := f.events()
+
+	must(f.client.AddThingToThingGroup(ctx, &sdkiot.AddThingToThingGroupInput{ThingGroupName: aws.String("leaf"), ThingName: aws.String("dev")}))
+	if got := evs.take(); len(got) != 1 || !slices.Equal(got[0].Things, []string{"dev"}) {
+		t.Fatalf("joining a group whose parent has a policy: %+v", got)
+	}
+	must(f.client.AddThingToThingGroup(ctx, &sdkiot.AddThingToThingGroupInput{ThingGroupName: aws.String("plain"), ThingName: aws.String("dev")}))
+	if got := evs.take(); len(got) != 0 {
+		t.Fatalf("joining a group without policies: %+v", got)
+	}
+	must(f.client.RemoveThingFromThingGroup(ctx, &sdkiot.RemoveThingFromThingGroupInput{ThingGroupName: aws.String("leaf"), ThingName: aws.String("dev")}))
+	if got := evs.take(); len(got) != 1 || !slices.Equal(got[0].Things, []string{"dev"}) {
+		t.Fatalf("leaving it: %+v", got)
+	}
+
+	must(f.client.AddThingToThingGroup(ctx, &sdkiot.AddThingToThingGroupInput{ThingGroupName: aws.String("root"), ThingName: aws.String("dev")}))
+	must(f.client.DeleteThingGroup(ctx, &sdkiot.DeleteThingGroupInput{ThingGroupName: aws.String("leaf")}))
+	evs.take()
+	must(f.client.DeleteThingGroup(ctx, &sdkiot.DeleteThingGroupInput{ThingGroupName: aws.String("root")}))
+	if got := evs.take(); len(got) != 1 || !slices.Equal(got[0].Groups, []string{"root"}) || !slices.Equal(got[0].Things, []string{"dev"}) {
+		t.Fatalf("deleting a group with a policy: %+v", got)
+	}
+	if n := must(f.client.ListTargetsForPolicy(ctx, &sdkiot.ListTargetsForPolicyInput{PolicyName: aws.String("p")})).Targets; len(n) != 0 {
+		t.Fatalf("a deleted group is still a target: %v", n)
+	}
+	must(f.client.DeletePolicy(ctx, &sdkiot.DeletePolicyInput{PolicyName: aws.String("p")}))
+}
