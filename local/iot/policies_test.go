@@ -217,3 +217,16 @@ func TestListPolicies(t *testing.T) {
 		t.Fatalf("pageSize 251: %d %s", code, errType)
 	}
 }
+
+func TestPolicyTags(t *testing.T) {
+	f := start(t)
+	must(f.client.CreatePolicy(ctx, &sdkiot.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String(docAllowAll),
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("fw")}}}))
+	tags := must(f.client.ListTagsForResource(ctx, &sdkiot.ListTagsForResourceInput{ResourceArn: aws.String(policyArn("p"))})).Tags
+	if len(tags) != 1 || *tags[0].Key != "team" || *tags[0].Value != "fw" {
+		t.Fatalf("tags of a policy: %+v", tags)
+	}
+	must(f.client.DeletePolicy(ctx, &sdkiot.DeletePolicyInput{PolicyName: aws.String("p")}))
+	_, err := f.client.ListTagsForResource(ctx, &sdkiot.ListTagsForResourceInput{ResourceArn: aws.String(policyArn("p"))})
+	wantCode(t, err, "ResourceNotFoundException")
+}

@@ -54,6 +54,8 @@ func (s *Service) resourceExists(tx *store.Tx, arn string) error {
 		ok = tx.Has(tStreams, name)
 	case "cacert":
 		ok = tx.Has(tCACerts, name)
+	case "policy":
+		ok = tx.Has(tPolicies, name)
 	case "package":
 		if pkg, ver, isVer := strings.Cut(name, "/version/"); isVer {
 			ok = tx.Has(tPkgVersions, pkg+"/"+ver)
