@@ -33,6 +33,7 @@ type fleetFlags struct {
 	endpoint                 string
 	createThings             bool
 	group                    string
+	policy                   string
 	cert, key, ca, certDir   string
 	signingCerts             []string
 	blockSize, window, chunk int
@@ -68,8 +69,9 @@ Exits 0 only if every device ended SUCCEEDED.`,
 	fs.IntVar(&f.count, "count", 0, "number of devices, named <prefix>1 ... <prefix>N")
 	fs.StringVar(&f.prefix, "prefix", "dev-", "name prefix with --count")
 	fs.StringVar(&f.endpoint, "endpoint", "", "MQTT endpoint host:port (default: the IoT control plane's DescribeEndpoint, else 127.0.0.1:1883)")
-	fs.BoolVar(&f.createThings, "create-things", false, "register the things first (CreateThing; with --thing-group, the group; with --cert-dir, certificates for things that have none)")
+	fs.BoolVar(&f.createThings, "create-things", false, "register the things first (CreateThing; with --thing-group, the group; with --cert-dir, certificates for things that have none, from CreateCertificateFromCsr with keys made here, and --policy attached)")
 	fs.StringVar(&f.group, "thing-group", "", "thing group the things are added to with --create-things")
+	fs.StringVar(&f.policy, "policy", device.DefaultPolicyName, "IoT policy attached to the certificates --create-things makes or finds in --cert-dir (created, thing-scoped, when missing; \"\" for none)")
 	fs.StringVar(&f.cert, "cert", "", "client certificate PEM for mutual TLS (every device)")
 	fs.StringVar(&f.key, "key", "", "client private key PEM for --cert")
 	fs.StringVar(&f.ca, "ca", "", "CA certificate PEM that signs the broker's certificate (default: the system roots; otactl local writes <data dir>/ca.pem)")
@@ -284,7 +286,7 @@ func (f *fleetFlags) useControlPlane(ctx context.Context, stderr io.Writer, thin
 	if f.createThings {
 		reg := device.Registration{Group: f.group}
 		if f.cert == "" {
-			reg.CertDir = f.certDir
+			reg.CertDir, reg.Policy = f.certDir, f.policy
 		}
 		if err := device.Register(ctx, cloud.IoT(), things, reg); err != nil {
 			return err
