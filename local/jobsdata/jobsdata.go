@@ -18,12 +18,22 @@
 // Errors are AWS's REST-JSON shape; InvalidStateTransitionException and an
 // expectedVersion mismatch carry the execution's executionState.
 //
-// Not served: StartCommandExecution (AWS IoT commands, a newer feature of
-// the same API) answers UnknownOperationException. Requests are
-// authenticated by SigV4 like every other service of otactl local, so
-// CertificateValidationException (mutual-TLS device certificates on
-// AWS's endpoint) never occurs, and no request rate is enforced
-// (ThrottlingException only when the store reports one).
+// Choices where the model is silent, each as the MQTT Jobs API does it: a
+// stale expectedVersion (the API's "VersionMismatch", for which the model
+// declares no exception) is 409 VersionConflictException, IoT's name for
+// the same check in CancelJobExecution; describing a terminal execution is
+// TerminalStateException (MQTT's TerminalStateReached); a device may set
+// only IN_PROGRESS, SUCCEEDED, FAILED or REJECTED (InvalidRequestException
+// otherwise).
+//
+// Differences from AWS: StartCommandExecution (AWS IoT commands, a newer
+// feature of the same API) is not served (UnknownOperationException).
+// Requests are authenticated by SigV4 like every other service of otactl
+// local, not by a device certificate, so CertificateValidationException
+// never occurs and any caller may act for any thing. No request rate is
+// enforced (ThrottlingException only when the store reports a limit). A
+// thing that does not exist has nothing pending rather than being
+// ResourceNotFoundException.
 package jobsdata
 
 import (
