@@ -8,14 +8,17 @@ import (
 // startJobs runs the job engine (local/jobs) on the wall clock over the IoT
 // service: scheduled starts and ends, maintenance windows, rollout rates,
 // timeouts, retries and abort criteria. It resumes every timer from the
-// store, so a restart of otactl local picks up where it stopped. The IoT
-// data plane's GetThingShadow serves the $package shadows it records.
+// store, so a restart of otactl local picks up where it stopped. Package
+// versions go to the $package shadows of local/shadow (shadow_wiring.go).
 func (s *Server) startJobs(things *iot.Service) error {
-	eng := jobs.New(things, s.st, jobs.RealClock{})
+	packages, err := s.packageShadows()
+	if err != nil {
+		return err
+	}
+	eng := jobs.New(things, s.st, jobs.RealClock{}, packages)
 	if err := eng.Start(); err != nil {
 		return err
 	}
 	s.OnClose(eng)
-	s.Handle("iotdata", eng.ShadowHandler())
 	return nil
 }

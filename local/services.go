@@ -21,6 +21,7 @@ func (s *Server) registerServices() error {
 	things := iot.New(s.st, s.env, iotObjects{s.s3})
 	s.Handle("iot", things)
 	s.Handle("iot-jobs-data", s.jobsData(things))
+	s.Handle("iotdata", s.newShadows())
 	if err := s.startJobs(things); err != nil {
 		return err
 	}

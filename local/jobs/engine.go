@@ -70,6 +70,8 @@ type Engine struct {
 	st    *store.Store
 	clock Clock
 
+	packages PackageShadows // where package versions go (packages.go)
+
 	// OnEvent, if set before Start, receives the timeline as it happens
 	// (called without the engine's lock held, from the goroutine that caused it).
 	OnEvent func(Event)
@@ -91,8 +93,14 @@ type Engine struct {
 // New builds an engine over svc and the store svc keeps its records in, and
 // makes svc use clock, the engine's retry policy and deferred rollouts.
 // Call Start (real time) or Load (simulation) before use.
-func New(svc *iot.Service, st *store.Store, clock Clock) *Engine {
+func New(svc *iot.Service, st *store.Store, clock Clock, opts ...Option) *Engine {
 	e := &Engine{svc: svc, st: st, clock: clock, jobs: map[string]time.Time{}, marks: map[string]uint64{}, retries: map[string]map[string]int{}, failures: map[string]string{}, armed: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.packages == nil {
+		e.packages = newMemPackages()
+	}
 	svc.Now = clock.Now
 	svc.RetryPolicy = e.retryPolicy
 	svc.DeferRollout = defers
@@ -286,7 +294,7 @@ func (e *Engine) observe(ev iot.Event) {
 			e.emit(Event{At: now, Kind: EventRetry, JobID: ev.JobID, Thing: x.ThingName,
 				Detail: failure + " → execution " + itoa(int(x.ExecutionNumber)) + ", retry attempt " + itoa(x.RetryAttempt)})
 		case x.Status == iot.StatusSucceeded:
-			e.recordPackages(ev.JobID, x.ThingName, now)
+			e.recordPackages(ev.JobID, x.ThingName)
 		}
 		if iot.Terminal(x.Status) {
 			e.due(ev.JobID, now) // abort criteria, completion

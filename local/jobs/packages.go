@@ -1,35 +1,40 @@
 package jobs
 
 import (
-	"encoding/json"
-	"net/http"
 	"strings"
-	"time"
-
-	"github.com/otactl/otactl/local/wire"
+	"sync"
 )
 
-// The Software Package Catalog side of jobs: when an execution of a job
-// with destinationPackageVersions succeeds, the thing's reported package
-// versions change, as AWS records them in the reserved $package named
-// shadow.
-
-// tPackages holds each thing's $package shadow (thing → packageShadow).
-const tPackages = "jobs.packages"
+// The Software Package Catalog side of the job engine: when an execution of
+// a job with destinationPackageVersions succeeds, the thing's reported
+// package versions change, as AWS records them in the reserved $package
+// named shadow. The shadow itself belongs to the Device Shadow service
+// (local/shadow); the engine writes through PackageShadows.
 
 // PackageShadowName is the reserved named shadow of the package catalog.
 const PackageShadowName = "$package"
 
-// PackageVersion is one package's entry in a $package shadow.
-type PackageVersion struct {
-	Version    string            `json:"version"`
-	Attributes map[string]string `json:"attributes,omitempty"`
+// PackageShadows is where the engine records the package versions a thing
+// runs: its $package shadow, reported section, one entry per package
+// ({"<package>": {"version": "<version>"}}). Package local adapts
+// local/shadow to it.
+type PackageShadows interface {
+	// ReportPackages sets the reported version of each package given (package
+	// name → version); other packages of the thing stay as they are.
+	ReportPackages(thing string, versions map[string]string) error
+	// ReportedPackages returns the versions the thing reports (package name →
+	// version); empty when it reports none.
+	ReportedPackages(thing string) (map[string]string, error)
 }
 
-type packageShadow struct {
-	Reported  map[string]PackageVersion `json:"reported"`
-	Version   int64                     `json:"version"`
-	UpdatedAt time.Time                 `json:"updatedAt"`
+// Option configures an Engine at New.
+type Option func(*Engine)
+
+// WithPackageShadows makes the engine record package versions in p. Without
+// it (otactl rehearse, engine tests) they are kept in memory for the life of
+// the engine.
+func WithPackageShadows(p PackageShadows) Option {
+	return func(e *Engine) { e.packages = p }
 }
 
 // parsePackageVersionArn splits arn:...:package/NAME/version/VERSION.
@@ -44,75 +49,54 @@ func parsePackageVersionArn(arn string) (pkg, version string, ok bool) {
 
 // recordPackages sets the thing's reported versions to the job's
 // destinationPackageVersions.
-func (e *Engine) recordPackages(jobID, thing string, now time.Time) {
+func (e *Engine) recordPackages(jobID, thing string) {
 	j, err := e.svc.Job(jobID)
 	if err != nil || len(j.DestinationPackageVersions) == 0 {
 		return
 	}
-	var sh packageShadow
-	e.st.Get(tPackages, thing, &sh)
-	if sh.Reported == nil {
-		sh.Reported = map[string]PackageVersion{}
-	}
+	versions := map[string]string{}
 	for _, arn := range j.DestinationPackageVersions {
 		if pkg, v, ok := parsePackageVersionArn(arn); ok {
-			sh.Reported[pkg] = PackageVersion{Version: v}
+			versions[pkg] = v
 		}
 	}
-	sh.Version++
-	sh.UpdatedAt = now
-	e.st.Put(tPackages, thing, sh)
+	if len(versions) > 0 {
+		e.packages.ReportPackages(thing, versions)
+	}
 }
 
 // ThingPackages returns the package versions a thing reports (package name
 // → version), as its $package shadow holds them; empty when none.
 func (e *Engine) ThingPackages(thing string) (map[string]string, error) {
-	var sh packageShadow
-	if _, err := e.st.Get(tPackages, thing, &sh); err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for k, v := range sh.Reported {
-		out[k] = v.Version
-	}
-	return out, nil
+	return e.packages.ReportedPackages(thing)
 }
 
-// ShadowHandler serves GetThingShadow of the IoT data plane for the $package
-// named shadow: GET /things/{thingName}/shadow?name=$package. Other shadows
-// are not kept by otactl local and answer ResourceNotFoundException.
-func (e *Engine) ShadowHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /things/{thingName}/shadow", func(w http.ResponseWriter, r *http.Request) {
-		thing, name := r.PathValue("thingName"), r.URL.Query().Get("name")
-		var sh packageShadow
-		found := false
-		if name == PackageShadowName {
-			var err error
-			if found, err = e.st.Get(tPackages, thing, &sh); err != nil {
-				wire.WriteError(w, wire.Internal(err))
-				return
-			}
-		}
-		if !found {
-			wire.WriteError(w, wire.NotFound("No shadow exists with name: '%s~%s'", thing, name))
-			return
-		}
-		ts := sh.UpdatedAt.Unix()
-		meta := map[string]any{}
-		for k := range sh.Reported {
-			meta[k] = map[string]any{"version": map[string]int64{"timestamp": ts}}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
-			"state":     map[string]any{"reported": sh.Reported},
-			"metadata":  map[string]any{"reported": meta},
-			"version":   sh.Version,
-			"timestamp": ts,
-		})
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		wire.WriteError(w, wire.Errorf(http.StatusNotFound, "UnknownOperationException", "no IoT data plane operation for %s %s", r.Method, r.URL.Path))
-	})
-	return mux
+// memPackages keeps reported package versions in memory (no shadow service).
+type memPackages struct {
+	mu sync.Mutex
+	by map[string]map[string]string
+}
+
+func newMemPackages() *memPackages { return &memPackages{by: map[string]map[string]string{}} }
+
+func (m *memPackages) ReportPackages(thing string, versions map[string]string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.by[thing] == nil {
+		m.by[thing] = map[string]string{}
+	}
+	for p, v := range versions {
+		m.by[thing][p] = v
+	}
+	return nil
+}
+
+func (m *memPackages) ReportedPackages(thing string) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for p, v := range m.by[thing] {
+		out[p] = v
+	}
+	return out, nil
 }

@@ -1,9 +1,6 @@
 package jobs
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -33,29 +30,40 @@ func TestPackageCatalog(t *testing.T) {
 		t.Fatalf("a failed execution changed the packages: %v", got)
 	}
 
-	srv := httptest.NewServer(f.eng.ShadowHandler())
-	defer srv.Close()
-	resp := must(http.Get(srv.URL + "/things/" + things[0] + "/shadow?name=%24package"))
-	defer resp.Body.Close()
-	var doc struct {
-		State struct {
-			Reported map[string]struct{ Version string } `json:"reported"`
-		} `json:"state"`
-		Version int64 `json:"version"`
+}
+
+// TestPackageShadows: with WithPackageShadows the engine writes the
+// versions there, through the interface, and reads them back from it.
+func TestPackageShadows(t *testing.T) {
+	f := newFx(t)
+	rec := &recordingPackages{memPackages: newMemPackages()}
+	f.eng = New(f.svc, f.st, f.clock, WithPackageShadows(rec)) // replaces the fixture's engine
+	things := f.group("g", 1)
+	must(f.client.CreatePackage(bg, &sdkiot.CreatePackageInput{PackageName: aws.String("fw")}))
+	v := must(f.client.CreatePackageVersion(bg, &sdkiot.CreatePackageVersionInput{PackageName: aws.String("fw"), VersionName: aws.String("2.0")}))
+	f.job("j", "g", func(in *sdkiot.CreateJobInput) {
+		in.DestinationPackageVersions = []string{aws.ToString(v.PackageVersionArn)}
+	})
+	f.startAll(things)
+	f.report(things[0], "j", "SUCCEEDED")
+	if len(rec.calls) != 1 || rec.calls[0] != things[0]+" fw=2.0" {
+		t.Fatalf("ReportPackages calls: %v", rec.calls)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GetThingShadow: %d %v", resp.StatusCode, err)
+	if got := must(f.eng.ThingPackages(things[0])); got["fw"] != "2.0" {
+		t.Fatalf("ThingPackages: %v", got)
 	}
-	if doc.State.Reported["sensor-fw"].Version != "1.4.0" || doc.Version != 1 {
-		t.Fatalf("$package shadow: %+v", doc)
+}
+
+type recordingPackages struct {
+	*memPackages
+	calls []string
+}
+
+func (r *recordingPackages) ReportPackages(thing string, versions map[string]string) error {
+	for p, v := range versions {
+		r.calls = append(r.calls, thing+" "+p+"="+v)
 	}
-	for _, path := range []string{"/things/" + things[1] + "/shadow?name=%24package", "/things/" + things[0] + "/shadow?name=other"} {
-		r := must(http.Get(srv.URL + path))
-		r.Body.Close()
-		if r.StatusCode != 404 {
-			t.Fatalf("%s: %d", path, r.StatusCode)
-		}
-	}
+	return r.memPackages.ReportPackages(thing, versions)
 }
 
 // TestRealClock: Start runs the engine on the wall clock; a new job is

@@ -1,0 +1,87 @@
+package local
+
+import (
+	"errors"
+
+	"github.com/otactl/otactl/local/jobs"
+	"github.com/otactl/otactl/local/shadow"
+)
+
+// The Device Shadow service (local/shadow): the iot-data wire under the
+// SigV4 signing name "iotdata" (what the AWS SDKs and CLI sign the IoT data
+// plane with), the $package shadows the job engine writes, and the MQTT
+// messages of shadow changes.
+
+// newShadows builds the shadow service. Its MQTT messages go through the
+// broker once StartMQTT has run (shadowPublisher).
+func (s *Server) newShadows() *shadow.Service {
+	return shadow.New(s.st, s.env, shadow.Deps{Publisher: shadowPublisher{s}})
+}
+
+// shadows is the registered shadow service.
+func (s *Server) shadows() *shadow.Service {
+	sh, _ := s.Service("iotdata").(*shadow.Service)
+	return sh
+}
+
+// shadowPublisher is shadow.Publisher over the environment's broker: the
+// broker's own Publish (delivery through its hooks, so iot:Receive applies)
+// once StartMQTT has run and the broker offers one; until then
+// ErrNoPublisher (Publish over HTTP says so; HTTP shadow updates reach no
+// MQTT subscriber).
+type shadowPublisher struct{ s *Server }
+
+// brokerPublisher is what shadowPublisher needs of the broker.
+type brokerPublisher interface {
+	Publish(topic string, payload []byte, qos byte, retain bool) error
+}
+
+func (p shadowPublisher) Publish(topic string, payload []byte, qos byte, retain bool) error {
+	b := p.s.Broker()
+	if b == nil {
+		return shadow.ErrNoPublisher
+	}
+	bp, ok := any(b).(brokerPublisher)
+	if !ok {
+		return shadow.ErrNoPublisher
+	}
+	return bp.Publish(topic, payload, qos, retain)
+}
+
+// jobPackages is jobs.PackageShadows over the $package shadow: each package
+// is {"version": "<v>"} in the reported section.
+type jobPackages struct{ sh *shadow.Service }
+
+func (j jobPackages) ReportPackages(thing string, versions map[string]string) error {
+	reported := map[string]any{}
+	for p, v := range versions {
+		reported[p] = map[string]any{"version": v}
+	}
+	return j.sh.UpdateReported(thing, shadow.PackageShadowName, reported)
+}
+
+func (j jobPackages) ReportedPackages(thing string) (map[string]string, error) {
+	rep, err := j.sh.ReportedState(thing, shadow.PackageShadowName)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for p, v := range rep {
+		if m, ok := v.(map[string]any); ok {
+			if s, ok := m["version"].(string); ok {
+				out[p] = s
+			}
+		}
+	}
+	return out, nil
+}
+
+// packageShadows is the job engine's option writing into the shadow
+// service (an error when the service is missing: registerServices order).
+func (s *Server) packageShadows() (jobs.Option, error) {
+	sh := s.shadows()
+	if sh == nil {
+		return nil, errors.New("local: the shadow service must be registered before the job engine")
+	}
+	return jobs.WithPackageShadows(jobPackages{sh}), nil
+}
