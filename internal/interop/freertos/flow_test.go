@@ -26,8 +26,9 @@ type demoCase struct {
 	demo      freertos.Demo
 	thing, id string
 	cfg       local.Config
-	spec      func(*ota.Spec)               // the update, beyond the MQTT defaults
-	agentEnv  func(*localtest.Env) []string // extra environment for the agent
+	spec      func(*ota.Spec)                   // the update, beyond the MQTT defaults
+	agentEnv  func(*localtest.Env) []string     // extra environment for the agent
+	checkRun1 func(t *testing.T, output string) // what build N printed
 }
 
 // runDemoOTA is the whole OTA through the real agent: otactl's pipeline
@@ -70,6 +71,16 @@ func runDemoOTA(t *testing.T, src string, c demoCase) {
 		t.Fatalf("build N exited (%v) without asking for a reset", a.err)
 	}
 	a.stop()
+	// The agent logs the job document's values as it parsed them: AWS
+	// sends the document's characters as they are, never JSON escapes.
+	for _, esc := range []string{`\u0026`, `\u003c`, `\u003e`} {
+		if strings.Contains(a.out.String(), esc) {
+			t.Errorf("the agent received a job document with %s escapes (AWS sends the characters)", esc)
+		}
+	}
+	if c.checkRun1 != nil {
+		c.checkRun1(t, a.out.String())
+	}
 	got, err := os.ReadFile(filepath.Join(d.dir, fileName))
 	if err != nil || !bytes.Equal(got, firmware) {
 		t.Fatalf("the image the agent wrote: %d bytes, %v; want the %d bytes uploaded", len(got), err, len(firmware))

@@ -3,6 +3,7 @@ package freertos_test
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/otactl/otactl/internal/interop/freertos"
@@ -79,6 +80,11 @@ func TestHTTPDemoOTA(t *testing.T) {
 			spec: func(s *ota.Spec) {
 				s.Protocols = []string{"HTTP"}
 				s.PresignedURLConfig = &ota.PresignedURLConfig{RoleArn: "ota-role", ExpiresInSec: 3600}
+			},
+			checkRun1: func(t *testing.T, out string) {
+				if !strings.Contains(out, "update_data_url: https://localhost/"+bucket+"/") {
+					t.Errorf("the agent did not receive a presigned URL of the form https://localhost/%s/...", bucket)
+				}
 			},
 			agentEnv: func(env *localtest.Env) []string {
 				return []string{freertos.HTTPSPortEnv + "=" + port(t, serverHTTPSAddr(t, env))}
