@@ -108,9 +108,10 @@ type env struct {
 	// pols stands in for the policy API: which policies apply to whom.
 	pols *principals
 	// st and deps rebuild the broker on the same state (restart).
-	st   *store.Store
-	cfg  mqtt.Config
-	deps mqtt.Deps
+	st      *store.Store
+	cfg     mqtt.Config
+	deps    mqtt.Deps
+	adapter *local.MQTTIoT
 }
 
 // thingPolicy is AWS's usual thing-scoped device policy: a certificate's
@@ -217,24 +218,33 @@ func newEnv(t testing.TB, cfg mqtt.Config) *env {
 	pols := &principals{t: t, ids: adapter, certs: map[string][]policy.Policy{}, named: map[string]policy.Policy{}}
 	deps := mqtt.Deps{Jobs: adapter, Streams: adapter, Identities: adapter, Principals: pols,
 		Objects: objs, Presigner: presigner{}, Retained: local.MQTTRetained{St: st}, CA: ca}
-	e := &env{t: t, svc: svc, api: api, objs: objs, ca: ca, pols: pols, st: st, cfg: cfg, deps: deps}
-	e.start(adapter)
+	e := &env{t: t, svc: svc, api: api, objs: objs, ca: ca, pols: pols, st: st, cfg: cfg, deps: deps, adapter: adapter}
+	e.start()
 	return e
 }
 
-// start runs a broker on the environment's state.
-func (e *env) start(adapter *local.MQTTIoT) {
+// start runs a broker on the environment's state (again, after a restart:
+// the listeners keep their addresses).
+func (e *env) start() {
 	e.t.Helper()
 	b, err := mqtt.New(e.cfg, e.deps)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	adapter.Watch(b)
+	e.adapter.Watch(b)
 	if err := b.Start(); err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { b.Close() })
 	e.broker = b
+	e.cfg.Addr, e.cfg.TLSAddr = b.Addr(), b.TLSAddr()
+}
+
+// restart closes the broker and starts another on the same store.
+func (e *env) restart() {
+	e.t.Helper()
+	e.broker.Close()
+	e.start()
 }
 
 func (e *env) thing(names ...string) {
@@ -283,6 +293,7 @@ type device struct {
 	t    testing.TB
 	c    *paho.Client
 	msgs chan *paho.Publish
+	conn net.Conn
 }
 
 func dial(t testing.TB, addr, id string, tc *tls.Config) (*device, error) {
