@@ -26,9 +26,9 @@ import (
 // Device certificates and thing principals, the rules: creating
 // (CreateKeysAndCertificate, CreateCertificateFromCsr), registering
 // (RegisterCertificateWithoutCA here, RegisterCertificate in cacerts.go),
-// status changes and deletion, attaching to things, and the two questions
-// the MQTT broker asks at a TLS connection (CertificateActive,
-// CertificateAttached). The wire is in certificates_http.go.
+// status changes and deletion, listings, and the question the MQTT broker
+// asks at a TLS handshake (CertificateActive). Thing principals are in
+// thingprincipals.go; the wire of both in certificates_http.go.
 
 const (
 	tCerts           = "iot.certs"           // certificate id → Certificate
@@ -166,16 +166,6 @@ func (s *Service) CertificateActive(id string) bool {
 	var c Certificate
 	ok, err := s.st.Get(tCerts, id, &c)
 	return err == nil && ok && c.Status == CertActive
-}
-
-// CertificateAttached reports whether the certificate is attached to thing.
-func (s *Service) CertificateAttached(id, thing string) bool {
-	found := false
-	s.st.View(func(tx *store.Tx) error {
-		found = tx.Has(tThingPrincipals, thing+"\x00"+s.certArn(id))
-		return nil
-	})
-	return found
 }
 
 func (s *Service) certArn(id string) string { return s.env.ARN("iot", "cert/"+id) }
@@ -549,58 +539,6 @@ func pageByDate[T any](items []T, key func(*T) string, p datePage) ([]T, string)
 		out = append(out, items[i])
 	}
 	return out, ""
-}
-
-// AttachThingPrincipal attaches a principal (a certificate of this account
-// must exist) to a thing.
-func (s *Service) AttachThingPrincipal(thing, principal string) error {
-	err := s.st.Update(func(tx *store.Tx) error {
-		if _, err := s.getThing(tx, thing); err != nil {
-			return err
-		}
-		if err := s.checkPrincipal(tx, principal); err != nil {
-			return err
-		}
-		if err := tx.Put(tThingPrincipals, thing+"\x00"+principal, ""); err != nil {
-			return err
-		}
-		return tx.Put(tPrincipalThings, principal+"\x00"+thing, "")
-	})
-	if err == nil {
-		s.emit(Event{Kind: PoliciesChanged, Principals: []string{principal}, Things: []string{thing}})
-	}
-	return err
-}
-
-// DetachThingPrincipal detaches a principal from a thing.
-func (s *Service) DetachThingPrincipal(thing, principal string) error {
-	err := s.st.Update(func(tx *store.Tx) error {
-		if _, err := s.getThing(tx, thing); err != nil {
-			return err
-		}
-		if err := tx.Delete(tThingPrincipals, thing+"\x00"+principal); err != nil {
-			return err
-		}
-		return tx.Delete(tPrincipalThings, principal+"\x00"+thing)
-	})
-	if err == nil {
-		s.emit(Event{Kind: PoliciesChanged, Principals: []string{principal}, Things: []string{thing}})
-	}
-	return err
-}
-
-// checkPrincipal checks that a certificate ARN of this account names an
-// existing certificate (other principals are taken as they are).
-func (s *Service) checkPrincipal(tx *store.Tx, p string) error {
-	if p == "" {
-		return invalid("the principal (%s header) is required", principalHeader)
-	}
-	if id, ok := strings.CutPrefix(p, s.certArn("")); ok {
-		if _, err := loadCert(tx, id); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func pemCert(der []byte) string {

@@ -420,3 +420,13 @@ func TestDeleteCertificateWithPolicies(t *testing.T) {
 	}
 	must(cl.DeletePolicy(ctx, &sdkiot.DeletePolicyInput{PolicyName: aws.String("p")}))
 }
+
+// BenchmarkCreateCertificateFromCsr is the fast path for fleets: the
+// device's P-256 key is made by the device, the service only signs.
+func BenchmarkCreateCertificateFromCsr(b *testing.B) {
+	f, _ := startCerts(b)
+	csr := aws.String(csrPEM(b, ecKey(b, elliptic.P256()), "bench"))
+	for b.Loop() {
+		must(f.client.CreateCertificateFromCsr(ctx, &sdkiot.CreateCertificateFromCsrInput{CertificateSigningRequest: csr}))
+	}
+}
