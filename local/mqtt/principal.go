@@ -30,12 +30,16 @@ type conn struct {
 	mu        sync.Mutex
 	gen       uint64 // policiesGen the principal was resolved at
 	principal Principal
-	decided   map[string]bool // action + " " + resource → allowed
+	decided   map[question]bool
 	// subscribing marks the filter strings of the SUBSCRIBE being handled
 	// (by the address of their bytes: see OnSubscribe) with the decision
 	// made for them.
 	subscribing map[*byte]bool
 }
+
+// question is a decision's cache key: an action on kind/name (the ARN is
+// built only when the question is new: a hit allocates nothing).
+type question struct{ action, kind, name string }
 
 // maxDecisions bounds a connection's decision cache (a client publishing to
 // ever new topics must not grow it without end).
@@ -158,7 +162,7 @@ func (b *Broker) refreshLocked(c *conn) error {
 	if err != nil {
 		return err
 	}
-	c.principal, c.gen, c.decided = p, gen, map[string]bool{}
+	c.principal, c.gen, c.decided = p, gen, map[question]bool{}
 	c.ctx.Thing = p.Thing
 	return nil
 }
@@ -166,7 +170,6 @@ func (b *Broker) refreshLocked(c *conn) error {
 // allowed answers "may c do action on resource (kind/name)?", from the
 // cache when it was answered before under the same policies.
 func (b *Broker) allowed(c *conn, action, kind, name string) bool {
-	res := b.arn(kind, name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := b.refreshLocked(c); err != nil {
@@ -176,10 +179,11 @@ func (b *Broker) allowed(c *conn, action, kind, name string) bool {
 	if c.ctx.SecureTransport && c.principal.CertificateStatus != "ACTIVE" {
 		return false // a REVOKED or INACTIVE certificate may do nothing
 	}
-	key := action + " " + res
+	key := question{action, kind, name}
 	if ok, hit := c.decided[key]; hit {
 		return ok
 	}
+	res := b.arn(kind, name)
 	d := policy.Evaluate(c.principal.Policies, policy.Request{Action: action, Resource: res, Context: c.ctx})
 	if !d.Allowed() {
 		b.log.Info("mqtt: policy denies", "client", c.ctx.ClientID, "action", action, "resource", res, "effect", d.Effect, "by", d.By)
