@@ -27,7 +27,8 @@ func sources(t *testing.T) string {
 	return dir
 }
 
-// build builds a demo, logging how long it took (0s when cached).
+// build builds a demo into the user cache dir ($OTACTL_INTEROP_CACHE to
+// choose another), logging how long it took (milliseconds when cached).
 func build(t *testing.T, src string, demo freertos.Demo, thing string, version int) string {
 	t.Helper()
 	start := time.Now()
