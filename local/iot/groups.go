@@ -1,7 +1,7 @@
 package iot
 
 import (
-	"net/http"
+	"encoding/json"
 	"sort"
 
 	"github.com/google/uuid"
@@ -9,29 +9,37 @@ import (
 	"github.com/otactl/otactl/ota"
 )
 
-func (s *Service) createThingGroup(r *http.Request) (any, error) {
-	name := r.PathValue("thingGroupName")
-	var in struct {
-		ParentGroupName      string    `json:"parentGroupName"`
-		Tags                 []ota.Tag `json:"tags"`
-		ThingGroupProperties *struct {
-			ThingGroupDescription string            `json:"thingGroupDescription"`
-			AttributePayload      *attributePayload `json:"attributePayload"`
-		} `json:"thingGroupProperties"`
+// Static thing groups, the state side: the hierarchy, attributes with
+// AWS's merge rules, membership (which also moves continuous jobs and the
+// group's policies) and the listing filters. The wire is in groups_http.go.
+
+// maxDescription is the longest thing group (and thing type) description.
+const maxDescription = 2028
+
+func checkDescription(field, d string) error {
+	if len(d) > maxDescription {
+		return invalid("%s must be at most %d characters, got %d", field, maxDescription, len(d))
 	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
+	return nil
+}
+
+// CreateThingGroup creates a static thing group (under parent when set);
+// an identical group already there is answered as it is.
+func (s *Service) CreateThingGroup(name, parent, description string, attrs map[string]string, tags []ota.Tag) (groupRec, error) {
 	if err := checkName("thingGroupName", name); err != nil {
-		return nil, err
+		return groupRec{}, err
 	}
-	g := groupRec{Name: name, ID: uuid.NewString(), Arn: s.groupArn(name), Parent: in.ParentGroupName, Version: 1, CreatedAt: s.now()}
-	if p := in.ThingGroupProperties; p != nil {
-		g.Description = p.ThingGroupDescription
-		if p.AttributePayload != nil {
-			g.Attributes = p.AttributePayload.Attributes
-		}
+	if err := checkDescription("thingGroupProperties.thingGroupDescription", description); err != nil {
+		return groupRec{}, err
 	}
+	if err := checkAttributes("thingGroupProperties.attributePayload.attributes", attrs); err != nil {
+		return groupRec{}, err
+	}
+	if len(attrs) == 0 {
+		attrs = nil
+	}
+	g := groupRec{Name: name, ID: uuid.NewString(), Arn: s.groupArn(name), Parent: parent, Description: description,
+		Attributes: attrs, Version: 1, CreatedAt: s.now()}
 	err := s.st.Update(func(tx *store.Tx) error {
 		var old groupRec
 		if ok, err := tx.Get(tGroups, name, &old); err != nil {
@@ -51,15 +59,12 @@ func (s *Service) createThingGroup(r *http.Request) (any, error) {
 				return err
 			}
 		}
-		if err := putTags(tx, g.Arn, in.Tags); err != nil {
+		if err := putTags(tx, g.Arn, tags); err != nil {
 			return err
 		}
 		return tx.Put(tGroups, name, g)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return map[string]string{"thingGroupName": g.Name, "thingGroupArn": g.Arn, "thingGroupId": g.ID}, nil
+	return g, err
 }
 
 func (s *Service) getGroup(tx *store.Tx, name string) (groupRec, error) {
@@ -76,16 +81,19 @@ type groupNameAndArn struct {
 	GroupArn  string `json:"groupArn"`
 }
 
-func (s *Service) describeThingGroup(r *http.Request) (any, error) {
-	var out map[string]any
-	err := s.st.View(func(tx *store.Tx) error {
-		g, err := s.getGroup(tx, r.PathValue("thingGroupName"))
-		if err != nil {
+// maxGroupDepth bounds the walk to the root (AWS allows 7 levels).
+const maxGroupDepth = 8
+
+// DescribeThingGroup returns a group and its ancestors, the root first
+// (empty for a root group).
+func (s *Service) DescribeThingGroup(name string) (groupRec, []groupNameAndArn, error) {
+	var g groupRec
+	var chain []groupNameAndArn
+	err := s.st.View(func(tx *store.Tx) (err error) {
+		if g, err = s.getGroup(tx, name); err != nil {
 			return err
 		}
-		// rootToParentThingGroups lists the ancestors, the root first.
-		chain := []groupNameAndArn{}
-		for p := g.Parent; p != "" && len(chain) < 8; {
+		for p := g.Parent; p != "" && len(chain) < maxGroupDepth; {
 			pg, err := s.getGroup(tx, p)
 			if err != nil {
 				break
@@ -93,38 +101,71 @@ func (s *Service) describeThingGroup(r *http.Request) (any, error) {
 			chain = append([]groupNameAndArn{{pg.Name, pg.Arn}}, chain...)
 			p = pg.Parent
 		}
-		meta := map[string]any{"creationDate": at(g.CreatedAt), "rootToParentThingGroups": chain}
-		if g.Parent != "" {
-			meta["parentGroupName"] = g.Parent
-		}
-		out = map[string]any{"thingGroupName": g.Name, "thingGroupId": g.ID, "thingGroupArn": g.Arn, "version": g.Version,
-			"thingGroupProperties": map[string]any{"thingGroupDescription": g.Description,
-				"attributePayload": map[string]any{"attributes": nonNil(g.Attributes)}},
-			"thingGroupMetadata": meta}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return g, chain, err
 }
 
-func (s *Service) deleteThingGroup(r *http.Request) (any, error) {
-	name := r.PathValue("thingGroupName")
+// ThingGroupUpdate is an UpdateThingGroup request.
+type ThingGroupUpdate struct {
+	// Description, when set, replaces the description.
+	Description *string
+	// Attributes, when set, merges into or replaces the attributes.
+	Attributes *attributePayload
+	// ExpectedVersion, when set, must be the group's version
+	// (VersionConflictException otherwise).
+	ExpectedVersion *int64
+}
+
+// UpdateThingGroup changes a group's description and attributes and
+// returns its new version (one more than before).
+func (s *Service) UpdateThingGroup(name string, u ThingGroupUpdate) (int64, error) {
+	if u.Description != nil {
+		if err := checkDescription("thingGroupProperties.thingGroupDescription", *u.Description); err != nil {
+			return 0, err
+		}
+	}
+	if u.Attributes != nil {
+		if err := checkAttributes("thingGroupProperties.attributePayload.attributes", u.Attributes.Attributes); err != nil {
+			return 0, err
+		}
+	}
+	var version int64
+	err := s.st.Update(func(tx *store.Tx) error {
+		g, err := s.getGroup(tx, name)
+		if err != nil {
+			return err
+		}
+		if u.ExpectedVersion != nil && *u.ExpectedVersion != g.Version {
+			return versionConflict("thing group %s is at version %d, not %d", name, g.Version, *u.ExpectedVersion)
+		}
+		if u.Description != nil {
+			g.Description = *u.Description
+		}
+		g.Attributes = applyAttributes(g.Attributes, u.Attributes)
+		g.Version++
+		version = g.Version
+		return tx.Put(tGroups, name, g)
+	})
+	return version, err
+}
+
+// DeleteThingGroup deletes a group without child groups; its things leave
+// it and its policies are detached (policy_targets.go). A missing group is
+// not an error (AWS answers 200).
+func (s *Service) DeleteThingGroup(name string, expectedVersion *int64) error {
 	var evs []Event
 	err := s.st.Update(func(tx *store.Tx) error {
 		evs = nil
 		var g groupRec
 		ok, err := tx.Get(tGroups, name, &g)
 		if err != nil || !ok {
-			return err // AWS: deleting a missing group succeeds
+			return err
 		}
-		if v := r.URL.Query().Get("expectedVersion"); v != "" && v != itoa(g.Version) {
-			return versionConflict("thing group %s is at version %d, not %s", name, g.Version, v)
+		if expectedVersion != nil && *expectedVersion != g.Version {
+			return versionConflict("thing group %s is at version %d, not %d", name, g.Version, *expectedVersion)
 		}
-		hasChild := false
-		tx.List(tChildren, name+"/", func(string, []byte) error { hasChild = true; return store.ErrStop })
-		if hasChild {
+		if len(keysUnder(tx, tChildren, name+"/")) > 0 {
 			return invalid("thing group %s has child groups; delete them first", name)
 		}
 		// Its policies stop applying to its things (policy_targets.go).
@@ -141,43 +182,46 @@ func (s *Service) deleteThingGroup(r *http.Request) (any, error) {
 		tx.Delete(tTags, g.Arn)
 		return tx.Delete(tGroups, name)
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		s.emit(evs...)
 	}
-	s.emit(evs...)
-	return struct{}{}, nil
+	return err
 }
 
-func (s *Service) listThingGroups(r *http.Request) (any, error) {
-	p, err := parsePage(r)
-	if err != nil {
-		return nil, err
+// groupFilter is ListThingGroups' filter: the children of parent (of no
+// group: the root groups), with all their descendants when recursive;
+// namePrefixFilter narrows the result by name.
+type groupFilter struct {
+	parent, prefix string
+	recursive      bool
+}
+
+// scope returns the set of group names the filter admits before the name
+// prefix, or nil for every group.
+func (s *Service) scope(tx *store.Tx, f groupFilter) (map[string]bool, error) {
+	if f.parent == "" && f.recursive {
+		return nil, nil
 	}
-	q := r.URL.Query()
-	prefix, parent := q.Get("namePrefixFilter"), q.Get("parentGroup")
-	recursive := true
-	if q.Get("recursive") != "" {
-		if recursive, err = boolQuery(r, "recursive"); err != nil {
+	in := map[string]bool{}
+	if f.parent != "" {
+		if _, err := s.getGroup(tx, f.parent); err != nil {
 			return nil, err
 		}
+		s.descendants(tx, f.parent, f.recursive, in)
+		return in, nil
 	}
-	return listView(s.st, "thingGroups", func(tx *store.Tx) ([]groupNameAndArn, string, error) {
-		var under map[string]bool
-		if parent != "" {
-			if _, err := s.getGroup(tx, parent); err != nil {
-				return nil, "", err
-			}
-			under = map[string]bool{}
-			s.descendants(tx, parent, recursive, under)
+	// The root groups: those without a parent.
+	err := tx.List(tGroups, "", func(k string, raw []byte) error {
+		var g groupRec
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return err
 		}
-		group := records(func(g *groupRec) (groupNameAndArn, bool) { return groupNameAndArn{g.Name, g.Arn}, true })
-		return pageOf(tx, tGroups, prefix, p, func(k string, raw []byte) (groupNameAndArn, bool, error) {
-			if under != nil && !under[k] {
-				return groupNameAndArn{}, false, nil
-			}
-			return group(k, raw)
-		})
+		if g.Parent == "" {
+			in[k] = true
+		}
+		return nil
 	})
+	return in, err
 }
 
 // descendants adds the child groups of group (all levels when recursive) to into.
@@ -223,7 +267,7 @@ type membershipInput struct {
 	ThingGroupArn         string `json:"thingGroupArn"`
 	ThingName             string `json:"thingName"`
 	ThingArn              string `json:"thingArn"`
-	OverrideDynamicGroups bool   `json:"overrideDynamicGroups"`
+	OverrideDynamicGroups bool   `json:"overrideDynamicGroups"` // no dynamic groups: ignored
 }
 
 // resolve fills the names from the ARNs and checks both exist.
@@ -244,8 +288,10 @@ func (s *Service) resolveMembership(tx *store.Tx, in *membershipInput) error {
 	return err
 }
 
-func (s *Service) addThingToThingGroup(r *http.Request) (any, error) {
-	return s.changeMembership(r, func(tx *store.Tx, in *membershipInput) ([]Event, error) {
+// AddThingToThingGroup adds a thing to a group: the group's continuous
+// jobs and policies start applying to it.
+func (s *Service) AddThingToThingGroup(in membershipInput) error {
+	return s.changeMembership(in, func(tx *store.Tx, in *membershipInput) ([]Event, error) {
 		if err := tx.Put(tMembers, in.ThingGroupName+"/"+in.ThingName, ""); err != nil {
 			return nil, err
 		}
@@ -256,8 +302,9 @@ func (s *Service) addThingToThingGroup(r *http.Request) (any, error) {
 	})
 }
 
-func (s *Service) removeThingFromThingGroup(r *http.Request) (any, error) {
-	return s.changeMembership(r, func(tx *store.Tx, in *membershipInput) ([]Event, error) {
+// RemoveThingFromThingGroup takes a thing out of a group.
+func (s *Service) RemoveThingFromThingGroup(in membershipInput) error {
+	return s.changeMembership(in, func(tx *store.Tx, in *membershipInput) ([]Event, error) {
 		if err := tx.Delete(tMembers, in.ThingGroupName+"/"+in.ThingName); err != nil {
 			return nil, err
 		}
@@ -268,17 +315,13 @@ func (s *Service) removeThingFromThingGroup(r *http.Request) (any, error) {
 	})
 }
 
-// changeMembership decodes a membership request, checks the group and the
-// thing exist, runs change in the same transaction and emits its events
-// once committed.
-func (s *Service) changeMembership(r *http.Request, change func(tx *store.Tx, in *membershipInput) ([]Event, error)) (any, error) {
-	var in membershipInput
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
+// changeMembership checks the group and the thing exist, runs change in the
+// same transaction and emits its events once committed.
+func (s *Service) changeMembership(in membershipInput, change func(tx *store.Tx, in *membershipInput) ([]Event, error)) error {
 	var evs []Event
 	err := s.st.Update(func(tx *store.Tx) error {
 		evs = nil
+		in := in
 		if err := s.resolveMembership(tx, &in); err != nil {
 			return err
 		}
@@ -290,32 +333,8 @@ func (s *Service) changeMembership(r *http.Request, change func(tx *store.Tx, in
 		evs = append(evs, s.membershipPolicyEvents(tx, in.ThingName, in.ThingGroupName)...)
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		s.emit(evs...)
 	}
-	s.emit(evs...)
-	return struct{}{}, nil
-}
-
-func (s *Service) listThingsInThingGroup(r *http.Request) (any, error) {
-	name := r.PathValue("thingGroupName")
-	p, err := parsePage(r)
-	if err != nil {
-		return nil, err
-	}
-	recursive, err := boolQuery(r, "recursive")
-	if err != nil {
-		return nil, err
-	}
-	return listView(s.st, "things", func(tx *store.Tx) ([]string, string, error) {
-		if _, err := s.getGroup(tx, name); err != nil {
-			return nil, "", err
-		}
-		if !recursive {
-			return pageOf(tx, tMembers, name+"/", p, keyRest(name+"/"))
-		}
-		// Recursive listings are small in practice: page over the sorted union.
-		things, token := pageOfSorted(s.groupThings(tx, name, true), p)
-		return things, token, nil
-	})
+	return err
 }

@@ -22,6 +22,19 @@ func (s *Service) routes() {
 		"GET /things/{thingName}":    s.describeThing,
 		"DELETE /things/{thingName}": s.deleteThing,
 		"GET /things":                s.listThings,
+		"PATCH /things/{thingName}":  s.updateThing,
+
+		// Thing groups of a thing and thing principals v2 (things_http.go),
+		// thing group updates (groups_http.go), thing types (thingtypes_http.go).
+		"GET /things/{thingName}/thing-groups":        s.listThingGroupsForThing,
+		"GET /things/{thingName}/principals-v2":       s.listThingPrincipalsV2,
+		"PATCH /thing-groups/{thingGroupName}":        s.updateThingGroup,
+		"POST /thing-types/{thingTypeName}":           s.createThingType,
+		"GET /thing-types/{thingTypeName}":            s.describeThingType,
+		"PATCH /thing-types/{thingTypeName}":          s.updateThingType,
+		"DELETE /thing-types/{thingTypeName}":         s.deleteThingType,
+		"POST /thing-types/{thingTypeName}/deprecate": s.deprecateThingType,
+		"GET /thing-types":                            s.listThingTypes,
 
 		"POST /thing-groups/{thingGroupName}":         s.createThingGroup,
 		"GET /thing-groups/{thingGroupName}":          s.describeThingGroup,

@@ -48,6 +48,8 @@ func (s *Service) resourceExists(tx *store.Tx, arn string) error {
 		ok = tx.Has(tThings, name)
 	case "thinggroup":
 		ok = tx.Has(tGroups, name)
+	case "thingtype":
+		ok = tx.Has(tThingTypes, name)
 	case "job":
 		ok = tx.Has(tJobs, name)
 	case "stream":

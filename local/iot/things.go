@@ -1,14 +1,20 @@
 package iot
 
 import (
-	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/otactl/otactl/local/store"
 )
+
+// Things and the registry's attribute rules, the state side: CreateThing,
+// DescribeThing, UpdateThing, DeleteThing and ListThings' filter. The wire
+// is in things_http.go; thing groups are in groups.go, thing types in
+// thingtypes.go.
 
 // Tables of things and static thing groups.
 const (
@@ -43,9 +49,14 @@ type groupRec struct {
 	CreatedAt   time.Time         `json:"createdAt"`
 }
 
+// attributePayload is AWS's AttributePayload. Attributes is nil when the
+// request has no "attributes" member (nothing to change) and empty when it
+// has {} (no attributes).
 type attributePayload struct {
 	Attributes map[string]string `json:"attributes,omitempty"`
-	Merge      bool              `json:"merge,omitempty"`
+	// Merge (UpdateThing, UpdateThingGroup): merge into the stored
+	// attributes, an empty value deleting its key, instead of replacing them.
+	Merge bool `json:"merge,omitempty"`
 }
 
 func (s *Service) thingArn(name string) string { return s.env.ARN("iot", "thing/"+name) }
@@ -58,42 +69,62 @@ func checkName(what, name string) error {
 	return nil
 }
 
-func (s *Service) createThing(r *http.Request) (any, error) {
-	name := r.PathValue("thingName")
-	var in struct {
-		ThingTypeName    string            `json:"thingTypeName"`
-		AttributePayload *attributePayload `json:"attributePayload"`
-		BillingGroupName string            `json:"billingGroupName"`
+// The AttributePayload rules of the API reference (AttributeName and
+// AttributeValue). Invalid UTF-8 in a request arrives here as U+FFFD
+// (encoding/json replaces it), which no pattern admits: it is refused, never
+// stored.
+var (
+	attrNamePattern  = regexp.MustCompile(`^[a-zA-Z0-9_.,@/:#-]{1,128}$`)
+	attrValuePattern = regexp.MustCompile(`^[a-zA-Z0-9_.,@/:#=\[\]-]{0,800}$`)
+)
+
+// checkAttributes checks each attribute of field, in key order.
+func checkAttributes(field string, attrs map[string]string) error {
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
 	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	if err := checkName("thingName", name); err != nil {
-		return nil, err
-	}
-	t := thingRec{Name: name, ID: uuid.NewString(), Arn: s.thingArn(name), TypeName: in.ThingTypeName,
-		Billing: in.BillingGroupName, Version: 1, CreatedAt: s.now()}
-	if in.AttributePayload != nil {
-		t.Attributes = in.AttributePayload.Attributes
-	}
-	err := s.st.Update(func(tx *store.Tx) error {
-		var old thingRec
-		if ok, err := tx.Get(tThings, name, &old); err != nil {
-			return err
-		} else if ok {
-			// AWS answers an identical CreateThing with the existing thing.
-			if old.TypeName == t.TypeName && equalMaps(old.Attributes, t.Attributes) {
-				t = old
-				return nil
-			}
-			return alreadyExists(old.ID, old.Arn, "thing %s already exists with a different configuration", name)
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := attrs[k]
+		switch {
+		case strings.ContainsRune(k, utf8.RuneError):
+			return invalid("%s: attribute name %q is not valid UTF-8", field, k)
+		case !attrNamePattern.MatchString(k):
+			return invalid("%s: attribute name %q must be 1-128 characters of [a-zA-Z0-9_.,@/:#-]", field, k)
+		case strings.ContainsRune(v, utf8.RuneError):
+			return invalid("%s: the value of attribute %q is not valid UTF-8", field, k)
+		case !attrValuePattern.MatchString(v):
+			return invalid("%s: the value of attribute %q must be at most 800 characters of [a-zA-Z0-9_.,@/:#=[]-], got %q", field, k, v)
 		}
-		return tx.Put(tThings, name, t)
-	})
-	if err != nil {
-		return nil, err
 	}
-	return map[string]string{"thingName": t.Name, "thingArn": t.Arn, "thingId": t.ID}, nil
+	return nil
+}
+
+// applyAttributes returns the attributes after an update with p: merged
+// into old (an empty value deletes its key) or replacing them (keys with an
+// empty value left out). A nil p or p.Attributes changes nothing.
+func applyAttributes(old map[string]string, p *attributePayload) map[string]string {
+	if p == nil || p.Attributes == nil {
+		return old
+	}
+	out := map[string]string{}
+	if p.Merge {
+		for k, v := range old {
+			out[k] = v
+		}
+	}
+	for k, v := range p.Attributes {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func equalMaps(a, b map[string]string) bool {
@@ -117,91 +148,158 @@ func (s *Service) getThing(tx *store.Tx, name string) (thingRec, error) {
 	return t, err
 }
 
-func (s *Service) describeThing(r *http.Request) (any, error) {
+// typeForNewThing checks that a thing may be given the thing type name: it
+// exists and is not deprecated.
+func (s *Service) typeForNewThing(tx *store.Tx, name string) error {
+	tt, err := s.getThingType(tx, name)
+	if err != nil {
+		return err
+	}
+	if tt.Deprecated {
+		return invalid("thing type %s is deprecated: no new thing can be associated with it (DeprecateThingType with undoDeprecate first)", name)
+	}
+	return nil
+}
+
+// CreateThing creates a thing; an identical thing already there is
+// answered as it is (AWS's idempotent CreateThing). billingGroupName is
+// kept as given: otactl local has no billing groups.
+func (s *Service) CreateThing(name, typeName, billingGroup string, attrs map[string]string) (thingRec, error) {
+	if err := checkName("thingName", name); err != nil {
+		return thingRec{}, err
+	}
+	if err := checkAttributes("attributePayload.attributes", attrs); err != nil {
+		return thingRec{}, err
+	}
+	if len(attrs) == 0 {
+		attrs = nil
+	}
+	t := thingRec{Name: name, ID: uuid.NewString(), Arn: s.thingArn(name), TypeName: typeName,
+		Billing: billingGroup, Attributes: attrs, Version: 1, CreatedAt: s.now()}
+	err := s.st.Update(func(tx *store.Tx) error {
+		var old thingRec
+		if ok, err := tx.Get(tThings, name, &old); err != nil {
+			return err
+		} else if ok {
+			if old.TypeName == t.TypeName && equalMaps(old.Attributes, t.Attributes) {
+				t = old
+				return nil
+			}
+			return alreadyExists(old.ID, old.Arn, "thing %s already exists with a different configuration", name)
+		}
+		if typeName != "" {
+			if err := s.typeForNewThing(tx, typeName); err != nil {
+				return err
+			}
+		}
+		return tx.Put(tThings, name, t)
+	})
+	return t, err
+}
+
+// DescribeThing returns a thing.
+func (s *Service) DescribeThing(name string) (thingRec, error) {
 	var t thingRec
 	err := s.st.View(func(tx *store.Tx) (err error) {
-		t, err = s.getThing(tx, r.PathValue("thingName"))
+		t, err = s.getThing(tx, name)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"thingName": t.Name, "thingId": t.ID, "thingArn": t.Arn, "defaultClientId": t.Name,
-		"version": t.Version, "attributes": nonNil(t.Attributes)}
-	if t.TypeName != "" {
-		out["thingTypeName"] = t.TypeName
-	}
-	if t.Billing != "" {
-		out["billingGroupName"] = t.Billing
-	}
-	return out, nil
+	return t, err
 }
 
-func nonNil(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
+// ThingUpdate is an UpdateThing request.
+type ThingUpdate struct {
+	// TypeName gives the thing this thing type (it must exist and not be
+	// deprecated); RemoveType takes its type away. Not both.
+	TypeName   string
+	RemoveType bool
+	// Attributes, when set, merges into or replaces the attributes.
+	Attributes *attributePayload
+	// ExpectedVersion, when set, must be the thing's version
+	// (VersionConflictException otherwise).
+	ExpectedVersion *int64
 }
 
-func (s *Service) deleteThing(r *http.Request) (any, error) {
-	name := r.PathValue("thingName")
-	err := s.st.Update(func(tx *store.Tx) error {
+// UpdateThing changes a thing's type and attributes; its version goes up
+// by one.
+func (s *Service) UpdateThing(name string, u ThingUpdate) error {
+	if u.TypeName != "" && u.RemoveType {
+		return invalid("thingTypeName and removeThingType cannot both be given: removeThingType takes the type away")
+	}
+	if u.Attributes != nil {
+		if err := checkAttributes("attributePayload.attributes", u.Attributes.Attributes); err != nil {
+			return err
+		}
+	}
+	return s.st.Update(func(tx *store.Tx) error {
 		t, err := s.getThing(tx, name)
 		if err != nil {
 			return err
 		}
-		if v := r.URL.Query().Get("expectedVersion"); v != "" && v != itoa(t.Version) {
-			return versionConflict("thing %s is at version %d, not %s", name, t.Version, v)
+		if u.ExpectedVersion != nil && *u.ExpectedVersion != t.Version {
+			return versionConflict("thing %s is at version %d, not %d", name, t.Version, *u.ExpectedVersion)
 		}
-		var groups []string
-		tx.List(tThingGroups, name+"/", func(k string, _ []byte) error {
-			groups = append(groups, strings.TrimPrefix(k, name+"/"))
-			return nil
-		})
-		for _, g := range groups {
+		switch {
+		case u.RemoveType:
+			t.TypeName = ""
+		case u.TypeName != "" && u.TypeName != t.TypeName:
+			if err := s.typeForNewThing(tx, u.TypeName); err != nil {
+				return err
+			}
+			t.TypeName = u.TypeName
+		}
+		t.Attributes = applyAttributes(t.Attributes, u.Attributes)
+		t.Version++
+		return tx.Put(tThings, name, t)
+	})
+}
+
+// DeleteThing deletes a thing and its group memberships. As in AWS, a thing
+// with a principal (a certificate) attached cannot be deleted: detach it
+// first. A missing thing is ResourceNotFoundException.
+func (s *Service) DeleteThing(name string, expectedVersion *int64) error {
+	return s.st.Update(func(tx *store.Tx) error {
+		t, err := s.getThing(tx, name)
+		if err != nil {
+			return err
+		}
+		if expectedVersion != nil && *expectedVersion != t.Version {
+			return versionConflict("thing %s is at version %d, not %d", name, t.Version, *expectedVersion)
+		}
+		if len(keysUnder(tx, tThingPrincipals, name+"\x00")) > 0 {
+			return invalid("Cannot delete. Thing %s is still attached to one or more principals (DetachThingPrincipal first)", name)
+		}
+		for _, g := range keysUnder(tx, tThingGroups, name+"/") {
 			tx.Delete(tMembers, g+"/"+name)
 			tx.Delete(tThingGroups, name+"/"+g)
 		}
 		tx.Delete(tTags, t.Arn)
 		return tx.Delete(tThings, name)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
 }
 
-type thingAttribute struct {
-	ThingName     string            `json:"thingName"`
-	ThingArn      string            `json:"thingArn"`
-	ThingTypeName string            `json:"thingTypeName,omitempty"`
-	Attributes    map[string]string `json:"attributes"`
-	Version       int64             `json:"version"`
+// thingFilter is ListThings' filter.
+type thingFilter struct {
+	attrName, attrValue, typeName string
+	prefixValue                   bool // usePrefixAttributeValue
 }
 
-func (s *Service) listThings(r *http.Request) (any, error) {
-	p, err := parsePage(r)
-	if err != nil {
-		return nil, err
+func (f thingFilter) match(t *thingRec) bool {
+	if f.typeName != "" && t.TypeName != f.typeName {
+		return false
 	}
-	q := r.URL.Query()
-	attr, val, typ := q.Get("attributeName"), q.Get("attributeValue"), q.Get("thingTypeName")
-	prefixVal, _ := boolQuery(r, "usePrefixAttributeValue")
-	return listView(s.st, "things", func(tx *store.Tx) ([]thingAttribute, string, error) {
-		return pageOf(tx, tThings, "", p, records(func(t *thingRec) (thingAttribute, bool) {
-			if typ != "" && t.TypeName != typ {
-				return thingAttribute{}, false
-			}
-			if attr != "" {
-				v, ok := t.Attributes[attr]
-				if !ok || (val != "" && v != val && !(prefixVal && strings.HasPrefix(v, val))) {
-					return thingAttribute{}, false
-				}
-			}
-			return thingAttribute{t.Name, t.Arn, t.TypeName, nonNil(t.Attributes), t.Version}, true
-		}))
-	})
+	if f.attrName == "" {
+		return true
+	}
+	v, ok := t.Attributes[f.attrName]
+	switch {
+	case !ok:
+		return false
+	case f.attrValue == "" || v == f.attrValue:
+		return true
+	default:
+		return f.prefixValue && strings.HasPrefix(v, f.attrValue)
+	}
 }
 
 // keysUnder returns the rest of each key under prefix, in order.
@@ -221,4 +319,11 @@ func arnName(arn, kind string) string {
 		return ""
 	}
 	return arn[i+1+len(kind):]
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
