@@ -19,7 +19,13 @@ import (
 func TestAWSCLI(t *testing.T) {
 	t.Parallel()
 	awscli := tool(t, "aws", "apt-get install awscli")
-	env := localtest.StartWith(t, local.Config{StrictAuth: true}) // signatures checked
+	for _, strict := range []bool{true, false} {
+		t.Run(map[bool]string{true: "strict", false: "default"}[strict], func(t *testing.T) { awsCLI(t, awscli, strict) })
+	}
+}
+
+func awsCLI(t *testing.T, awscli string, strict bool) {
+	env := localtest.StartWith(t, local.Config{StrictAuth: strict})
 	run := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(awscli, append(args, "--endpoint-url", env.URL)...)
@@ -72,6 +78,16 @@ func TestAWSCLI(t *testing.T) {
 	if !strings.Contains(ls, "PRE fw/") || !strings.Contains(ls, "copied.bin") {
 		t.Fatalf("aws s3 ls s3://cli-bucket/: %s", ls)
 	}
+	// The CLI's presigned link downloads; without signing, S3 is private.
+	link := strings.TrimSpace(run("s3", "presign", "s3://cli-bucket/fw/app.bin", "--expires-in", "60"))
+	if status, body := httpGet(t, link); status != 200 || body != "firmware v2" {
+		t.Fatalf("aws s3 presign: %d %q (%s)", status, body, link)
+	}
+	cmd := exec.Command(awscli, "s3", "cp", "s3://cli-bucket/fw/app.bin", "-", "--no-sign-request", "--endpoint-url", env.URL)
+	cmd.Env = clientEnv(env.URL)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "403") {
+		t.Fatalf("aws s3 cp --no-sign-request: %v %s", err, out)
+	}
 }
 
 const boto3Script = `
@@ -122,6 +138,16 @@ try:
     urllib.request.urlopen(u.replace("Signature=", "Signature=x"))
 except urllib.error.HTTPError as e:
     out["tampered_v2"] = e.code
+try:
+    urllib.request.urlopen(url + "/py-bucket/fw/app.bin")
+except urllib.error.HTTPError as e:
+    out["anonymous"] = e.code
+from botocore import UNSIGNED
+anon = boto3.client("s3", endpoint_url=url, config=Config(signature_version=UNSIGNED, s3={"addressing_style": "path"}))
+try:
+    anon.put_object(Bucket="py-bucket", Key="planted", Body=b"x" * (2 << 20))
+except Exception as e:
+    out["anonymous_put"] = e.response["Error"]["Code"]
 out["account"] = boto3.client("sts", endpoint_url=url).get_caller_identity()["Account"]
 print(json.dumps(out))
 `
@@ -130,7 +156,13 @@ print(json.dumps(out))
 func TestBoto3(t *testing.T) {
 	t.Parallel()
 	py := testtool.Boto3(t)
-	env := localtest.StartWith(t, local.Config{StrictAuth: true}) // signatures checked
+	for _, strict := range []bool{true, false} {
+		t.Run(map[bool]string{true: "strict", false: "default"}[strict], func(t *testing.T) { runBoto3(t, py, strict) })
+	}
+}
+
+func runBoto3(t *testing.T, py string, strict bool) {
+	env := localtest.StartWith(t, local.Config{StrictAuth: strict})
 	cmd := exec.Command(py, "-c", boto3Script, env.URL)
 	cmd.Env = clientEnv(env.URL)
 	raw, err := cmd.Output()
@@ -156,6 +188,8 @@ func TestBoto3(t *testing.T) {
 		SigV2             string `json:"sigv2"`
 		PresignedV2       string `json:"presigned_v2"`
 		TamperedV2        int    `json:"tampered_v2"`
+		Anonymous         int
+		AnonymousPut      string `json:"anonymous_put"`
 		Account           string
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
@@ -172,7 +206,11 @@ func TestBoto3(t *testing.T) {
 	if strings.Join(out.Listed, ",") != "fw/app.bin,signed/app.bin" || strings.Join(out.ListedV1, ",") != "fw/app.bin" {
 		t.Errorf("listings: %v %v", out.Listed, out.ListedV1)
 	}
-	if !out.DeleteMarker || out.AfterDelete != "NoSuchKey" || out.BadMD5 != "BadDigest" || out.Account != "000000000000" {
+	if !out.DeleteMarker || out.AfterDelete != "NoSuchKey" || out.BadMD5 != "BadDigest" || out.Account != "000000000000" ||
+		out.Anonymous != 403 || out.AnonymousPut != "AccessDenied" {
 		t.Errorf("errors: %+v", out)
+	}
+	if _, err := env.Server.S3().HeadObject("py-bucket", "planted", ""); err == nil {
+		t.Error("an anonymous boto3 put_object was stored")
 	}
 }
