@@ -53,7 +53,7 @@ func TestPlanVariants(t *testing.T) {
 			if got := ops(p); got != tc.ops {
 				t.Fatalf("steps\n got %s\nwant %s", got, tc.ops)
 			}
-			if errs := ValidateJobRequest(&p.CreateJob, testNow); len(errs) != 0 {
+			if errs := ValidateJobAPI(&p.CreateJob, testNow); len(errs) != 0 {
 				t.Fatalf("the plan's CreateJob request breaks CreateJob's rules: %v", errs)
 			}
 			var doc struct {

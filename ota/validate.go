@@ -43,7 +43,6 @@ var (
 	bucketPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	packageArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iot:[a-z0-9-]+:\d{12}:package/[a-zA-Z0-9-_.]{1,128}/version/[a-zA-Z0-9-_.+]{1,64}$`)
 	packageRefPattern  = regexp.MustCompile(`^[a-zA-Z0-9-_.]{1,128}@[a-zA-Z0-9-_.+]{1,64}$`)
-	templateArnPattern = regexp.MustCompile(`^arn:[!-~]+$`)
 	scheduleTimeLayout = "2006-01-02T15:04"
 )
 
@@ -85,56 +84,33 @@ func (c *checker) spec(s *Spec, now time.Time) {
 	c.fileIDsUnique(s)
 	c.oneStream(s)
 	c.tags("tags", s.Tags)
-	c.jobConfig("", &s.JobConfig, now)
+	c.jobConfigAPI("", &s.JobConfig, now)
+	c.packageVersionsSpec("destinationPackageVersions", s.DestinationPackageVersions)
 	if s.HasProtocol(ProtocolHTTP) && s.PresignedURLConfig == nil {
 		c.add("presignedUrlConfig", "is required when protocols include HTTP (expiresInSec 60-3600; the role signs the URL)")
 	}
 }
 
-func (c *checker) jobRequest(r *JobRequest, now time.Time) {
-	switch {
-	case r.JobID == "":
-		c.add("jobId", "is required")
-	case len(r.JobID) > maxJobIDLen:
-		c.add("jobId", "must be at most %d characters", maxJobIDLen)
-	case !idPattern.MatchString(r.JobID):
-		c.add("jobId", "must match [a-zA-Z0-9_-]+")
-	}
-	c.targets("targets", r.Targets)
-	for i, t := range r.Targets {
-		if !targetArnPattern.MatchString(t) {
-			c.add(index("targets", i), "must be a thing or thing group ARN")
-		}
-	}
-	if r.Document == "" && r.DocumentSource == "" && r.JobTemplateArn == "" {
-		c.add("document", "one of document, documentSource or jobTemplateArn is required")
-	}
-	if r.Document != "" && r.DocumentSource != "" {
-		c.add("documentSource", "cannot be given together with document")
-	}
-	if len(r.Document) > MaxDocumentBytes {
-		c.add("document", "is %d bytes; a job document is at most %d bytes", len(r.Document), MaxDocumentBytes)
-	}
-	c.description("description", r.Description)
-	c.targetSelection("targetSelection", r.TargetSelection)
-	c.tags("tags", r.Tags)
-	c.jobConfig("", &r.JobConfig, now)
-	if p := r.PresignedURLConfig; p != nil && p.RoleArn != "" && !roleArnPattern.MatchString(p.RoleArn) {
-		c.add("presignedUrlConfig.roleArn", "must be an IAM role ARN")
-	}
-	for i, v := range r.DestinationPackageVersions {
-		if !packageArnPattern.MatchString(v) {
-			c.add(index("destinationPackageVersions", i), "must be a package version ARN (arn:aws:iot:REGION:ACCOUNT:package/NAME/version/VERSION)")
-		}
-	}
-}
-
+// description: ref: JobDescription, OTAUpdateDescription and Comment are at
+// most 2028 characters of [^\p{C}]+: no control or format characters, not
+// even a newline or a tab.
 func (c *checker) description(path, d string) {
 	if len(d) > maxDescriptionLen {
 		c.add(path, "must be at most %d characters", maxDescriptionLen)
 	}
-	if strings.ContainsFunc(d, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }) {
-		c.add(path, "must not contain control characters")
+	if d != "" && !noControlPattern.MatchString(d) {
+		c.add(path, "must not contain control characters (not even a newline or tab)")
+	}
+}
+
+// packageVersionsSpec: a spec names package versions by ARN or as
+// package@version, which otactl turns into the ARN.
+func (c *checker) packageVersionsSpec(path string, vs []string) {
+	c.packageCount(path, vs)
+	for i, v := range vs {
+		if !packageArnPattern.MatchString(v) && !packageRefPattern.MatchString(v) {
+			c.add(index(path, i), "must be a package version ARN or package@version, got %q", v)
+		}
 	}
 }
 
@@ -203,26 +179,13 @@ func (c *checker) role(path, r string, required bool) {
 	}
 }
 
+// tags: the API's rules (tagsAPI) and the IoT developer guide's limit of 50
+// tags per resource. Duplicate keys are advice (tagAdvice).
 func (c *checker) tags(path string, tags []Tag) {
 	if len(tags) > maxTags {
 		c.add(path, "at most %d tags", maxTags)
 	}
-	seen := map[string]bool{}
-	for i, t := range tags {
-		p := index(path, i)
-		switch {
-		case t.Key == "" || len(t.Key) > 128:
-			c.add(join(p, "Key"), "must be 1-128 characters")
-		case strings.HasPrefix(strings.ToLower(t.Key), "aws:"):
-			c.add(join(p, "Key"), "must not start with the reserved prefix aws:")
-		case seen[t.Key]:
-			c.add(join(p, "Key"), "duplicate tag key %q", t.Key)
-		}
-		seen[t.Key] = true
-		if len(t.Value) > 256 {
-			c.add(join(p, "Value"), "must be at most 256 characters")
-		}
-	}
+	c.tagsAPI(path, tags)
 }
 
 func (c *checker) file(path string, f *File, s *Spec) {

@@ -189,7 +189,7 @@ var ruleCases = []ruleCase{
 	// tags and parameters
 	{"tag key empty", func(s *Spec) { s.Tags = []Tag{{Key: "", Value: "v"}} }, "tags[0].Key", "1-128"},
 	{"tag key aws:", func(s *Spec) { s.Tags = []Tag{{Key: "aws:x", Value: "v"}} }, "tags[0].Key", "reserved"},
-	{"tag key duplicate", func(s *Spec) { s.Tags = []Tag{{"k", "a"}, {"k", "b"}} }, "tags[1].Key", "duplicate"},
+	{"tag key pattern", func(s *Spec) { s.Tags = []Tag{{"k#", "a"}} }, "tags[0].Key", "letters"},
 	{"tag value length", func(s *Spec) { s.Tags = []Tag{{"k", strings.Repeat("v", 257)}} }, "tags[0].Value", "256"},
 	{"tags max 50", func(s *Spec) {
 		for i := 0; i < 51; i++ {
@@ -245,7 +245,7 @@ func TestValidateReportsEveryError(t *testing.T) {
 	s.Files[0].FileLocation.S3Location.Bucket = "B"
 	s.Files[0].CodeSigning.StartSigningJobParameter.SigningProfileName = "-"
 	s.TimeoutConfig = &TimeoutConfig{InProgressTimeoutInMinutes: 0}
-	s.JobExecutionsRolloutConfig = &RolloutConfig{MaximumPerMinute: 1001}
+	s.JobExecutionsRolloutConfig = &RolloutConfig{MaximumPerMinute: -1} // over 1000 is advice now
 	errs := Validate(s, testNow)
 	if len(errs) != 10 {
 		t.Fatalf("want 10 errors, got %d:\n%v", len(errs), errs)

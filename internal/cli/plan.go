@@ -47,6 +47,8 @@ No credentials are needed and nothing is created.`,
 			if err != nil {
 				return invalid(err)
 			}
+			// What AWS would accept but otactl advises against is a warning.
+			p.Warnings = append(ota.Advise(s), p.Warnings...)
 			if out.json() {
 				return printJSON(cmd.OutOrStdout(), p)
 			}

@@ -103,7 +103,7 @@ files:
     codeSigning:
       startSigningJobParameter: {signingProfileName: x}
 timeoutConfig: {inProgressTimeoutInMinutes: 0}
-jobExecutionsRolloutConfig: {maximumPerMinute: 5000}
+jobExecutionsRolloutConfig: {maximumPerMinute: -1}
 `
 	path := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(path, []byte(spec), 0o644)

@@ -3,9 +3,7 @@ package iot
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -13,42 +11,59 @@ import (
 	"github.com/otactl/otactl/ota"
 )
 
+// The IoT control plane's jobs (CreateJob, UpdateJob, AssociateTargetsWithJob,
+// CancelJob, DeleteJob): their rules and Go methods. The wire is in
+// jobs_http.go, executions in executions.go, the device side in local/mqtt
+// and local/jobsdata, and the job engine in local/jobs.
+//
+// What AWS refuses in a request is ota.ValidateJobAPI (the rules the API
+// reference states); otactl's stricter advice (ota.AdviseJob) is for
+// otactl plan and never refuses a call here.
+
 // maxDocumentBytes is the largest job document AWS accepts.
 const maxDocumentBytes = 32768
 
-var reasonCodePattern = regexp.MustCompile(`^[\p{Lu}\p{N}_]{1,128}$`)
+// maxJobTargets is how many targets a job may have in all: AWS documents it
+// for AssociateTargetsWithJob ("must not exceed 100").
+const maxJobTargets = 100
 
 func (s *Service) jobArn(id string) string { return s.env.ARN("iot", "job/"+id) }
 
-func (s *Service) createJob(r *http.Request) (any, error) {
-	var req ota.JobRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	req.JobID = r.PathValue("jobId") // the path names the job
+// CreateJob creates a job from a CreateJob request (tags included) and
+// queues its executions, unless it is scheduled or the job engine rolls it
+// out. With jobTemplateArn the template supplies what the request leaves out.
+func (s *Service) CreateJob(req ota.JobRequest) (Job, error) {
 	now := s.now()
-	if errs := ota.ValidateJobRequest(&req, now); len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		return nil, invalid("%s", strings.Join(msgs, "; "))
+	if errs := ota.ValidateJobAPI(&req, now); len(errs) > 0 {
+		return Job{}, invalidFields(errs)
 	}
-	if req.DocumentSource != "" {
+	if req.JobTemplateArn != "" {
+		if err := s.applyTemplate(&req); err != nil {
+			return Job{}, err
+		}
+	}
+	if req.Document == "" && req.DocumentSource != "" {
 		doc, err := s.fetchDocument(req.DocumentSource)
 		if err != nil {
-			return nil, err
+			return Job{}, err
 		}
 		req.Document = doc
 	}
 	if req.Document != "" && !json.Valid([]byte(req.Document)) {
-		return nil, invalid("the job document must be a JSON document")
+		return Job{}, invalid("the job document must be a JSON document")
+	}
+	if err := targetKinds(req.Targets); err != nil {
+		return Job{}, err
+	}
+	if len(req.Targets) > maxJobTargets {
+		return Job{}, limitExceeded("a job has at most %d targets, got %d", maxJobTargets, len(req.Targets))
 	}
 	if req.TargetSelection == "" {
 		req.TargetSelection = "SNAPSHOT"
 	}
 	tags := req.Tags
 	req.Tags = nil
+	req.Targets = dedup(req.Targets)
 	j := &Job{JobRequest: req, JobArn: s.jobArn(req.JobID), Status: JobInProgress, CreatedAt: now, LastUpdatedAt: now}
 	if sc := req.SchedulingConfig; sc != nil && sc.StartTime != "" {
 		if start, err := time.Parse(scheduleLayout, sc.StartTime); err == nil && start.After(now) {
@@ -70,290 +85,208 @@ func (s *Service) createJob(r *http.Request) (any, error) {
 		if err != nil {
 			return err
 		}
-		for _, t := range j.Targets {
-			if kind, name := targetOf(t); kind == "thinggroup" {
-				g, _ := s.getGroup(tx, name)
-				j.ThingGroupIDs = append(j.ThingGroupIDs, g.ID)
-				if err := tx.Put(tGroupJobs, name+"/"+j.JobID, ""); err != nil {
-					return err
-				}
-			}
+		if err := s.linkGroups(tx, j, j.Targets); err != nil {
+			return err
 		}
 		if err := putTags(tx, j.JobArn, tags); err != nil {
 			return err
 		}
-		if j.Status == JobInProgress && s.DeferRollout != nil && s.DeferRollout(j) {
-			j.RolloutPending = len(things) > 0
-			s.settle(j, now)
-		} else if j.Status == JobInProgress {
-			created, err := s.createExecutions(tx, j, things, true)
-			if err != nil {
+		if j.Status == JobInProgress {
+			if evs, err = s.rollOut(tx, j, things, true); err != nil {
 				return err
 			}
-			j.LastUpdatedAt = now
-			s.settle(j, now)
-			evs = append(evs, Event{Kind: ExecutionsCreated, JobID: j.JobID, Things: created})
 		}
 		return tx.Put(tJobs, j.JobID, j)
 	})
 	if err != nil {
-		return nil, err
+		return Job{}, err
 	}
 	// JobChanged tells the job engine of every new job (scheduled, deferred or not).
 	s.emit(append(evs, Event{Kind: JobChanged, JobID: j.JobID})...)
-	return map[string]string{"jobArn": j.JobArn, "jobId": j.JobID, "description": j.Description}, nil
+	return *j, nil
 }
 
-// scheduleLayout is schedulingConfig's time format (UTC).
-const scheduleLayout = "2006-01-02T15:04"
-
-// fetchDocument reads a documentSource (an S3 URL) from the local S3.
-func (s *Service) fetchDocument(src string) (string, error) {
-	bucket, key, err := parseS3URL(src)
-	if err != nil {
-		return "", invalid("documentSource: %v", err)
+// rollOut gives things executions of the IN_PROGRESS job j now, or leaves
+// them to the job engine when it rolls j out (rate, maintenance windows).
+// fresh: none of things has an execution of j yet.
+func (s *Service) rollOut(tx *store.Tx, j *Job, things []string, fresh bool) ([]Event, error) {
+	now := s.now()
+	if s.DeferRollout != nil && s.DeferRollout(j) {
+		for _, t := range things {
+			if fresh || !tx.Has(tExecs, j.JobID+"/"+t) {
+				j.RolloutPending = true // QueueExecutions finds the things without one
+				break
+			}
+		}
+		s.settle(j, now)
+		return nil, nil
 	}
-	if s.objects == nil {
-		return "", invalid("documentSource: no S3 is attached to read %s from", src)
-	}
-	raw, err := s.objects.ReadObject(bucket, key, maxDocumentBytes+1)
-	if err != nil {
-		return "", invalid("documentSource: s3://%s/%s cannot be read: %v", bucket, key, err)
-	}
-	if len(raw) > maxDocumentBytes {
-		return "", invalid("documentSource: the job document is more than %d bytes", maxDocumentBytes)
-	}
-	return string(raw), nil
-}
-
-// parseS3URL understands the URL forms AWS accepts for documentSource:
-// path style (https://s3[.region].amazonaws.com/bucket/key, or any host with
-// the bucket first in the path) and virtual-host style (bucket.s3...).
-func parseS3URL(src string) (bucket, key string, err error) {
-	u, err := url.Parse(src)
-	if err != nil || u.Host == "" {
-		return "", "", fmt.Errorf("%q is not an S3 URL", src)
-	}
-	path := strings.TrimPrefix(u.Path, "/")
-	if i := strings.Index(u.Host, ".s3"); i > 0 && !strings.HasPrefix(u.Host, "s3") {
-		bucket, key = u.Host[:i], path
-	} else {
-		bucket, key, _ = strings.Cut(path, "/")
-	}
-	if bucket == "" || key == "" {
-		return "", "", fmt.Errorf("%q names no bucket and key", src)
-	}
-	return bucket, key, nil
-}
-
-func (s *Service) describeJob(r *http.Request) (any, error) {
-	j, err := s.Job(r.PathValue("jobId"))
+	created, err := s.createExecutions(tx, j, things, fresh)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"job": s.jobOut(&j)}
-	if j.DocumentSource != "" {
-		out["documentSource"] = j.DocumentSource
+	j.LastUpdatedAt = now
+	s.settle(j, now)
+	if len(created) == 0 {
+		return nil, nil
 	}
+	return []Event{{Kind: ExecutionsCreated, JobID: j.JobID, Things: created}}, nil
+}
+
+// linkGroups records that j targets the thing groups among targets (for
+// ListJobs thingGroupName and continuous jobs).
+func (s *Service) linkGroups(tx *store.Tx, j *Job, targets []string) error {
+	for _, t := range targets {
+		if kind, name := targetOf(t); kind == "thinggroup" {
+			g, err := s.getGroup(tx, name)
+			if err != nil {
+				return err
+			}
+			j.ThingGroupIDs = append(j.ThingGroupIDs, g.ID)
+			if err := tx.Put(tGroupJobs, name+"/"+j.JobID, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// JobUpdate is what UpdateJob may change; nil members stay as they are.
+// schedulingConfig, targets and the document cannot be changed.
+type JobUpdate struct {
+	Description                *string                 `json:"description"`
+	PresignedURLConfig         *ota.PresignedURLConfig `json:"presignedUrlConfig"`
+	JobExecutionsRolloutConfig *ota.RolloutConfig      `json:"jobExecutionsRolloutConfig"`
+	AbortConfig                *ota.AbortConfig        `json:"abortConfig"`
+	TimeoutConfig              *ota.TimeoutConfig      `json:"timeoutConfig"`
+	JobExecutionsRetryConfig   *ota.RetryConfig        `json:"jobExecutionsRetryConfig"`
+	NamespaceID                string                  `json:"-"` // the namespaceId query parameter
+}
+
+// UpdateJob changes the members u sets. A job that has ended (COMPLETED,
+// CANCELED, DELETION_IN_PROGRESS) cannot be changed: InvalidRequestException,
+// the only client error UpdateJob's reference lists. A new timeoutConfig
+// applies to executions that start after it; the engine reads the new
+// rollout, abort and retry configurations at its next step (JobChanged).
+func (s *Service) UpdateJob(id string, u JobUpdate) (Job, error) {
+	cfg := ota.JobConfig{PresignedURLConfig: u.PresignedURLConfig, JobExecutionsRolloutConfig: u.JobExecutionsRolloutConfig,
+		AbortConfig: u.AbortConfig, TimeoutConfig: u.TimeoutConfig, JobExecutionsRetryConfig: u.JobExecutionsRetryConfig, NamespaceID: u.NamespaceID}
+	errs := ota.ValidateJobConfigAPI(&cfg, s.now())
+	if u.Description != nil {
+		errs = append(errs, ota.ValidateTextAPI("description", *u.Description)...)
+	}
+	if len(errs) > 0 {
+		return Job{}, invalidFields(errs)
+	}
+	var out Job
+	err := s.st.Update(func(tx *store.Tx) error {
+		j, err := s.loadJob(tx, id)
+		if err != nil {
+			return err
+		}
+		if ended(j.Status) {
+			return invalid("job %s is %s and can no longer be updated", id, j.Status)
+		}
+		if u.Description != nil {
+			j.Description = *u.Description
+		}
+		if u.PresignedURLConfig != nil {
+			j.PresignedURLConfig = u.PresignedURLConfig
+		}
+		if u.JobExecutionsRolloutConfig != nil {
+			j.JobExecutionsRolloutConfig = u.JobExecutionsRolloutConfig
+		}
+		if u.AbortConfig != nil {
+			j.AbortConfig = u.AbortConfig
+		}
+		if u.TimeoutConfig != nil {
+			j.TimeoutConfig = u.TimeoutConfig
+		}
+		if u.JobExecutionsRetryConfig != nil {
+			j.JobExecutionsRetryConfig = u.JobExecutionsRetryConfig
+		}
+		if u.NamespaceID != "" {
+			j.NamespaceID = u.NamespaceID
+		}
+		j.LastUpdatedAt = s.now()
+		out = *j
+		return tx.Put(tJobs, id, j)
+	})
+	if err != nil {
+		return Job{}, err
+	}
+	s.emit(Event{Kind: JobChanged, JobID: id})
 	return out, nil
 }
 
-// jobOut is a Job in DescribeJob's shape.
-func (s *Service) jobOut(j *Job) map[string]any {
-	pd := map[string]any{}
-	raw, _ := json.Marshal(j.Counts)
-	json.Unmarshal(raw, &pd)
-	if j.Status == JobInProgress {
-		pd["processingTargets"] = j.Targets
-	}
-	out := map[string]any{
-		"jobArn": j.JobArn, "jobId": j.JobID, "targetSelection": j.TargetSelection, "status": j.Status,
-		"forceCanceled": j.ForceCanceled, "targets": j.Targets, "createdAt": at(j.CreatedAt),
-		"lastUpdatedAt": at(j.LastUpdatedAt), "jobProcessDetails": pd, "isConcurrent": false,
-	}
-	set := func(k string, v any, present bool) {
-		if present {
-			out[k] = v
-		}
-	}
-	set("description", j.Description, j.Description != "")
-	set("reasonCode", j.ReasonCode, j.ReasonCode != "")
-	set("comment", j.Comment, j.Comment != "")
-	set("completedAt", at(j.CompletedAt), !j.CompletedAt.IsZero())
-	set("presignedUrlConfig", j.PresignedURLConfig, j.PresignedURLConfig != nil)
-	set("jobExecutionsRolloutConfig", j.JobExecutionsRolloutConfig, j.JobExecutionsRolloutConfig != nil)
-	set("abortConfig", j.AbortConfig, j.AbortConfig != nil)
-	set("timeoutConfig", j.TimeoutConfig, j.TimeoutConfig != nil)
-	set("jobExecutionsRetryConfig", j.JobExecutionsRetryConfig, j.JobExecutionsRetryConfig != nil)
-	set("schedulingConfig", j.SchedulingConfig, j.SchedulingConfig != nil)
-	set("namespaceId", j.NamespaceID, j.NamespaceID != "")
-	set("jobTemplateArn", j.JobTemplateArn, j.JobTemplateArn != "")
-	set("documentParameters", j.DocumentParameters, len(j.DocumentParameters) > 0)
-	set("destinationPackageVersions", j.DestinationPackageVersions, len(j.DestinationPackageVersions) > 0)
-	if rollouts := s.scheduledRollouts(j); len(rollouts) > 0 {
-		out["scheduledJobRollouts"] = rollouts
-	}
-	return out
+func ended(status string) bool {
+	return status == JobCompleted || status == JobCanceled || status == JobDeletionInProgress
 }
 
-// scheduledRollouts lists the next seven maintenance window starts of a
-// scheduled or in-progress job, as DescribeJob's scheduledJobRollouts does.
-func (s *Service) scheduledRollouts(j *Job) []map[string]string {
-	sc := j.SchedulingConfig
-	if sc == nil || len(sc.MaintenanceWindows) == 0 || (j.Status != JobScheduled && j.Status != JobInProgress) {
-		return nil
+// AssociateTargets adds targets to a continuous job, as AWS's reference
+// states: the job must be CONTINUOUS and IN_PROGRESS (InvalidRequestException
+// otherwise) and have at most 100 targets in all (LimitExceededException).
+// Things the new targets bring get executions, through the job engine's
+// rollout when it rolls the job out. A target the job has already is left
+// as it is; comment, when given, becomes the job's comment.
+func (s *Service) AssociateTargets(id string, targets []string, comment, namespaceID string) (Job, error) {
+	errs := ota.ValidateTextAPI("comment", comment)
+	cfg := ota.JobConfig{NamespaceID: namespaceID}
+	errs = append(errs, ota.ValidateJobConfigAPI(&cfg, s.now())...)
+	errs = append(errs, ota.ValidateTargetsAPI("targets", targets)...)
+	if len(errs) > 0 {
+		return Job{}, invalidFields(errs)
 	}
-	from := s.now()
-	if start, err := time.Parse(scheduleLayout, sc.StartTime); err == nil && start.After(from) {
-		from = start.Add(-time.Minute)
+	if err := targetKinds(targets); err != nil {
+		return Job{}, err
 	}
-	var starts []time.Time
-	for _, mw := range sc.MaintenanceWindows {
-		c, err := ota.ParseCron(mw.StartTime)
+	var out Job
+	var evs []Event
+	err := s.st.Update(func(tx *store.Tx) error {
+		evs = nil
+		j, err := s.loadJob(tx, id)
 		if err != nil {
-			continue
+			return err
 		}
-		for t, i := from, 0; i < 7; i++ {
-			if t = c.Next(t); t.IsZero() {
-				break
+		if !j.Continuous() {
+			return invalid("job %s is a SNAPSHOT job: targets can be added only to a CONTINUOUS job", id)
+		}
+		if j.Status != JobInProgress {
+			return invalid("job %s is %s: targets can be added only to an IN_PROGRESS job", id, j.Status)
+		}
+		var added []string
+		for _, t := range dedup(targets) {
+			if !contains(j.Targets, t) {
+				added = append(added, t)
 			}
-			starts = append(starts, t)
 		}
-	}
-	sortTimes(starts)
-	var out []map[string]string
-	for i, t := range starts {
-		if i == 7 {
-			break
+		if n := len(j.Targets) + len(added); n > maxJobTargets {
+			return limitExceeded("a job has at most %d targets; job %s would have %d", maxJobTargets, id, n)
 		}
-		out = append(out, map[string]string{"startTime": t.UTC().Format(scheduleLayout)})
-	}
-	return out
-}
-
-func (s *Service) getJobDocument(r *http.Request) (any, error) {
-	j, err := s.Job(r.PathValue("jobId"))
-	if err != nil {
-		return nil, err
-	}
-	before, err := boolQuery(r, "beforeSubstitution")
-	if err != nil {
-		return nil, err
-	}
-	doc := j.Document
-	if !before {
-		doc = substitute(doc, j.DocumentParameters)
-	}
-	return map[string]string{"document": doc}, nil
-}
-
-// JobDocument returns the document a device receives for jobID, with the
-// job's documentParameters substituted.
-func (s *Service) JobDocument(jobID string) (string, error) {
-	j, err := s.Job(jobID)
-	if err != nil {
-		return "", err
-	}
-	return substitute(j.Document, j.DocumentParameters), nil
-}
-
-// substitute resolves ${aws:iot:parameter:NAME} placeholders.
-func substitute(doc string, params map[string]string) string {
-	for k, v := range params {
-		doc = strings.ReplaceAll(doc, "${aws:iot:parameter:"+k+"}", v)
-	}
-	return doc
-}
-
-type jobSummary struct {
-	JobArn          string   `json:"jobArn"`
-	JobID           string   `json:"jobId"`
-	ThingGroupID    string   `json:"thingGroupId,omitempty"`
-	TargetSelection string   `json:"targetSelection"`
-	Status          string   `json:"status"`
-	CreatedAt       *float64 `json:"createdAt,omitempty"`
-	LastUpdatedAt   *float64 `json:"lastUpdatedAt,omitempty"`
-	CompletedAt     *float64 `json:"completedAt,omitempty"`
-	IsConcurrent    bool     `json:"isConcurrent"`
-}
-
-var jobStatuses = map[string]bool{JobInProgress: true, JobScheduled: true, JobCompleted: true, JobCanceled: true, JobDeletionInProgress: true}
-
-func (s *Service) listJobs(r *http.Request) (any, error) {
-	p, err := parsePage(r)
-	if err != nil {
-		return nil, err
-	}
-	q := r.URL.Query()
-	status, sel, group, groupID, ns := q.Get("status"), q.Get("targetSelection"), q.Get("thingGroupName"), q.Get("thingGroupId"), q.Get("namespaceId")
-	if status != "" && !jobStatuses[status] {
-		return nil, invalid("status must be IN_PROGRESS, CANCELED, COMPLETED, DELETION_IN_PROGRESS or SCHEDULED, got %q", status)
-	}
-	if sel != "" && sel != "SNAPSHOT" && sel != "CONTINUOUS" {
-		return nil, invalid("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", sel)
-	}
-	summary := records(func(j *Job) (jobSummary, bool) {
-		if (status != "" && j.Status != status) || (sel != "" && j.TargetSelection != sel) ||
-			(ns != "" && j.NamespaceID != ns) || (groupID != "" && !contains(j.ThingGroupIDs, groupID)) {
-			return jobSummary{}, false
+		things, err := s.expandTargets(tx, added)
+		if err != nil {
+			return err
 		}
-		sum := jobSummary{JobArn: j.JobArn, JobID: j.JobID, TargetSelection: j.TargetSelection, Status: j.Status,
-			CreatedAt: at(j.CreatedAt), LastUpdatedAt: at(j.LastUpdatedAt), CompletedAt: at(j.CompletedAt)}
-		if len(j.ThingGroupIDs) > 0 {
-			sum.ThingGroupID = j.ThingGroupIDs[0]
+		if err := s.linkGroups(tx, j, added); err != nil {
+			return err
 		}
-		return sum, true
+		j.Targets = append(j.Targets, added...)
+		if comment != "" {
+			j.Comment = comment
+		}
+		j.LastUpdatedAt = s.now()
+		if evs, err = s.rollOut(tx, j, things, false); err != nil {
+			return err
+		}
+		evs = append(evs, Event{Kind: JobChanged, JobID: id})
+		out = *j
+		return tx.Put(tJobs, id, j)
 	})
-	return listView(s.st, "jobs", func(tx *store.Tx) ([]jobSummary, string, error) {
-		var only map[string]bool // the jobs that target thingGroupName
-		if group != "" {
-			only = map[string]bool{}
-			for _, id := range keysUnder(tx, tGroupJobs, group+"/") {
-				only[id] = true
-			}
-		}
-		return pageOf(tx, tJobs, "", p, func(k string, raw []byte) (jobSummary, bool, error) {
-			if only != nil && !only[k] {
-				return jobSummary{}, false, nil
-			}
-			return summary(k, raw)
-		})
-	})
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Service) cancelJob(r *http.Request) (any, error) {
-	id := r.PathValue("jobId")
-	var in struct {
-		ReasonCode string `json:"reasonCode"`
-		Comment    string `json:"comment"`
-	}
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	force, err := boolQuery(r, "force")
 	if err != nil {
-		return nil, err
+		return Job{}, err
 	}
-	if in.ReasonCode != "" && !reasonCodePattern.MatchString(in.ReasonCode) {
-		return nil, invalid("reasonCode must be 1-128 characters of [A-Z0-9_]")
-	}
-	if len(in.Comment) > 2028 {
-		return nil, invalid("comment must be at most 2028 characters")
-	}
-	j, err := s.CancelJob(id, force, in.ReasonCode, in.Comment)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]string{"jobArn": j.JobArn, "jobId": j.JobID, "description": j.Description}, nil
+	s.emit(evs...)
+	return out, nil
 }
 
 // CancelJob cancels a job: its QUEUED executions become CANCELED, and its
@@ -401,14 +334,11 @@ func (s *Service) CancelJob(id string, force bool, reasonCode, comment string) (
 	return out, nil
 }
 
-func (s *Service) deleteJob(r *http.Request) (any, error) {
-	id := r.PathValue("jobId")
-	force, err := boolQuery(r, "force")
-	if err != nil {
-		return nil, err
-	}
+// DeleteJob deletes a job with its executions; a job still SCHEDULED or
+// IN_PROGRESS needs force.
+func (s *Service) DeleteJob(id string, force bool) error {
 	var things []string
-	err = s.st.Update(func(tx *store.Tx) error {
+	err := s.st.Update(func(tx *store.Tx) error {
 		j, err := s.loadJob(tx, id)
 		if err != nil {
 			return err
@@ -430,8 +360,139 @@ func (s *Service) deleteJob(r *http.Request) (any, error) {
 		return tx.Delete(tJobs, id)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.emit(Event{Kind: JobDeleted, JobID: id, Things: things})
-	return struct{}{}, nil
+	return nil
+}
+
+// scheduleLayout is schedulingConfig's time format (UTC).
+const scheduleLayout = "2006-01-02T15:04"
+
+// fetchDocument reads a documentSource (an S3 URL) from the local S3.
+func (s *Service) fetchDocument(src string) (string, error) {
+	bucket, key, err := parseS3URL(src)
+	if err != nil {
+		return "", invalid("documentSource: %v", err)
+	}
+	if s.objects == nil {
+		return "", invalid("documentSource: no S3 is attached to read %s from", src)
+	}
+	raw, err := s.objects.ReadObject(bucket, key, maxDocumentBytes+1)
+	if err != nil {
+		return "", invalid("documentSource: s3://%s/%s cannot be read: %v", bucket, key, err)
+	}
+	if len(raw) > maxDocumentBytes {
+		return "", invalid("documentSource: the job document is more than %d bytes", maxDocumentBytes)
+	}
+	return string(raw), nil
+}
+
+// parseS3URL understands the URL forms AWS accepts for documentSource:
+// path style (https://s3[.region].amazonaws.com/bucket/key, or any host with
+// the bucket first in the path) and virtual-host style (bucket.s3...).
+func parseS3URL(src string) (bucket, key string, err error) {
+	u, err := url.Parse(src)
+	if err != nil || u.Host == "" {
+		return "", "", fmt.Errorf("%q is not an S3 URL", src)
+	}
+	path := strings.TrimPrefix(u.Path, "/")
+	if i := strings.Index(u.Host, ".s3"); i > 0 && !strings.HasPrefix(u.Host, "s3") {
+		bucket, key = u.Host[:i], path
+	} else {
+		bucket, key, _ = strings.Cut(path, "/")
+	}
+	if bucket == "" || key == "" {
+		return "", "", fmt.Errorf("%q names no bucket and key", src)
+	}
+	return bucket, key, nil
+}
+
+// scheduledRollouts lists the next seven maintenance window starts of a
+// scheduled or in-progress job, as DescribeJob's scheduledJobRollouts does.
+func (s *Service) scheduledRollouts(j *Job) []time.Time {
+	sc := j.SchedulingConfig
+	if sc == nil || len(sc.MaintenanceWindows) == 0 || (j.Status != JobScheduled && j.Status != JobInProgress) {
+		return nil
+	}
+	from := s.now()
+	if start, err := time.Parse(scheduleLayout, sc.StartTime); err == nil && start.After(from) {
+		from = start.Add(-time.Minute)
+	}
+	var starts []time.Time
+	for _, mw := range sc.MaintenanceWindows {
+		c, err := ota.ParseCron(mw.StartTime)
+		if err != nil {
+			continue
+		}
+		for t, i := from, 0; i < 7; i++ {
+			if t = c.Next(t); t.IsZero() {
+				break
+			}
+			starts = append(starts, t)
+		}
+	}
+	sortTimes(starts)
+	if len(starts) > 7 {
+		starts = starts[:7]
+	}
+	return starts
+}
+
+// JobDocument returns the document a device receives for jobID, with the
+// job's documentParameters substituted.
+func (s *Service) JobDocument(jobID string) (string, error) {
+	j, err := s.Job(jobID)
+	if err != nil {
+		return "", err
+	}
+	return substitute(j.Document, j.DocumentParameters), nil
+}
+
+// substitute resolves ${aws:iot:parameter:NAME} placeholders.
+func substitute(doc string, params map[string]string) string {
+	for k, v := range params {
+		doc = strings.ReplaceAll(doc, "${aws:iot:parameter:"+k+"}", v)
+	}
+	return doc
+}
+
+// targetKinds refuses a target that is not a thing or thing group ARN: the
+// service could not resolve it (the API reference constrains only its length).
+func targetKinds(targets []string) error {
+	for i, t := range targets {
+		if kind, _ := targetOf(t); kind == "" {
+			return invalid("targets[%d]: %q is not a thing or thing group ARN", i, t)
+		}
+	}
+	return nil
+}
+
+// invalidFields is an InvalidRequestException naming every broken rule.
+func invalidFields(errs ota.Errors) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return invalid("%s", strings.Join(msgs, "; "))
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// dedup drops repeated strings, keeping the first of each in order.
+func dedup(xs []string) []string {
+	var out []string
+	for _, x := range xs {
+		if !contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -103,7 +103,6 @@ func TestCreateJobErrors(t *testing.T) {
 		t.Fatalf("duplicate job: %v", err)
 	}
 	big := `{"pad":"` + strings.Repeat("x", 32768) + `"}`
-	retryNoTimeout := &types.JobExecutionsRetryConfig{CriteriaList: []types.RetryCriteria{{FailureType: types.RetryableFailureTypeTimedOut, NumberOfRetries: aws.Int32(1)}}}
 	for name, tc := range map[string]struct {
 		in   sdkiot.CreateJobInput
 		code string
@@ -116,7 +115,6 @@ func TestCreateJobErrors(t *testing.T) {
 		"oversized document":    {sdkiot.CreateJobInput{Document: aws.String(big)}, "InvalidRequestException", "32768"},
 		"document not JSON":     {sdkiot.CreateJobInput{Document: aws.String("not json")}, "InvalidRequestException", "JSON"},
 		"no document":           {sdkiot.CreateJobInput{Document: aws.String("")}, "InvalidRequestException", "document"},
-		"retry needs a timeout": {sdkiot.CreateJobInput{JobExecutionsRetryConfig: retryNoTimeout}, "InvalidRequestException", "timeoutConfig"},
 		"timeout too long": {sdkiot.CreateJobInput{TimeoutConfig: &types.TimeoutConfig{InProgressTimeoutInMinutes: aws.Int64(10081)}},
 			"InvalidRequestException", "inProgressTimeoutInMinutes"},
 		"start in the past": {sdkiot.CreateJobInput{SchedulingConfig: &types.SchedulingConfig{StartTime: aws.String("2020-01-01T00:00")}},

@@ -53,6 +53,12 @@ func (s *Service) routes() {
 		"DELETE /jobs/{jobId}":                        s.deleteJob,
 		"GET /jobs":                                   s.listJobs,
 		"GET /jobs/{jobId}/job-document":              s.getJobDocument,
+		"PATCH /jobs/{jobId}":                         s.updateJob,
+		"POST /jobs/{jobId}/targets":                  s.associateTargetsWithJob,
+		"PUT /job-templates/{jobTemplateId}":          s.createJobTemplate,
+		"GET /job-templates/{jobTemplateId}":          s.describeJobTemplate,
+		"DELETE /job-templates/{jobTemplateId}":       s.deleteJobTemplate,
+		"GET /job-templates":                          s.listJobTemplates,
 		"PUT /jobs/{jobId}/cancel":                    s.cancelJob,
 		"GET /jobs/{jobId}/things":                    s.listJobExecutionsForJob,
 		"GET /things/{thingName}/jobs":                s.listJobExecutionsForThing,
@@ -281,6 +287,14 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func sortTimes(ts []time.Time) { sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) }) }
 
 func conflict(format string, args ...any) *wire.Error { return wire.Conflict(format, args...) }
+
+// conflictID is a ConflictException naming the resource that already
+// exists (CreateJobTemplate with a template id in use).
+func conflictID(id, format string, args ...any) *wire.Error {
+	e := wire.Conflict(format, args...)
+	e.Fields = map[string]string{"resourceId": id}
+	return e
+}
 
 // deleteConflict refuses to delete something still in use (a policy that is
 // attached or has non-default versions, a certificate with attachments).

@@ -52,6 +52,8 @@ func (s *Service) resourceExists(tx *store.Tx, arn string) error {
 		ok = tx.Has(tThingTypes, name)
 	case "job":
 		ok = tx.Has(tJobs, name)
+	case "jobtemplate":
+		ok = tx.Has(tJobTemplates, name)
 	case "stream":
 		ok = tx.Has(tStreams, name)
 	case "cacert":

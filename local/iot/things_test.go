@@ -156,7 +156,7 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "/jobs?nextToken=!!!", ``, "InvalidRequestException", 400},
 		{"GET", "/things/x/jobs?status=DONE", ``, "InvalidRequestException", 400},
 		{"GET", "/nothing-here", ``, "UnknownOperationException", 404},
-		{"PATCH", "/jobs/j1", ``, "UnknownOperationException", 404},
+		{"POST", "/jobs/j1", ``, "UnknownOperationException", 404},
 	} {
 		status, code, body := f.raw(t, tc.method, tc.path, tc.body)
 		if status != tc.status || code != tc.code {
