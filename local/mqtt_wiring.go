@@ -58,6 +58,7 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 	b, err := mqtt.New(cfg, mqtt.Deps{
 		Jobs: adapter, Streams: adapter, Identities: adapter, Principals: adapter,
 		Objects: objects, Presigner: objects, Retained: MQTTRetained{St: s.st}, CA: ca,
+		Shadows: mqttShadows{s},
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/otactl/otactl/local/jobs"
+	"github.com/otactl/otactl/local/mqtt"
 	"github.com/otactl/otactl/local/shadow"
 )
 
@@ -24,28 +25,35 @@ func (s *Server) shadows() *shadow.Service {
 	return sh
 }
 
-// shadowPublisher is shadow.Publisher over the environment's broker: the
-// broker's own Publish (delivery through its hooks, so iot:Receive applies)
-// once StartMQTT has run and the broker offers one; until then
-// ErrNoPublisher (Publish over HTTP says so; HTTP shadow updates reach no
-// MQTT subscriber).
+// shadowPublisher is shadow.Publisher over the environment's broker
+// (deliveries through its hooks, so iot:Receive applies); ErrNoPublisher
+// before StartMQTT.
 type shadowPublisher struct{ s *Server }
-
-// brokerPublisher is what shadowPublisher needs of the broker.
-type brokerPublisher interface {
-	Publish(topic string, payload []byte, qos byte, retain bool) error
-}
 
 func (p shadowPublisher) Publish(topic string, payload []byte, qos byte, retain bool) error {
 	b := p.s.Broker()
 	if b == nil {
 		return shadow.ErrNoPublisher
 	}
-	bp, ok := any(b).(brokerPublisher)
-	if !ok {
-		return shadow.ErrNoPublisher
+	return b.Publish(topic, payload, qos, retain)
+}
+
+// mqttShadows is mqtt.Shadows: the broker's shadow hook asks the shadow
+// service about each message on a $aws/things/.../shadow/ topic.
+type mqttShadows struct{ s *Server }
+
+func (m mqttShadows) ServeShadow(topic string, payload []byte) ([]mqtt.ShadowMessage, bool) {
+	thing, name, op, ok := shadow.ParseTopic(topic)
+	sh := m.s.shadows()
+	if !ok || sh == nil {
+		return nil, false
 	}
-	return bp.Publish(topic, payload, qos, retain)
+	msgs := sh.Handle(thing, name, op, payload)
+	out := make([]mqtt.ShadowMessage, len(msgs))
+	for i, x := range msgs {
+		out[i] = mqtt.ShadowMessage{Topic: x.Topic, Payload: x.Payload, Answer: x.Answer}
+	}
+	return out, true
 }
 
 // jobPackages is jobs.PackageShadows over the $package shadow: each package

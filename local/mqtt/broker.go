@@ -125,6 +125,7 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	b.notifier = newNotifier(b)
 	// Order matters for OnPublish, a chain: the policy hook refuses first.
 	hooks := []mochi.Hook{&policyHook{b: b}, &serviceHook{b: b}}
+	hooks = append(hooks, &shadowHook{b: b})
 	if deps.Retained != nil {
 		hooks = append(hooks, &retainedHook{b: b})
 	}

@@ -22,7 +22,10 @@ type Deps struct {
 	Principals Principals
 	// Retained keeps retained messages across restarts; nil: in memory only.
 	Retained Retained
-	CA       *CA
+	// Shadows serves the Device Shadow topics (shadow_hook.go); nil: they
+	// are plain topics.
+	Shadows Shadows
+	CA      *CA
 }
 
 // Execution is a job execution as the device side sees it.
@@ -180,4 +183,23 @@ type Retained interface {
 	RetainedMessages() ([]RetainedMessage, error)
 	SaveRetained(m RetainedMessage) error
 	DeleteRetained(topic string) error
+}
+
+// Shadows is the Device Shadow service as the broker's shadow hook calls it.
+type Shadows interface {
+	// ServeShadow handles a message published on topic. ok is false when
+	// topic is not a shadow request topic ($aws/things/<thing>/shadow/
+	// [name/<name>/](get|update|delete)); the message then goes on as any
+	// other. Otherwise msgs are what to send: the accepted or rejected
+	// answer, then an accepted update's delta and documents.
+	ServeShadow(topic string, payload []byte) (msgs []ShadowMessage, ok bool)
+}
+
+// ShadowMessage is a message the shadow service sends about a request.
+type ShadowMessage struct {
+	Topic   string
+	Payload []byte
+	// Answer marks the accepted or rejected answer, which the requester
+	// gets even without a subscription (as the Jobs answers).
+	Answer bool
 }

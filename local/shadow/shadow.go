@@ -53,8 +53,8 @@ type record struct {
 
 // Publisher delivers a message to the MQTT subscribers of a topic (through
 // the broker, so that iot:Receive applies). Package local adapts the
-// broker; without one, Publish answers an error and the documents of HTTP
-// updates reach nobody.
+// broker; while none runs, Publish answers ServiceUnavailableException and
+// the documents of HTTP updates reach nobody.
 type Publisher interface {
 	Publish(topic string, payload []byte, qos byte, retain bool) error
 }
