@@ -108,13 +108,13 @@ func TestCreateJobErrors(t *testing.T) {
 		code string
 		msg  string
 	}{
-		"missing thing":         {sdkiot.CreateJobInput{Targets: []string{thingArn("ghost")}}, "ResourceNotFoundException", "ghost"},
-		"missing group":         {sdkiot.CreateJobInput{Targets: []string{groupArn("ghosts")}}, "ResourceNotFoundException", "ghosts"},
-		"not an ARN":            {sdkiot.CreateJobInput{Targets: []string{"fleet"}}, "InvalidRequestException", "targets[0]"},
-		"another account":       {sdkiot.CreateJobInput{Targets: []string{"arn:aws:iot:us-east-1:999999999999:thinggroup/fleet"}}, "ResourceNotFoundException", "account"},
-		"oversized document":    {sdkiot.CreateJobInput{Document: aws.String(big)}, "InvalidRequestException", "32768"},
-		"document not JSON":     {sdkiot.CreateJobInput{Document: aws.String("not json")}, "InvalidRequestException", "JSON"},
-		"no document":           {sdkiot.CreateJobInput{Document: aws.String("")}, "InvalidRequestException", "document"},
+		"missing thing":      {sdkiot.CreateJobInput{Targets: []string{thingArn("ghost")}}, "ResourceNotFoundException", "ghost"},
+		"missing group":      {sdkiot.CreateJobInput{Targets: []string{groupArn("ghosts")}}, "ResourceNotFoundException", "ghosts"},
+		"not an ARN":         {sdkiot.CreateJobInput{Targets: []string{"fleet"}}, "InvalidRequestException", "targets[0]"},
+		"another account":    {sdkiot.CreateJobInput{Targets: []string{"arn:aws:iot:us-east-1:999999999999:thinggroup/fleet"}}, "ResourceNotFoundException", "account"},
+		"oversized document": {sdkiot.CreateJobInput{Document: aws.String(big)}, "InvalidRequestException", "32768"},
+		"document not JSON":  {sdkiot.CreateJobInput{Document: aws.String("not json")}, "InvalidRequestException", "JSON"},
+		"no document":        {sdkiot.CreateJobInput{Document: aws.String("")}, "InvalidRequestException", "document"},
 		"timeout too long": {sdkiot.CreateJobInput{TimeoutConfig: &types.TimeoutConfig{InProgressTimeoutInMinutes: aws.Int64(10081)}},
 			"InvalidRequestException", "inProgressTimeoutInMinutes"},
 		"start in the past": {sdkiot.CreateJobInput{SchedulingConfig: &types.SchedulingConfig{StartTime: aws.String("2020-01-01T00:00")}},
