@@ -151,6 +151,9 @@ func (s *Service) getThing(tx *store.Tx, name string) (thingRec, error) {
 // typeForNewThing checks that a thing may be given the thing type name: it
 // exists and is not deprecated.
 func (s *Service) typeForNewThing(tx *store.Tx, name string) error {
+	if err := checkName("thingTypeName", name); err != nil {
+		return err
+	}
 	tt, err := s.getThingType(tx, name)
 	if err != nil {
 		return err

@@ -99,6 +99,8 @@ func TestThingsWithTypes(t *testing.T) {
 	must(c.CreateThing(ctx, &sdkiot.CreateThingInput{ThingName: aws.String("plain")}))
 	_, err := c.CreateThing(ctx, &sdkiot.CreateThingInput{ThingName: aws.String("x"), ThingTypeName: aws.String("nope")})
 	wantCode(t, err, "ResourceNotFoundException")
+	_, err = c.CreateThing(ctx, &sdkiot.CreateThingInput{ThingName: aws.String("x"), ThingTypeName: aws.String("no pe")})
+	wantCode(t, err, "InvalidRequestException")
 
 	if d := must(c.DescribeThing(ctx, &sdkiot.DescribeThingInput{ThingName: aws.String("b1")})); aws.ToString(d.ThingTypeName) != "bulb" {
 		t.Fatalf("DescribeThing type %v", d.ThingTypeName)
