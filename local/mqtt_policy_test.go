@@ -90,7 +90,7 @@ func (d *policyDevice) dial(t *testing.T, id string) (*mqttDevice, *paho.Connack
 		return nil, nil, err
 	}
 	m := &mqttDevice{t: t, msgs: make(chan *paho.Publish, 64)}
-	m.c = paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+	m.c = paho.NewClient(paho.ClientConfig{Conn: conn, PingHandler: noPinger{}, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(p paho.PublishReceived) (bool, error) { m.msgs <- p.Packet; return true, nil }}})
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,11 +22,24 @@ import (
 	sdks3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/eclipse/paho.golang/paho/log"
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/otactl/otactl/local/localtest"
 	"github.com/otactl/otactl/local/mqtt"
 )
+
+// noPinger is paho's keep-alive pinger switched off: paho.golang v0.23's
+// default pinger can write PINGREQ between the two writes of one packet,
+// which the broker then reads as malformed. Tests are shorter than any
+// keep-alive.
+type noPinger struct{}
+
+func (noPinger) Run(ctx context.Context, _ net.Conn, _ uint16) error { <-ctx.Done(); return nil }
+func (noPinger) PacketSent()                                         {}
+func (noPinger) PacketReceived()                                     {}
+func (noPinger) PingResp()                                           {}
+func (noPinger) SetDebug(log.Logger)                                 {}
 
 // mqttDevice is a paho (MQTT 5) client whose messages queue up.
 type mqttDevice struct {
@@ -41,7 +55,7 @@ func dialDevice(t *testing.T, addr, id string, tc *tls.Config) *mqttDevice {
 		t.Fatal(err)
 	}
 	d := &mqttDevice{t: t, msgs: make(chan *paho.Publish, 1024)}
-	d.c = paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+	d.c = paho.NewClient(paho.ClientConfig{Conn: conn, PingHandler: noPinger{}, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(p paho.PublishReceived) (bool, error) { d.msgs <- p.Packet; return true, nil }}})
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

@@ -19,6 +19,7 @@ import (
 	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
 	"github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/eclipse/paho.golang/paho/log"
 
 	"github.com/otactl/otactl/local"
 	"github.com/otactl/otactl/local/iot"
@@ -310,7 +311,7 @@ func dial(t testing.TB, addr, id string, tc *tls.Config) (*device, error) {
 	}
 	d := &device{t: t, msgs: make(chan *paho.Publish, 4096)}
 	d.c = paho.NewClient(paho.ClientConfig{
-		Conn: conn,
+		Conn: conn, PingHandler: noPinger{},
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(p paho.PublishReceived) (bool, error) {
 			d.msgs <- p.Packet
 			return true, nil
@@ -430,3 +431,16 @@ func (d *device) pubQ0(topic string, payload []byte) {
 		d.t.Fatalf("publish %s: %v", topic, err)
 	}
 }
+
+// noPinger is paho's keep-alive pinger switched off. paho.golang v0.23's
+// default pinger writes PINGREQ straight onto the connection, and can do so
+// between the two writes of one PUBLISH or SUBSCRIBE (fixed header, then
+// body): the broker then reads a malformed packet (seen under -race). The
+// tests are far shorter than any keep-alive.
+type noPinger struct{}
+
+func (noPinger) Run(ctx context.Context, _ net.Conn, _ uint16) error { <-ctx.Done(); return nil }
+func (noPinger) PacketSent()                                         {}
+func (noPinger) PacketReceived()                                     {}
+func (noPinger) PingResp()                                           {}
+func (noPinger) SetDebug(log.Logger)                                 {}

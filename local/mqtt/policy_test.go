@@ -48,7 +48,7 @@ func dialConnect(t testing.TB, addr string, tc *tls.Config, cp *paho.Connect) (*
 	}
 	d := &device{t: t, msgs: make(chan *paho.Publish, 4096), conn: conn}
 	d.c = paho.NewClient(paho.ClientConfig{
-		Conn: conn,
+		Conn: conn, PingHandler: noPinger{},
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(p paho.PublishReceived) (bool, error) {
 			d.msgs <- p.Packet
 			return true, nil
