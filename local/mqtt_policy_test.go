@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,5 +193,63 @@ func TestBrokerPoliciesMosquitto(t *testing.T) {
 		if err == nil || !strings.Contains(strings.ToLower(string(out)), "not authori") {
 			t.Fatalf("%s: a denied client id: %v %q", v, err, out)
 		}
+	}
+}
+
+// TestBrokerCertificateRevoked: UpdateCertificate to REVOKED (or INACTIVE)
+// ends the certificate's connections, as on AWS IoT.
+func TestBrokerCertificateRevoked(t *testing.T) {
+	d := startPolicyEnv(t)
+	m, _, err := d.dial(t, "test-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := d.arn[strings.LastIndex(d.arn, "/")+1:]
+	if _, err := d.iotc.UpdateCertificate(ctx, &sdkiot.UpdateCertificateInput{CertificateId: aws.String(id), NewStatus: "REVOKED"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.c.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("still connected with a revoked certificate")
+	}
+}
+
+// TestBrokerPlainPolicy: --mqtt-plain-policy names a policy made with
+// CreatePolicy; plain clients get what it allows and nothing more.
+func TestBrokerPlainPolicy(t *testing.T) {
+	e := localtest.Start(t)
+	b, err := e.Server.StartMQTT(mqtt.Config{Addr: "127.0.0.1:0", PlainPolicy: "bench"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iotc := sdkiot.NewFromConfig(e.Config)
+	if _, err := iotc.CreatePolicy(ctx, &sdkiot.CreatePolicyInput{PolicyName: aws.String("bench"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iot:Connect","Resource":"` + arn + `client/bench-*"},
+ {"Effect":"Allow","Action":["iot:Publish","iot:Receive","iot:Subscribe"],"Resource":["` + arn + `topic/bench/*","` + arn + `topicfilter/bench/*"]}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	dial := func(id string) (*paho.Client, *paho.Connack, error) {
+		conn, err := net.Dial("tcp", b.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := paho.NewClient(paho.ClientConfig{Conn: conn, PingHandler: noPinger{}})
+		ack, err := c.Connect(ctx, &paho.Connect{ClientID: id, KeepAlive: 60, CleanStart: true})
+		if err == nil {
+			t.Cleanup(func() { c.Disconnect(&paho.Disconnect{}) })
+		}
+		return c, ack, err
+	}
+	if _, ack, err := dial("dev-1"); err == nil || ack == nil || ack.ReasonCode != 0x87 {
+		t.Fatalf("client id outside the named policy: %v %+v, want 0x87", err, ack)
+	}
+	c, _, err := dial("bench-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "bench/x", QoS: 1}, {Topic: "$aws/things/dev-1/jobs/notify-next", QoS: 1}}})
+	if sa == nil || string(sa.Reasons) != "\x01\x87" {
+		t.Fatalf("SUBACK %+v", sa)
 	}
 }
