@@ -33,7 +33,9 @@ type mqttState struct {
 // written to <data dir>/ca.pem for devices to trust), enables the IoT
 // certificate and principal APIs (CreateKeysAndCertificate signs with that
 // CA), and points DescribeEndpoint at the broker: "host:port" of the TLS
-// listener, or of the plain one when there is no TLS listener. Policies are
+// listener, or of the plain one when there is no TLS listener, with the
+// public host name when one is configured (Config.PublicEndpoint, or
+// localhost with HTTPS on; the broker's certificate covers it). Policies are
 // evaluated for the environment's region and account (cfg.Region and
 // cfg.AccountID are set from them). The broker is closed by Close, before
 // the store. Call it once, after New.
@@ -55,6 +57,9 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 	adapter := NewMQTTIoT(svc)
 	objects := MQTTObjects{S3: s.s3}
 	cfg.Region, cfg.AccountID = s.env.Region, s.env.AccountID
+	if h := s.publicHost(); h != "" { // the name DescribeEndpoint gives devices (https.go)
+		cfg.Hostnames = append(cfg.Hostnames, h)
+	}
 	b, err := mqtt.New(cfg, mqtt.Deps{
 		Jobs: adapter, Streams: adapter, Identities: adapter, Principals: adapter,
 		Objects: objects, Presigner: objects, Retained: MQTTRetained{St: s.st}, CA: ca,
@@ -72,7 +77,7 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 	if endpoint == "" {
 		endpoint = b.Addr()
 	}
-	svc.SetEndpoint("", endpoint)
+	svc.SetEndpoint("", s.mqttEndpoint(endpoint))
 	s.mqtt.broker = b
 	s.OnClose(brokerCloser{s, b})
 	return b, nil

@@ -16,6 +16,7 @@ package local
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,14 @@ const (
 // Config configures a Server. Zero fields take the defaults above.
 type Config struct {
 	Addr, DataDir, Region, AccountID string
+	// HTTPSAddr is a TLS listener (host:port, port 0 for a free one) for
+	// the same services, with a certificate from the environment's CA
+	// (https.go). Empty: none. With it, presigned URLs are https://.
+	HTTPSAddr string
+	// PublicEndpoint is the host[:port] presigned URLs and DescribeEndpoint
+	// answers carry: what devices dial. Empty: localhost and the HTTPS port
+	// when HTTPS is on (no port when 443), else the plain listener's address.
+	PublicEndpoint string
 	// StrictAuth verifies every request's SigV4 signature against Credentials.
 	StrictAuth bool
 	// Credentials maps access key id → secret access key. Empty: the
@@ -70,6 +79,9 @@ type Server struct {
 	hs       *http.Server
 	ln       net.Listener
 	done     chan struct{}
+	tlsLn    net.Listener  // the HTTPS listener (nil: none)
+	tlsDone  chan struct{} // closed when serving tlsLn ends
+	public   string        // PublicEndpoint(), set by attach
 
 	mqtt mqttState // the broker (mqtt_wiring.go)
 }
@@ -90,6 +102,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if len(cfg.AccountID) != 12 || strings.Trim(cfg.AccountID, "0123456789") != "" {
 		return nil, fmt.Errorf("local: account id %q is not 12 digits", cfg.AccountID)
+	}
+	if err := checkPublicEndpoint(cfg.PublicEndpoint); err != nil {
+		return nil, err
 	}
 	if len(cfg.Credentials) == 0 {
 		cfg.Credentials = map[string]string{DefaultAccessKeyID: DefaultSecretAccessKey}
@@ -151,8 +166,15 @@ func (s *Server) Env() wire.Env { return s.env }
 // S3 is the object store other services read and write through.
 func (s *Server) S3() *s3.Service { return s.s3 }
 
-// Config is the configuration with defaults applied.
-func (s *Server) Config() Config { return s.cfg }
+// Config is the configuration with defaults applied (PublicEndpoint too,
+// once serving).
+func (s *Server) Config() Config {
+	c := s.cfg
+	if pe := s.PublicEndpoint(); pe != "" {
+		c.PublicEndpoint = pe
+	}
+	return c
+}
 
 // PresignCredentials is the key pair the server presigns URLs with: the
 // default pair if configured, else the first access key in order.
@@ -168,8 +190,8 @@ func (s *Server) PresignCredentials() (accessKey, secret string) {
 	return keys[0], s.cfg.Credentials[keys[0]]
 }
 
-// Start listens on Config.Addr and serves in the background; URL is
-// valid when it returns.
+// Start listens on Config.Addr (and Config.HTTPSAddr) and serves in the
+// background; URL and HTTPSAddr are valid when it returns.
 func (s *Server) Start() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
@@ -184,7 +206,8 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// Serve serves HTTP on l until Close. It returns nil after Close.
+// Serve serves HTTP on l (and HTTPS on Config.HTTPSAddr, in the
+// background) until Close. It returns nil after Close.
 func (s *Server) Serve(l net.Listener) error {
 	hs, done, err := s.attach(l)
 	if err != nil {
@@ -193,19 +216,48 @@ func (s *Server) Serve(l net.Listener) error {
 	return s.run(hs, done, l)
 }
 
+// attach makes l (and the HTTPS listener) the server's, starts serving
+// HTTPS, and roots presigned URLs and DescribeEndpoint at the public
+// endpoint.
 func (s *Server) attach(l net.Listener) (*http.Server, chan struct{}, error) {
+	s.mu.RLock()
+	serving := s.hs != nil
+	s.mu.RUnlock()
+	if serving {
+		return nil, nil, errors.New("local: already serving")
+	}
+	tl, err := s.listenTLS()
+	if err != nil {
+		return nil, nil, err
+	}
 	s.mu.Lock()
 	if s.hs != nil {
 		s.mu.Unlock()
+		if tl != nil {
+			tl.Close()
+		}
 		return nil, nil, errors.New("local: already serving")
 	}
-	s.ln = l
-	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	s.ln, s.tlsLn = l, tl
+	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
+		// HTTP/1.1 only, as S3: no h2 on the TLS listener.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
 	s.done = make(chan struct{})
 	hs, done := s.hs, s.done
+	var tlsDone chan struct{}
+	if tl != nil {
+		tlsDone = make(chan struct{})
+		s.tlsDone = tlsDone
+	}
+	scheme, public := s.publicEndpointLocked()
+	s.public = public
 	s.mu.Unlock()
+	if tl != nil {
+		go func() { hs.Serve(tl); close(tlsDone) }()
+	}
 	ak, secret := s.PresignCredentials()
-	s.s3.SetPresignCredentials(ak, secret, s.URL())
+	s.s3.SetPresignCredentials(ak, secret, scheme+"://"+public)
+	s.setIoTEndpoints(public)
 	return hs, done, nil
 }
 
@@ -225,18 +277,13 @@ func (s *Server) URL() string {
 	if s.ln == nil {
 		return ""
 	}
-	addr := s.ln.Addr().(*net.TCPAddr)
-	host := addr.IP.String()
-	if addr.IP.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	return "http://" + loopbackAddr(s.ln.Addr())
 }
 
 // Close stops serving, closes the services and then the store.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	hs, done := s.hs, s.done
+	hs, done, tlsDone := s.hs, s.done, s.tlsDone
 	s.mu.Unlock()
 	if hs != nil {
 		// Let requests in flight finish (bounded) before the store closes.
@@ -246,6 +293,9 @@ func (s *Server) Close() error {
 		}
 		cancel()
 		<-done
+		if tlsDone != nil {
+			<-tlsDone
+		}
 	}
 	s.closeServices()
 	return s.st.Close()

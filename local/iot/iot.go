@@ -84,25 +84,42 @@ var endpointTypes = map[string]bool{
 }
 
 // SetEndpoint sets the address DescribeEndpoint returns for endpointType; an
-// empty endpointType sets the address for every type not set on its own.
+// empty endpointType sets the address for every type not set on its own,
+// except iot:CredentialProvider: otactl local serves no credentials
+// provider, so that type answers only once set by name.
 func (s *Service) SetEndpoint(endpointType, address string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.endpoints[endpointType] = address
 }
 
-func (s *Service) endpoint(endpointType string) string {
+// credentialProvider is the endpoint type not answered by default.
+const credentialProvider = "iot:CredentialProvider"
+
+func (s *Service) endpoint(endpointType string) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if a, ok := s.endpoints[endpointType]; ok {
-		return a
+		return a, true
+	}
+	if endpointType == credentialProvider {
+		return "", false
 	}
 	if a, ok := s.endpoints[""]; ok {
-		return a
+		return a, true
 	}
-	return DefaultEndpoint
+	return DefaultEndpoint, true
 }
 
+// describeEndpoint answers {"endpointAddress": ...} as AWS does, with what
+// a device can dial: for iot:Data and iot:Data-ATS the MQTT listener, for
+// iot:Jobs where iot-jobs-data is served (the server's public endpoint).
+// AWS answers a host name (devices add 8883 or 443); otactl local's
+// listeners are rarely on those ports, so the answers carry the port (the
+// server leaves it out of an https endpoint on 443). iot:CredentialProvider is refused with
+// InvalidRequestException (one of DescribeEndpoint's documented errors)
+// naming what is missing, rather than an address whose every request would
+// fail with a less clear error.
 func (s *Service) describeEndpoint(r *http.Request) (any, error) {
 	t := r.URL.Query().Get("endpointType")
 	if t == "" {
@@ -111,7 +128,13 @@ func (s *Service) describeEndpoint(r *http.Request) (any, error) {
 	if !endpointTypes[t] {
 		return nil, invalid("endpointType must be one of iot:Data, iot:Data-ATS, iot:CredentialProvider, iot:Jobs, got %q", t)
 	}
-	return map[string]string{"endpointAddress": s.endpoint(t)}, nil
+	a, ok := s.endpoint(t)
+	if !ok {
+		return nil, invalid("endpointType %s: otactl local does not serve the AWS IoT credentials provider "+
+			"(exchanging a device certificate for temporary AWS credentials through a role alias); "+
+			"devices here use their certificate on MQTT (iot:Data-ATS) and SigV4 keys on HTTPS (iot:Jobs)", t)
+	}
+	return map[string]string{"endpointAddress": a}, nil
 }
 
 // Event tells listeners what changed, after the change is committed.

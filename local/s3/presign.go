@@ -15,7 +15,10 @@ import (
 
 // PresignGet returns a presigned GetObject URL (SigV4 in the query string)
 // for bucket/key at versionID ("" = latest), valid for expires (1 s to 7
-// days), rooted at baseURL (the server's URL when empty). It is signed with
+// days), rooted at baseURL (the server's public base URL when empty: the
+// scheme and the host[:port] devices reach it at). The URL is signed for
+// the host it names, so it verifies when requested through that host
+// whatever listener serves it. It is signed with
 // the key pair the server set with SetPresignCredentials, which the server
 // verifies whether or not it runs with strict auth.
 func (s *Service) PresignGet(bucket, key, versionID string, expires time.Duration, baseURL string) (string, error) {
@@ -37,6 +40,7 @@ func (s *Service) PresignGet(bucket, key, versionID string, expires time.Duratio
 	if err != nil {
 		return "", err
 	}
+	u.Host = withoutDefaultPort(u)
 	q := url.Values{}
 	if versionID != "" {
 		q.Set("versionId", versionID)
@@ -52,6 +56,18 @@ func (s *Service) PresignGet(bucket, key, versionID string, expires time.Duratio
 		aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}, req,
 		"UNSIGNED-PAYLOAD", "s3", s.env.Region, s.now().UTC())
 	return signed, err
+}
+
+// withoutDefaultPort is u's host without :443 (https) or :80 (http). SigV4
+// signs the Host header, and the SDK's signer drops a default port from it,
+// while an HTTP client sends the URL's host[:port] as it is: a URL carrying
+// :443 would be requested with a Host the signature does not cover. AWS's
+// URLs carry no default port either.
+func withoutDefaultPort(u *url.URL) string {
+	if p := u.Port(); u.Scheme == "https" && p == "443" || u.Scheme == "http" && p == "80" {
+		return strings.TrimSuffix(u.Host, ":"+p)
+	}
+	return u.Host
 }
 
 // EscapePath percent-encodes a key for a URL path as SigV4 expects: every
