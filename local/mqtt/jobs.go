@@ -357,11 +357,18 @@ func rejection(err error, token *string) []byte {
 	return mustJSON(out)
 }
 
+// mustJSON encodes a payload for a device. &, < and > stay as they are
+// (json.Marshal would write \u0026, \u003c, \u003e, also inside a job
+// document passed as json.RawMessage): AWS sends the document's own
+// characters, and devices such as the FreeRTOS OTA agent do not unescape
+// the presigned URL they find in it.
 func mustJSON(v any) []byte {
-	raw, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		// Only our own response structs come here; they always encode.
 		panic(fmt.Sprintf("mqtt: encode response: %v", err))
 	}
-	return raw
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
