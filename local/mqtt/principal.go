@@ -244,6 +244,9 @@ func (b *Broker) recheckLoop() {
 		}
 		for cl, c := range b.conns.all() {
 			if cl.Closed() {
+				// Normally OnDisconnect forgets it; a CONNACK that could
+				// not be written ends the connection without that hook.
+				b.conns.drop(cl)
 				continue
 			}
 			if !b.allowed(c, policy.ActionConnect, "client", cl.ID) {
