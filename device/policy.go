@@ -26,15 +26,20 @@ func ThingPolicy(arnPrefix string) string {
 			arnPrefix + ":" + kind + "/$aws/things/" + thing + "/streams/*",
 		}
 	}
-	doc := map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []map[string]any{
-			{"Effect": "Allow", "Action": "iot:Connect", "Resource": arnPrefix + ":client/" + thing},
-			{"Effect": "Allow", "Action": "iot:Publish", "Resource": topics("topic")},
-			{"Effect": "Allow", "Action": "iot:Receive", "Resource": topics("topic")},
-			{"Effect": "Allow", "Action": "iot:Subscribe", "Resource": topics("topicfilter")},
-		},
+	type statement struct {
+		Effect   string
+		Action   string
+		Resource any
 	}
+	doc := struct {
+		Version   string
+		Statement []statement
+	}{"2012-10-17", []statement{
+		{"Allow", "iot:Connect", arnPrefix + ":client/" + thing},
+		{"Allow", "iot:Publish", topics("topic")},
+		{"Allow", "iot:Receive", topics("topic")},
+		{"Allow", "iot:Subscribe", topics("topicfilter")},
+	}}
 	raw, _ := json.MarshalIndent(doc, "", "  ")
 	return string(raw)
 }
