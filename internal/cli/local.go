@@ -47,11 +47,45 @@ named, by the built-in development policy: connect as client/${iot:ClientId},
 publish and receive topic/$aws/things/${iot:ClientId}/*, subscribe
 topicfilter/$aws/things/${iot:ClientId}/*, no retained messages. So a plain
 client named like a thing gets that thing's topics, Jobs included. A plain
-client can never take over the session of a mutual-TLS client.`,
+client can never take over the session of a mutual-TLS client.
+
+--https-addr adds an HTTPS listener serving the same services (off unless
+given). Its certificate comes from the environment's CA, the one in
+<data dir>/` + mqtt.CAFile + ` that the MQTT broker's certificate comes from, and covers
+localhost, 127.0.0.1, ::1, the listen host and the public endpoint's host;
+it is served whatever name a client asks for, also without SNI. Plain HTTP
+(--addr) stays for SDKs and the AWS CLI on loopback.
+
+Device-facing presigned URLs (the ${aws:iot:s3-presigned-url:...} of job
+documents) use the public endpoint, --public-endpoint HOST[:PORT]: the name
+and port devices dial, which may differ from the listen address (a name in
+/etc/hosts, a port forward). With HTTPS on, the URLs are
+https://<public endpoint>/<bucket>/<key>?X-Amz-... and the default public
+endpoint is localhost:<https port>; a port of 443 is left out, as in S3's
+URLs (--public-endpoint localhost gives https://localhost/<bucket>/<key>?...,
+for a device that dials 443 or is told the port otherwise). Without HTTPS
+they are http://<public endpoint>/..., by default the --addr listener.
+SigV4 signs the Host header: request a URL through the host it names.
+
+DescribeEndpoint answers, per endpointType:
+  iot:Data-ATS, iot:Data  the MQTT mutual-TLS listener (the plain one if
+                          there is none) as host:port, on the public
+                          endpoint's host when --public-endpoint or
+                          --https-addr is given (the broker's certificate
+                          covers it), else on the listener's own address
+  iot:Jobs                the public endpoint, where the HTTPS Jobs API
+                          (iot-jobs-data) is served (https:// with
+                          --https-addr, else http://)
+  iot:CredentialProvider  InvalidRequestException: otactl local does not
+                          serve the AWS IoT credentials provider
+AWS answers a host name only; here the port is included, as the listeners
+are rarely on 8883 and 443.`,
 		Example: `  otactl local
   otactl local --addr 127.0.0.1:4566 --data-dir /tmp/ota --strict-auth --credentials AKID:SECRET
   otactl local --mqtt-addr 127.0.0.1:1883                              # plain MQTT, development policy
-  otactl local --mqtt-addr 127.0.0.1:1883 --mqtt-plain-policy DevPolicy # plain MQTT, your policy`,
+  otactl local --mqtt-addr 127.0.0.1:1883 --mqtt-plain-policy DevPolicy # plain MQTT, your policy
+  otactl local --https-addr 127.0.0.1:4443                             # presigned URLs https://localhost:4443/...
+  otactl local --https-addr 127.0.0.1:4443 --public-endpoint localhost  # https://localhost/... (devices dial 4443)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, c := range creds {
@@ -83,6 +117,14 @@ client can never take over the session of a mutual-TLS client.`,
 			c := srv.Config()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "# otactl local: serving on %s, data in %s\n", srv.URL(), c.DataDir)
+			if a := srv.HTTPSAddr(); a != "" {
+				fmt.Fprintf(out, "# HTTPS: https://%s, CA certificate %s\n", a, filepath.Join(c.DataDir, mqtt.CAFile))
+			}
+			scheme := "http"
+			if srv.HTTPSAddr() != "" {
+				scheme = "https"
+			}
+			fmt.Fprintf(out, "# presigned URLs for devices and DescribeEndpoint iot:Jobs: %s://%s\n", scheme, c.PublicEndpoint)
 			fmt.Fprintf(out, "export AWS_ENDPOINT_URL=%s\n", srv.URL())
 			fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\n", ak)
 			fmt.Fprintf(out, "export AWS_SECRET_ACCESS_KEY=%s\n", sk)
@@ -116,6 +158,8 @@ client can never take over the session of a mutual-TLS client.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", local.DefaultAddr, "address to listen on (host:port; port 0 picks a free one)")
+	f.StringVar(&cfg.HTTPSAddr, "https-addr", "", "HTTPS listener for the same services (host:port, e.g. 127.0.0.1:4443; off by default), certificate from the CA in <data dir>/"+mqtt.CAFile+"; presigned URLs become https://")
+	f.StringVar(&cfg.PublicEndpoint, "public-endpoint", "", "HOST[:PORT] that device-facing presigned URLs and DescribeEndpoint answers carry (default: localhost:<https port> with --https-addr, no port for 443; else the --addr listener)")
 	f.StringVar(&cfg.DataDir, "data-dir", local.DefaultDataDir, "directory holding the state and objects")
 	f.StringVar(&cfg.Region, "region", local.DefaultRegion, "region the environment pretends to be (ARNs are built from it)")
 	f.StringVar(&cfg.AccountID, "account-id", local.DefaultAccountID, "12-digit account id ARNs are built from")
