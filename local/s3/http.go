@@ -23,13 +23,14 @@ var unsupported = []string{
 
 // ServeHTTP serves S3's REST-XML API.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	expectContinue(w, r)
 	w.Header().Set("x-amz-request-id", requestID())
 	w.Header().Set("Server", "otactl-local")
 	bucket, key := s.target(r)
 	q := r.URL.Query()
 	for _, p := range unsupported {
 		if q.Has(p) {
-			WriteError(w, r, notImplemented("?"+p))
+			writeError(w, r, notImplemented("?"+p))
 			return
 		}
 	}
@@ -47,7 +48,23 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = s.serveObject(w, r, bucket, key, q)
 	}
 	if err != nil {
-		WriteError(w, r, err)
+		writeError(w, r, err)
+	}
+}
+
+// expectContinue answers "Expect: 100-continue" with 100 Continue when the
+// request has no body. net/http sends the interim answer only when a
+// handler reads a body, so a zero-length PutObject got its final answer
+// alone, as a refusal of the expectation would. S3 sends 100 Continue, and
+// botocore (1.43) depends on it: after a final answer to an expectation it
+// keeps that answer's status line on the connection and reuses it for the
+// next Expect request there, whose real status line it then parses as a
+// header, finding no Content-Length and waiting for the body to end until
+// its read timeout. That was the stall of PutObject 6 bytes, 0 bytes, 6
+// bytes on one connection.
+func expectContinue(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 && r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		w.WriteHeader(http.StatusContinue)
 	}
 }
 

@@ -30,8 +30,16 @@ type errorBody struct {
 }
 
 // WriteError writes err in S3's XML error shape. A non-*Error is an
-// InternalError. The otactl local server uses it for S3 auth failures too.
+// InternalError. The otactl local server uses it for S3 auth failures, which
+// answer an expectation like any other request (expectContinue).
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if r != nil {
+		expectContinue(w, r)
+	}
+	writeError(w, r, err)
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = errorf(http.StatusInternalServerError, "InternalError", "%v", err)
