@@ -2,6 +2,7 @@ package local
 
 import (
 	"github.com/otactl/otactl/local/acm"
+	"github.com/otactl/otactl/local/iam"
 	"github.com/otactl/otactl/local/iot"
 	"github.com/otactl/otactl/local/signer"
 	"github.com/otactl/otactl/local/sts"
@@ -15,6 +16,7 @@ import (
 func (s *Server) registerServices() error {
 	s.Handle("s3", s.s3)
 	s.Handle("sts", sts.New(s.env))
+	s.Handle("iam", iam.New(s.st, s.env))
 	certs := acm.New(s.st, s.env)
 	s.Handle("acm", certs)
 	s.Handle("signer", signer.New(s.st, s.env, signerObjects{s.s3}, certs))
