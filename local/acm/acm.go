@@ -117,7 +117,10 @@ func (s *Service) importCert(arn string, certPEM, keyPEM, chainPEM []byte, tags 
 			return "", notFound(arn)
 		}
 		// A re-import keeps the ARN, the creation time and the tags.
-		rec.CreatedAt, rec.Tags = old.CreatedAt, append(old.Tags, tags...)
+		rec.CreatedAt, rec.Tags = old.CreatedAt, mergeTags(old.Tags, tags)
+		if len(rec.Tags) > maxTags {
+			return "", tooManyTags(len(rec.Tags))
+		}
 	}
 	rec.ImportedAt = now
 	rec.CertPEM, rec.ChainPEM, rec.KeyPEM = m.certPEM, m.chainPEM, m.keyPEM

@@ -13,6 +13,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -382,4 +383,43 @@ func TestTagsAndDelete(t *testing.T) {
 	if _, _, err := svc.KeyPair(*arn); !errors.Is(err, acm.ErrNotFound) {
 		t.Fatalf("KeyPair after delete: %v", err)
 	}
+}
+
+// TestTooManyTags: over 50 tags is TooManyTagsException, the error
+// AddTagsToCertificate and ImportCertificate document, whether in one
+// request or added to the tags a certificate has; none is stored.
+func TestTooManyTags(t *testing.T) {
+	_, c, _ := start(t)
+	ctx := context.Background()
+	tags := func(prefix string, n int) []types.Tag {
+		var ts []types.Tag
+		for i := range n {
+			ts = append(ts, types.Tag{Key: aws.String(fmt.Sprintf("%s%d", prefix, i)), Value: aws.String("v")})
+		}
+		return ts
+	}
+	certPEM, keyPEM := newCert(t, ecKey(t), "tags.example.com")
+	_, err := c.ImportCertificate(ctx, &sdkacm.ImportCertificateInput{Certificate: certPEM, PrivateKey: keyPEM, Tags: tags("k", 51)})
+	errCode(t, err, "TooManyTagsException")
+	out, err := c.ImportCertificate(ctx, &sdkacm.ImportCertificateInput{Certificate: certPEM, PrivateKey: keyPEM, Tags: tags("k", 50)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AddTagsToCertificate(ctx, &sdkacm.AddTagsToCertificateInput{CertificateArn: out.CertificateArn, Tags: tags("n", 51)})
+	errCode(t, err, "TooManyTagsException")
+	_, err = c.AddTagsToCertificate(ctx, &sdkacm.AddTagsToCertificateInput{CertificateArn: out.CertificateArn, Tags: tags("n", 1)})
+	errCode(t, err, "TooManyTagsException")
+	// Setting a tag it has again is no new tag.
+	if _, err = c.AddTagsToCertificate(ctx, &sdkacm.AddTagsToCertificateInput{CertificateArn: out.CertificateArn, Tags: tags("k", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ImportCertificate(ctx, &sdkacm.ImportCertificateInput{CertificateArn: out.CertificateArn,
+		Certificate: certPEM, PrivateKey: keyPEM, Tags: tags("r", 1)})
+	errCode(t, err, "TooManyTagsException")
+	l, err := c.ListTagsForCertificate(ctx, &sdkacm.ListTagsForCertificateInput{CertificateArn: out.CertificateArn})
+	if err != nil || len(l.Tags) != 50 {
+		t.Fatalf("tags after refusals: %d, %v", len(l.Tags), err)
+	}
+	_, err = c.AddTagsToCertificate(ctx, &sdkacm.AddTagsToCertificateInput{CertificateArn: out.CertificateArn, Tags: []types.Tag{}})
+	errCode(t, err, "ValidationException")
 }

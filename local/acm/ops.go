@@ -44,10 +44,8 @@ func (s *Service) handleImport(r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
-	for _, t := range in.Tags {
-		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
-			return nil, wireErr("InvalidTagException", "Tag keys must be 1-128 characters and values at most 256 characters.")
-		}
+	if err := checkTagList(in.Tags); err != nil {
+		return nil, err
 	}
 	arn, err := s.importCert(in.CertificateArn, in.Certificate, in.PrivateKey, in.CertificateChain, in.Tags)
 	if err != nil {

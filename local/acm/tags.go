@@ -34,9 +34,25 @@ func (s *Service) update(arn string, fn func(*record) error) error {
 	return s.st.Put(table, arn, rec)
 }
 
+// maxTags is ACM's limit of tags per certificate (and per request).
+const maxTags = 50
+
+// checkTags applies the rules of a request's Tags: at least one (the API
+// model's minimum), and each key and value within the API's lengths.
 func checkTags(tags []tag) error {
-	if len(tags) == 0 || len(tags) > 50 {
-		return validation("Tags must hold 1 to 50 tags.")
+	if len(tags) == 0 {
+		return validation("Tags must hold at least 1 tag.")
+	}
+	return checkTagList(tags)
+}
+
+// checkTagList applies the limits AddTagsToCertificate and
+// ImportCertificate share: at most 50 tags is TooManyTagsException (the
+// error both operations document), a key of 1-128 and a value of at most
+// 256 characters InvalidTagException.
+func checkTagList(tags []tag) error {
+	if len(tags) > maxTags {
+		return tooManyTags(len(tags))
 	}
 	for _, t := range tags {
 		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
@@ -44,6 +60,22 @@ func checkTags(tags []tag) error {
 		}
 	}
 	return nil
+}
+
+func tooManyTags(n int) error {
+	return wireErr("TooManyTagsException", "A certificate has at most %d tags; this request would give it %d.", maxTags, n)
+}
+
+// mergeTags sets each of add on tags (a key already there takes the new value).
+func mergeTags(tags, add []tag) []tag {
+	for _, t := range add {
+		if i := slices.IndexFunc(tags, func(o tag) bool { return o.Key == t.Key }); i >= 0 {
+			tags[i] = t
+		} else {
+			tags = append(tags, t)
+		}
+	}
+	return tags
 }
 
 func (s *Service) handleAddTags(r *http.Request) (any, error) {
@@ -55,16 +87,9 @@ func (s *Service) handleAddTags(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return struct{}{}, s.update(in.CertificateArn, func(rec *record) error {
-		for _, t := range in.Tags {
-			i := slices.IndexFunc(rec.Tags, func(o tag) bool { return o.Key == t.Key })
-			if i >= 0 {
-				rec.Tags[i] = t
-			} else {
-				rec.Tags = append(rec.Tags, t)
-			}
-		}
-		if len(rec.Tags) > 50 {
-			return wireErr("TooManyTagsException", "A certificate has at most 50 tags.")
+		rec.Tags = mergeTags(rec.Tags, in.Tags)
+		if len(rec.Tags) > maxTags {
+			return tooManyTags(len(rec.Tags))
 		}
 		return nil
 	})
