@@ -93,7 +93,7 @@ func TestBoto3(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if len(got.Platforms) != 3 || got.ProfileArn != "arn:aws:signer:us-east-1:123456789012:/signing-profiles/boto3_profile" ||
+	if len(got.Platforms) != 5 || got.ProfileArn != "arn:aws:signer:us-east-1:123456789012:/signing-profiles/boto3_profile" ||
 		!got.CertPem || got.Status != "Succeeded" || got.SignedKey != "boto3/"+got.JobID ||
 		len(got.Listed) != 1 || got.Listed[0] != got.JobID || !got.NotFound {
 		t.Fatalf("boto3 saw %+v", got)

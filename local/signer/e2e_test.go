@@ -359,7 +359,7 @@ func TestBoto3EndToEnd(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if len(got.Platforms) != 3 || got.Status != "Succeeded" || got.Key != "signed/"+got.JobID || got.RawPayloadSize != 70000 {
+	if len(got.Platforms) != 5 || got.Status != "Succeeded" || got.Key != "signed/"+got.JobID || got.RawPayloadSize != 70000 {
 		t.Fatalf("boto3 saw %+v", got)
 	}
 	b, _ := pem.Decode([]byte(got.PEM))
@@ -405,7 +405,20 @@ func TestAWSCLI(t *testing.T) {
 		} `json:"signedObject"`
 	}
 	json.Unmarshal(run("signer", "describe-signing-job", "--job-id", id), &job)
-	if len(platforms.Platforms) != 3 || job.Status != "Succeeded" || job.SignedObject.S3.Key != "SignedImages/"+id {
+	// A Lambda profile, as CDK and Terraform set them up, is made.
+	var lambda struct {
+		PlatformID string `json:"platformId"`
+		Validity   struct {
+			Value int
+			Type  string
+		} `json:"signatureValidityPeriod"`
+	}
+	run("signer", "put-signing-profile", "--profile-name", "lambda_cli", "--platform-id", "AWSLambda-SHA384-ECDSA")
+	json.Unmarshal(run("signer", "get-signing-profile", "--profile-name", "lambda_cli"), &lambda)
+	if lambda.PlatformID != "AWSLambda-SHA384-ECDSA" || lambda.Validity.Value != 135 || lambda.Validity.Type != "MONTHS" {
+		t.Fatalf("aws cli lambda profile %+v", lambda)
+	}
+	if len(platforms.Platforms) != 5 || job.Status != "Succeeded" || job.SignedObject.S3.Key != "SignedImages/"+id {
 		t.Fatalf("aws cli saw %+v %+v", platforms, job)
 	}
 }

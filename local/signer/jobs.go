@@ -168,6 +168,9 @@ func (s *Service) startJob(w http.ResponseWriter, r *http.Request) {
 		if p.Status != "Active" {
 			return validation("Signing profile %s is %s; only an Active profile can start signing jobs.", p.Name, p.Status)
 		}
+		if pl := findPlatform(p.PlatformID); pl != nil && !pl.signs {
+			return errCannotSign(pl)
+		}
 		j := job{
 			ID: uuid.NewString(), Token: in.ClientRequestToken,
 			ProfileName: p.Name, ProfileVersion: p.Version, PlatformID: p.PlatformID,

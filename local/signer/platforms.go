@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // platform is a signing platform as ListSigningPlatforms returns it, plus
@@ -26,6 +27,14 @@ type platform struct {
 	hash      crypto.Hash
 	algorithm string // signatureAlgorithm in the signed object
 	rsa       bool   // RSA key (else ECDSA P-256)
+	// signs is whether otactl local can sign for the platform. Profiles
+	// can be made for every platform AWS lists (scripts set them up), but
+	// Lambda's and Notation's signatures are formats only AWS makes, so a
+	// signing job for them is refused (startJob) rather than faked.
+	signs bool
+	// validity is the default signatureValidityPeriod (135 months, AWS's
+	// default and maximum) of the platforms it applies to; nil for the rest.
+	validity *validity
 }
 
 type signingConfig struct {
@@ -43,8 +52,9 @@ type imageFormat struct {
 	DefaultFormat    string   `json:"defaultFormat"`
 }
 
-// The platforms that sign firmware for AWS IoT OTA, with the values AWS
-// returns for them (aws signer list-signing-platforms), sorted by id.
+// The platforms AWS lists (aws signer list-signing-platforms), with the
+// values it returns for them, sorted by id. otactl local signs for the
+// three that sign firmware for AWS IoT OTA.
 var platforms = []*platform{
 	{
 		PlatformID: "AWSIoTDeviceManagement-SHA256-ECDSA", DisplayName: "AWS IoT Device Management SHA256-ECDSA",
@@ -52,7 +62,15 @@ var platforms = []*platform{
 		SigningConfiguration: signingConfig{options{[]string{"ECDSA"}, "ECDSA"}, options{[]string{"SHA256"}, "SHA256"}},
 		SigningImageFormat:   imageFormat{[]string{"JSONDetached"}, "JSONDetached"},
 		MaxSizeInMB:          2048,
-		hash:                 crypto.SHA256, algorithm: "SHA256withECDSA",
+		hash:                 crypto.SHA256, algorithm: "SHA256withECDSA", signs: true,
+	},
+	{
+		PlatformID: "AWSLambda-SHA384-ECDSA", DisplayName: "AWS Lambda",
+		Partner: "AWSLambda", Target: "SHA384-ECDSA", Category: "AWS",
+		SigningConfiguration: signingConfig{options{[]string{"ECDSA"}, "ECDSA"}, options{[]string{"SHA384"}, "SHA384"}},
+		SigningImageFormat:   imageFormat{[]string{"JSONDetached"}, "JSONDetached"},
+		MaxSizeInMB:          250, RevocationSupported: true,
+		hash: crypto.SHA384, validity: &validity{Type: "MONTHS", Value: 135},
 	},
 	{
 		PlatformID: "AmazonFreeRTOS-Default", DisplayName: "Amazon FreeRTOS SHA256-ECDSA",
@@ -60,7 +78,7 @@ var platforms = []*platform{
 		SigningConfiguration: signingConfig{options{[]string{"ECDSA"}, "ECDSA"}, options{[]string{"SHA256"}, "SHA256"}},
 		SigningImageFormat:   imageFormat{[]string{"JSONEmbedded"}, "JSONEmbedded"},
 		MaxSizeInMB:          16,
-		hash:                 crypto.SHA256, algorithm: "SHA256withECDSA",
+		hash:                 crypto.SHA256, algorithm: "SHA256withECDSA", signs: true,
 	},
 	{
 		PlatformID: "AmazonFreeRTOS-TI-CC3220SF", DisplayName: "Amazon FreeRTOS SHA1-RSA CC3220SF-Format",
@@ -68,8 +86,34 @@ var platforms = []*platform{
 		SigningConfiguration: signingConfig{options{[]string{"RSA"}, "RSA"}, options{[]string{"SHA1"}, "SHA1"}},
 		SigningImageFormat:   imageFormat{[]string{"JSONEmbedded"}, "JSONEmbedded"},
 		MaxSizeInMB:          16,
-		hash:                 crypto.SHA1, algorithm: "SHA1withRSA", rsa: true,
+		hash:                 crypto.SHA1, algorithm: "SHA1withRSA", rsa: true, signs: true,
 	},
+	{
+		PlatformID: "Notation-OCI-SHA384-ECDSA", DisplayName: "Notation for container registries",
+		Partner: "AWSSigner", Target: "OCI-SHA384-ECDSA", Category: "AWS",
+		SigningConfiguration: signingConfig{options{[]string{"ECDSA"}, "ECDSA"}, options{[]string{"SHA384"}, "SHA384"}},
+		SigningImageFormat:   imageFormat{[]string{"JSONDetached"}, "JSONDetached"},
+		MaxSizeInMB:          4, RevocationSupported: true,
+		hash: crypto.SHA384, validity: &validity{Type: "MONTHS", Value: 135},
+	},
+}
+
+// platformIDs lists the ids of the platforms that satisfy keep, for messages.
+func platformIDs(keep func(*platform) bool) string {
+	var ids []string
+	for _, p := range platforms {
+		if keep(p) {
+			ids = append(ids, p.PlatformID)
+		}
+	}
+	return strings.Join(ids, ", ")
+}
+
+// errCannotSign refuses a signing job for a platform otactl local lists
+// but does not sign for.
+func errCannotSign(p *platform) error {
+	return validation("otactl local cannot sign for platform %s (profiles for it can be made, signing jobs cannot); it signs for %s.",
+		p.PlatformID, platformIDs(func(p *platform) bool { return p.signs }))
 }
 
 func findPlatform(id string) *platform {

@@ -120,7 +120,7 @@ func (s *Service) doPutProfile(name string, in putInput) (map[string]string, err
 	}
 	pl := findPlatform(in.PlatformID)
 	if pl == nil {
-		return nil, validation("Invalid platformId %s: otactl local signs for AmazonFreeRTOS-Default, AmazonFreeRTOS-TI-CC3220SF and AWSIoTDeviceManagement-SHA256-ECDSA.", in.PlatformID)
+		return nil, validation("Invalid platformId %s: the signing platforms are %s.", in.PlatformID, platformIDs(func(*platform) bool { return true }))
 	}
 	if err := checkOverrides(pl, in.Overrides); err != nil {
 		return nil, err
@@ -149,17 +149,20 @@ func (s *Service) doPutProfile(name string, in putInput) (map[string]string, err
 		SigningParameters: in.SigningParameters, Overrides: in.Overrides, Validity: in.SignatureValidityPeriod,
 		Tags: in.Tags, CreatedAt: s.now().UTC(),
 	}
+	if p.Validity == nil {
+		p.Validity = pl.validity
+	}
 	if in.SigningMaterial != nil && in.SigningMaterial.CertificateArn != "" {
 		arn := in.SigningMaterial.CertificateArn
 		cert, _, err := s.certs.KeyPair(arn)
 		if err != nil {
 			return nil, notFound("The signing material %s does not exist in ACM: %v", arn, err)
 		}
-		if !pl.keyFits(cert.PublicKey) {
+		if pl.signs && !pl.keyFits(cert.PublicKey) {
 			return nil, validation("The certificate %s does not fit platform %s, which signs with %s key.", arn, pl.PlatformID, pl.keyKind())
 		}
 		p.CertificateArn = arn
-	} else {
+	} else if pl.signs { // Lambda's and Notation's keys are AWS's own: none is made for them
 		arn, err := s.generatedMaterial(name, pl)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -30,7 +31,7 @@ func TestPlatforms(t *testing.T) {
 		byID[*p.PlatformId] = p
 	}
 	def, ok := byID["AmazonFreeRTOS-Default"]
-	if len(byID) != 3 || !ok {
+	if len(byID) != 5 || !ok {
 		t.Fatalf("platforms %v", byID)
 	}
 	if aws.ToString(def.DisplayName) != "Amazon FreeRTOS SHA256-ECDSA" || aws.ToString(def.Partner) != "AmazonFreeRTOS" ||
@@ -49,7 +50,11 @@ func TestPlatforms(t *testing.T) {
 		t.Fatal("IoT Device Management format")
 	}
 
-	// Paging one at a time visits all three once.
+	if l := byID["AWSLambda-SHA384-ECDSA"]; aws.ToString(l.DisplayName) != "AWS Lambda" || l.MaxSizeInMB != 250 ||
+		!l.RevocationSupported || l.SigningConfiguration.HashAlgorithmOptions.DefaultValue != "SHA384" {
+		t.Fatalf("AWSLambda-SHA384-ECDSA %+v", l)
+	}
+	// Paging one at a time visits all five once.
 	var seen []string
 	p := sdksigner.NewListSigningPlatformsPaginator(h.signer, &sdksigner.ListSigningPlatformsInput{MaxResults: aws.Int32(1)})
 	for p.HasMorePages() {
@@ -58,7 +63,7 @@ func TestPlatforms(t *testing.T) {
 			seen = append(seen, *pl.PlatformId)
 		}
 	}
-	if strings.Join(seen, ",") != "AWSIoTDeviceManagement-SHA256-ECDSA,AmazonFreeRTOS-Default,AmazonFreeRTOS-TI-CC3220SF" {
+	if strings.Join(seen, ",") != "AWSIoTDeviceManagement-SHA256-ECDSA,AWSLambda-SHA384-ECDSA,AmazonFreeRTOS-Default,AmazonFreeRTOS-TI-CC3220SF,Notation-OCI-SHA384-ECDSA" {
 		t.Fatalf("paged %v", seen)
 	}
 	only := must(h.signer.ListSigningPlatforms(ctx, &sdksigner.ListSigningPlatformsInput{Partner: aws.String("AmazonFreeRTOS")}))
@@ -213,7 +218,7 @@ func TestProfileErrors(t *testing.T) {
 		code string
 	}{
 		{"bad name", &sdksigner.PutSigningProfileInput{ProfileName: aws.String("has-dash"), PlatformId: aws.String("AmazonFreeRTOS-Default")}, "ValidationException"},
-		{"unknown platform", &sdksigner.PutSigningProfileInput{ProfileName: aws.String("pp"), PlatformId: aws.String("AWSLambda-SHA384-ECDSA")}, "ValidationException"},
+		{"unknown platform", &sdksigner.PutSigningProfileInput{ProfileName: aws.String("pp"), PlatformId: aws.String("AWSLambda-SHA256-RSA")}, "ValidationException"},
 		{"unknown certificate", &sdksigner.PutSigningProfileInput{ProfileName: aws.String("pp"), PlatformId: aws.String("AmazonFreeRTOS-Default"),
 			SigningMaterial: &types.SigningMaterial{CertificateArn: aws.String("arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000")}}, "ResourceNotFoundException"},
 		{"bad override", &sdksigner.PutSigningProfileInput{ProfileName: aws.String("pp"), PlatformId: aws.String("AmazonFreeRTOS-Default"),
@@ -293,4 +298,50 @@ func TestTags(t *testing.T) {
 	must(h.signer.CancelSigningProfile(ctx, &sdksigner.CancelSigningProfileInput{ProfileName: aws.String("tagged")}))
 	_, err = h.signer.TagResource(ctx, &sdksigner.TagResourceInput{ResourceArn: arn, Tags: map[string]string{"a": "b"}})
 	wantCode(t, err, "BadRequestException")
+}
+
+// TestProfilesForEveryPlatform: a profile can be made for each platform
+// ListSigningPlatforms lists (Lambda's and Notation's with AWS's default
+// validity of 135 months and no material), and a signing job for a
+// platform otactl local cannot sign for is refused with an error naming
+// it and the platforms it signs for.
+func TestProfilesForEveryPlatform(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	out := must(h.signer.ListSigningPlatforms(ctx, &sdksigner.ListSigningPlatformsInput{}))
+	for i, pl := range out.Platforms {
+		name := fmt.Sprintf("every_%d", i)
+		if _, err := h.signer.PutSigningProfile(ctx, &sdksigner.PutSigningProfileInput{ProfileName: aws.String(name), PlatformId: pl.PlatformId}); err != nil {
+			t.Fatalf("%s: %v", *pl.PlatformId, err)
+		}
+		got := must(h.signer.GetSigningProfile(ctx, &sdksigner.GetSigningProfileInput{ProfileName: aws.String(name)}))
+		if *got.PlatformId != *pl.PlatformId || aws.ToString(got.PlatformDisplayName) != aws.ToString(pl.DisplayName) {
+			t.Fatalf("%s: profile %+v", *pl.PlatformId, got)
+		}
+		signsHere := !strings.HasSuffix(*pl.PlatformId, "SHA384-ECDSA")
+		if signsHere != (got.SigningMaterial != nil) {
+			t.Fatalf("%s: signing material %+v", *pl.PlatformId, got.SigningMaterial)
+		}
+		if !signsHere {
+			if v := got.SignatureValidityPeriod; v == nil || v.Type != types.ValidityTypeMonths || v.Value != 135 {
+				t.Fatalf("%s: validity %+v", *pl.PlatformId, v)
+			}
+			_, err := h.signer.StartSigningJob(ctx, &sdksigner.StartSigningJobInput{
+				ProfileName: aws.String(name),
+				Source:      &types.Source{S3: &types.S3Source{BucketName: aws.String("b"), Key: aws.String("k"), Version: aws.String("1")}},
+				Destination: &types.Destination{S3: &types.S3Destination{BucketName: aws.String("d")}},
+			})
+			wantCode(t, err, "ValidationException")
+			if msg := err.Error(); !strings.Contains(msg, *pl.PlatformId) || !strings.Contains(msg, "AmazonFreeRTOS-Default") {
+				t.Fatalf("%s: refusal %q names neither the platform nor those signed for", *pl.PlatformId, msg)
+			}
+		}
+	}
+	if len(out.Platforms) != 5 {
+		t.Fatalf("%d platforms", len(out.Platforms))
+	}
+	jobs := must(h.signer.ListSigningJobs(ctx, &sdksigner.ListSigningJobsInput{}))
+	if len(jobs.Jobs) != 0 {
+		t.Fatalf("refused jobs were recorded: %+v", jobs.Jobs)
+	}
 }
