@@ -382,6 +382,45 @@ func (d *device) next(topic string) []byte {
 	return nil
 }
 
+// isNotification reports whether topic is a Jobs notification topic.
+func isNotification(topic string) bool {
+	return strings.HasSuffix(topic, "/jobs/notify") || strings.HasSuffix(topic, "/jobs/notify-next")
+}
+
+// await returns the next message on topic, passing over Jobs notifications
+// that come first: the broker announces a control-plane change (a job
+// created just before) on its own goroutine, so its notify-next may arrive
+// before or after the answer to a request sent meanwhile. Any other
+// message fails the test, as with next.
+func (d *device) await(topic string) []byte {
+	d.t.Helper()
+	timeout := time.After(wait)
+	for {
+		select {
+		case m := <-d.msgs:
+			if m.Topic == topic {
+				return m.Payload
+			}
+			if !isNotification(m.Topic) {
+				d.t.Fatalf("got a message on %s (%s), want one on %s", m.Topic, m.Payload, topic)
+			}
+		case <-timeout:
+			d.t.Fatalf("no message on %s", topic)
+		}
+	}
+}
+
+// awaitJSON is await, decoded into a map.
+func (d *device) awaitJSON(topic string) map[string]any {
+	d.t.Helper()
+	var m map[string]any
+	raw := d.await(topic)
+	if err := json.Unmarshal(raw, &m); err != nil {
+		d.t.Fatalf("%s: %v: %s", topic, err, raw)
+	}
+	return m
+}
+
 // nextJSON decodes the next message (on topic) into a map.
 func (d *device) nextJSON(topic string) map[string]any {
 	d.t.Helper()

@@ -232,9 +232,13 @@ func TestNotifications(t *testing.T) {
 		t.Fatalf("after cancel: %v", m)
 	}
 
-	// Starting job-2 changes neither; finishing it empties both.
+	// Starting job-2 changes the list (it is IN_PROGRESS now), not the
+	// next job; finishing it empties both.
 	d.pub(base+"start-next", []byte(`{}`))
 	d.nextJSON(base + "start-next/accepted")
+	if n := d.nextJSON(base + "notify"); field(n, "jobs", "IN_PROGRESS").([]any)[0].(map[string]any)["jobId"] != "job-2" || field(n, "jobs", "QUEUED") != nil {
+		t.Fatalf("notify after start-next = %v", n)
+	}
 	d.pubJSON(base+"job-2/update", map[string]any{"status": "FAILED", "statusDetails": map[string]string{"reason": "rejected: 0x1"}})
 	// The answer comes before the notifications the update caused.
 	d.nextJSON(base + "job-2/update/accepted")

@@ -1,16 +1,29 @@
 package mqtt
 
 import (
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
 
-// notifier publishes $aws/things/{thing}/jobs/notify when the thing's list
-// of pending executions changes, and notify-next when the next one (what
-// $next names) changes. Changes are queued and computed on one goroutine,
-// so the control plane that reports them never waits for the broker, and a
-// burst of changes to one thing costs one look-up.
+// notifier publishes the two Jobs notifications of the AWS IoT Jobs
+// developer guide ("Jobs notifications"):
+//   - $aws/things/{thing}/jobs/notify (ListNotification) when the thing's
+//     list of pending executions changes: one is queued, one moves to
+//     IN_PROGRESS or QUEUED, one ends (terminal, canceled, removed). The
+//     payload is {timestamp, jobs: {IN_PROGRESS: [...], QUEUED: [...]}}
+//     with at most maxListed summaries; {} when nothing is pending.
+//   - $aws/things/{thing}/jobs/notify-next (NextJobExecutionChanged) when
+//     the execution $next names changes: another job, or the same job's
+//     new attempt (a retry has a new executionNumber). Not sent when only
+//     the next execution's details or status change. The payload is
+//     {timestamp, execution} with the job document; just {timestamp} once
+//     nothing is pending.
+//
+// Changes are queued and computed on one goroutine, so the control plane
+// that reports them never waits for the broker, and a burst of changes to
+// one thing costs one look-up. What was last announced is compared with
+// what is pending now, so a burst that ends where it began sends nothing.
 type notifier struct {
 	b    *Broker
 	mu   sync.Mutex
@@ -28,9 +41,31 @@ type notifier struct {
 	held map[string]bool
 }
 
+// announced is what a thing's devices were last told.
 type announced struct {
-	next    string // job id, "" = none
-	pending string // sorted job ids (a status change is not an add or remove)
+	next    string // jobId#executionNumber of what $next names, "" = none
+	pending string // the listed executions: status jobId#executionNumber, in order
+}
+
+// maxListed is how many executions a ListNotification carries at most.
+const maxListed = 15
+
+func executionKey(e Execution) string {
+	return e.JobID + "#" + strconv.FormatInt(e.ExecutionNumber, 10)
+}
+
+// listed is what notify carries: IN_PROGRESS executions before QUEUED
+// ones, each in queue order (PendingExecutions' order), at most maxListed.
+func listed(pending []Execution) []Execution {
+	out := make([]Execution, 0, min(len(pending), maxListed))
+	for _, status := range []string{"IN_PROGRESS", "QUEUED"} {
+		for _, e := range pending {
+			if e.Status == status && len(out) < maxListed {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
 }
 
 func newNotifier(b *Broker) *notifier {
@@ -137,16 +172,15 @@ func (n *notifier) announce(thing string) {
 		n.b.log.Warn("mqtt: pending executions", "thing", thing, "error", err)
 		return
 	}
-	var cur announced
-	ids := make([]string, len(pending))
-	for i, e := range pending {
-		ids[i] = e.JobID
+	list := listed(pending)
+	keys := make([]string, len(list))
+	for i, e := range list {
+		keys[i] = e.Status + " " + executionKey(e)
 	}
-	sort.Strings(ids)
-	cur.pending = strings.Join(ids, ",")
+	cur := announced{pending: strings.Join(keys, ",")}
 	next := nextOf(pending)
 	if next != nil {
-		cur.next = next.JobID
+		cur.next = executionKey(*next)
 	}
 	n.mu.Lock()
 	before := n.last[thing]
@@ -159,7 +193,7 @@ func (n *notifier) announce(thing string) {
 	base := thingPrefix + thing + "/jobs/"
 	if cur.pending != before.pending {
 		jobsByStatus := map[string][]jobSummaryJSON{}
-		for _, e := range pending {
+		for _, e := range list {
 			jobsByStatus[e.Status] = append(jobsByStatus[e.Status], summary(e))
 		}
 		n.b.publish(base+"notify", mustJSON(struct {
