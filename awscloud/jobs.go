@@ -25,6 +25,18 @@ func (c *Cloud) ThingGroupExists(ctx context.Context, name string) (bool, error)
 	return false, err
 }
 
+// ThingExists reports whether a thing of that name exists.
+func (c *Cloud) ThingExists(ctx context.Context, name string) (bool, error) {
+	_, err := c.iot.DescribeThing(ctx, &iot.DescribeThingInput{ThingName: &name})
+	if err == nil {
+		return true, nil
+	}
+	if err = wrap(err); errors.Is(err, ota.ErrNotFound) {
+		return false, nil
+	}
+	return false, err
+}
+
 // DescribeStream reads a stream's files.
 func (c *Cloud) DescribeStream(ctx context.Context, id string) (ota.Stream, error) {
 	out, err := c.iot.DescribeStream(ctx, &iot.DescribeStreamInput{StreamId: &id})
@@ -32,7 +44,7 @@ func (c *Cloud) DescribeStream(ctx context.Context, id string) (ota.Stream, erro
 		return ota.Stream{}, wrap(err)
 	}
 	si := out.StreamInfo
-	st := ota.Stream{ID: id, Description: aws.ToString(si.Description), Version: int(aws.ToInt32(si.StreamVersion))}
+	st := ota.Stream{ID: id, Description: aws.ToString(si.Description), Version: int(aws.ToInt32(si.StreamVersion)), RoleArn: aws.ToString(si.RoleArn)}
 	for _, f := range si.Files {
 		sf := ota.StreamFileLocation{FileID: int(aws.ToInt32(f.FileId))}
 		if l := f.S3Location; l != nil {
@@ -123,6 +135,14 @@ func (c *Cloud) DescribeJob(ctx context.Context, id string) (ota.Job, error) {
 			job.Counts[status] = int(aws.ToInt32(n))
 		}
 	}
+	// The SDK's configuration types carry CreateJob's member names as Go
+	// field names, which encoding/json matches to ota's JSON names.
+	for _, m := range [][2]any{{j.PresignedUrlConfig, &job.PresignedURLConfig}, {j.JobExecutionsRolloutConfig, &job.JobExecutionsRolloutConfig},
+		{j.AbortConfig, &job.AbortConfig}, {j.TimeoutConfig, &job.TimeoutConfig}, {j.JobExecutionsRetryConfig, &job.JobExecutionsRetryConfig}} {
+		if err := viaJSON(m[0], m[1]); err != nil {
+			return ota.Job{}, fmt.Errorf("reading DescribeJob's configuration: %w", err)
+		}
+	}
 	if sc := j.SchedulingConfig; sc != nil {
 		job.SchedulingConfig = &ota.SchedulingConfig{StartTime: aws.ToString(sc.StartTime), EndTime: aws.ToString(sc.EndTime), EndBehavior: string(sc.EndBehavior)}
 		for _, w := range sc.MaintenanceWindows {
@@ -131,6 +151,46 @@ func (c *Cloud) DescribeJob(ctx context.Context, id string) (ota.Job, error) {
 		}
 	}
 	return job, nil
+}
+
+// viaJSON copies an SDK value into ota's type of the same shape; a nil
+// pointer leaves dst nil.
+func viaJSON(src, dst any) error {
+	raw, err := json.Marshal(src)
+	if err != nil || string(raw) == "null" {
+		return err
+	}
+	return json.Unmarshal(raw, dst)
+}
+
+// UpdateJob changes the members u sets, with UpdateJob's own JSON names
+// mapped as CreateJob's are.
+func (c *Cloud) UpdateJob(ctx context.Context, id string, u ota.JobUpdate) error {
+	var in iot.UpdateJobInput
+	if err := viaJSON(u, &in); err != nil {
+		return fmt.Errorf("mapping the UpdateJob request: %w", err)
+	}
+	in.JobId = &id
+	_, err := c.iot.UpdateJob(ctx, &in)
+	return wrap(err)
+}
+
+// AssociateTargetsWithJob adds targets to a continuous job.
+func (c *Cloud) AssociateTargetsWithJob(ctx context.Context, id string, targets []string, comment string) error {
+	_, err := c.iot.AssociateTargetsWithJob(ctx, &iot.AssociateTargetsWithJobInput{JobId: &id, Targets: targets, Comment: str(comment)})
+	return wrap(err)
+}
+
+// TagResource adds or replaces tags of an IoT resource.
+func (c *Cloud) TagResource(ctx context.Context, arn string, tags []ota.Tag) error {
+	_, err := c.iot.TagResource(ctx, &iot.TagResourceInput{ResourceArn: &arn, Tags: iotTags(tags)})
+	return wrap(err)
+}
+
+// UntagResource removes tags of an IoT resource.
+func (c *Cloud) UntagResource(ctx context.Context, arn string, keys []string) error {
+	_, err := c.iot.UntagResource(ctx, &iot.UntagResourceInput{ResourceArn: &arn, TagKeys: keys})
+	return wrap(err)
 }
 
 // GetJobDocument reads a job's document.

@@ -67,3 +67,13 @@ func (c *Cloud) DeleteObjectVersion(ctx context.Context, bucket, key, version st
 	_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key, VersionId: str(version)})
 	return wrap(err)
 }
+
+// BucketVersioning reads a bucket's versioning status: Enabled, Suspended,
+// or "" for a bucket that never had versioning; a missing bucket is ErrNotFound.
+func (c *Cloud) BucketVersioning(ctx context.Context, bucket string) (string, error) {
+	out, err := c.s3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: &bucket})
+	if err != nil {
+		return "", wrap(err)
+	}
+	return string(out.Status), nil
+}

@@ -26,7 +26,10 @@ type Cloud interface {
 	StartSigningJob(ctx context.Context, in SigningJobInput) (jobID string, err error)
 	DescribeSigningJob(ctx context.Context, jobID string) (SigningJob, error)
 
+	BucketVersioning(ctx context.Context, bucket string) (string, error) // Enabled, Suspended or "" (never enabled)
+
 	ThingGroupExists(ctx context.Context, name string) (bool, error)
+	ThingExists(ctx context.Context, name string) (bool, error)
 	DescribeStream(ctx context.Context, id string) (Stream, error)
 	CreateStream(ctx context.Context, s Stream, roleArn string, tags []Tag) error
 	DeleteStream(ctx context.Context, id string) error
@@ -38,6 +41,10 @@ type Cloud interface {
 	GetJobDocument(ctx context.Context, jobID string) (string, error)
 	ListJobs(ctx context.Context) ([]JobSummary, error)
 	ListTags(ctx context.Context, arn string) ([]Tag, error)
+	TagResource(ctx context.Context, arn string, tags []Tag) error
+	UntagResource(ctx context.Context, arn string, keys []string) error
+	UpdateJob(ctx context.Context, jobID string, u JobUpdate) error
+	AssociateTargetsWithJob(ctx context.Context, jobID string, targets []string, comment string) error
 	CancelJob(ctx context.Context, jobID string, force bool) error
 	DeleteJob(ctx context.Context, jobID string, force bool) error
 	ListJobExecutions(ctx context.Context, jobID string) ([]Execution, error)
@@ -88,6 +95,7 @@ type Stream struct {
 	Description string
 	Version     int
 	Files       []StreamFileLocation
+	RoleArn     string // read by DescribeStream; CreateStream takes the role apart
 }
 
 // StreamFileLocation is one file of a stream.
@@ -104,7 +112,24 @@ type Job struct {
 	Counts                                              map[string]int // execution counts by status
 	SchedulingConfig                                    *SchedulingConfig
 	DestinationPackageVersions                          []string
-	Raw                                                 any // the service's full response, for JSON output
+	// What UpdateJob can change, as DescribeJob reads it back.
+	PresignedURLConfig         *PresignedURLConfig
+	JobExecutionsRolloutConfig *RolloutConfig
+	AbortConfig                *AbortConfig
+	TimeoutConfig              *TimeoutConfig
+	JobExecutionsRetryConfig   *RetryConfig
+	Raw                        any // the service's full response, for JSON output
+}
+
+// JobUpdate is UpdateJob's input: nil members stay as they are (UpdateJob
+// cannot remove a configuration, only replace it).
+type JobUpdate struct {
+	Description                *string             `json:"description,omitempty"`
+	PresignedURLConfig         *PresignedURLConfig `json:"presignedUrlConfig,omitempty"`
+	JobExecutionsRolloutConfig *RolloutConfig      `json:"jobExecutionsRolloutConfig,omitempty"`
+	AbortConfig                *AbortConfig        `json:"abortConfig,omitempty"`
+	TimeoutConfig              *TimeoutConfig      `json:"timeoutConfig,omitempty"`
+	JobExecutionsRetryConfig   *RetryConfig        `json:"jobExecutionsRetryConfig,omitempty"`
 }
 
 // JobSummary is one entry of ListJobs.
