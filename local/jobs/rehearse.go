@@ -76,6 +76,11 @@ type Rehearsal struct {
 	// Packages counts the things per reported package version (pkg@version).
 	Packages map[string]int `json:"packages,omitempty"`
 	Wall     time.Duration  `json:"wallNanos"`
+	// Progress is the job's counts by status over time, one sample per
+	// minute with a change, and MaintenanceWindows the windows open during
+	// the rehearsal (rehearse_series.go): what --report plots.
+	Progress           []Sample `json:"progress"`
+	MaintenanceWindows []Span   `json:"maintenanceWindows,omitempty"`
 }
 
 // Rehearse runs spec's job against a simulated fleet.
@@ -110,6 +115,8 @@ func Rehearse(spec *ota.Spec, cfg RehearsalConfig) (*Rehearsal, error) {
 
 	f := newFleet(svc, clock, cfg)
 	svc.Subscribe(f.observe)
+	prog := &progress{jobID: out.JobID, now: clock.Now}
+	svc.Subscribe(prog.observe)
 	if err := setupRehearsal(svc, env, spec, cfg, f); err != nil {
 		return nil, err
 	}
@@ -140,6 +147,9 @@ func Rehearse(spec *ota.Spec, cfg RehearsalConfig) (*Rehearsal, error) {
 	if err := summarize(out, svc, eng, f); err != nil {
 		return nil, err
 	}
+	prog.record(end, out.Counts) // the record's counts close the series
+	out.Progress = prog.samples
+	out.MaintenanceWindows = WindowSpans(spec.SchedulingConfig, cfg.Start, end)
 	out.Wall = time.Since(began)
 	return out, nil
 }
