@@ -14,7 +14,7 @@ import (
 // a request carrying one gets NotImplemented rather than being mistaken for
 // the plain operation on the bucket or object.
 var unsupported = []string{
-	"acl", "policy", "tagging", "cors", "lifecycle", "website", "logging", "notification",
+	"acl", "policy", "cors", "lifecycle", "website", "logging", "notification",
 	"replication", "encryption", "object-lock",
 	"retention", "legal-hold", "torrent", "restore", "select", "accelerate", "analytics",
 	"inventory", "metrics", "ownershipControls", "publicAccessBlock", "requestPayment",
@@ -130,6 +130,9 @@ func (s *Service) AddHostSuffix(suffix string) {
 }
 
 func (s *Service) serveBucket(w http.ResponseWriter, r *http.Request, bucket string, q url.Values) error {
+	if q.Has("tagging") {
+		return s.serveBucketTagging(w, r, bucket)
+	}
 	switch r.Method {
 	case http.MethodPut:
 		if q.Has("versioning") {
@@ -146,7 +149,7 @@ func (s *Service) serveBucket(w http.ResponseWriter, r *http.Request, bucket str
 	case http.MethodGet:
 		switch {
 		case q.Has("uploads"):
-			return notImplemented("ListMultipartUploads")
+			return s.listMultipartUploads(w, bucket, q)
 		case q.Has("versioning"):
 			return s.getBucketVersioning(w, bucket)
 		case q.Has("location"):
@@ -173,7 +176,10 @@ func (s *Service) serveBucket(w http.ResponseWriter, r *http.Request, bucket str
 }
 
 func (s *Service) serveObject(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
-	if q.Has("uploads") || q.Has("uploadId") || q.Has("partNumber") {
+	if q.Has("tagging") {
+		return s.serveObjectTagging(w, r, bucket, key, q)
+	}
+	if q.Has("uploads") || q.Has("uploadId") || q.Has("partNumber") && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return s.serveMultipart(w, r, bucket, key, q)
 	}
 	switch r.Method {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,13 +36,26 @@ type uploadRecord struct {
 	Initiated   time.Time         `json:"initiated"`
 	ContentType string            `json:"contentType,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	SSE         string            `json:"sse,omitempty"`
+	SSEKMSKeyID string            `json:"sseKmsKeyId,omitempty"`
+	Tags        []Tag             `json:"tags,omitempty"`
+	// Completed is set once CompleteMultipartUpload succeeded: the parts
+	// are gone, and a repeated Complete answers the same result (200), as
+	// S3 does. Every other operation then sees no upload.
+	Completed *completedUpload `json:"completed,omitempty"`
+}
+
+type completedUpload struct {
+	ETag      string `json:"etag"` // quoted
+	VersionID string `json:"versionId"`
 }
 
 type partRecord struct {
-	Number int    `json:"number"`
-	Blob   string `json:"blob"`
-	Size   int64  `json:"size"`
-	MD5    string `json:"md5"`
+	Number   int       `json:"number"`
+	Blob     string    `json:"blob"`
+	Size     int64     `json:"size"`
+	MD5      string    `json:"md5"`
+	Modified time.Time `json:"modified"`
 }
 
 func partKey(upload string, n int) string { return fmt.Sprintf("%s\x00%05d", upload, n) }
@@ -49,7 +63,7 @@ func partKey(upload string, n int) string { return fmt.Sprintf("%s\x00%05d", upl
 func errNoSuchUpload(id string) *Error {
 	e := errorf(http.StatusNotFound, "NoSuchUpload",
 		"The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
-	e.Resource = id
+	e.Resource, e.UploadID = id, id
 	return e
 }
 
@@ -60,7 +74,7 @@ func (s *Service) serveMultipart(w http.ResponseWriter, r *http.Request, bucket,
 		return s.createUpload(w, r, bucket, key)
 	case r.Method == http.MethodPut && id != "" && q.Has("partNumber"):
 		if r.Header.Get("x-amz-copy-source") != "" {
-			return notImplemented("UploadPartCopy")
+			return s.uploadPartCopy(w, r, bucket, key, id, q.Get("partNumber"))
 		}
 		return s.uploadPart(w, r, bucket, key, id, q.Get("partNumber"))
 	case r.Method == http.MethodPost && id != "":
@@ -72,9 +86,7 @@ func (s *Service) serveMultipart(w http.ResponseWriter, r *http.Request, bucket,
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case r.Method == http.MethodGet && id != "":
-		return notImplemented("ListParts")
-	case q.Has("partNumber"):
-		return notImplemented("partNumber")
+		return s.listParts(w, bucket, key, id, q)
 	}
 	return errMethod()
 }
@@ -83,21 +95,30 @@ func (s *Service) createUpload(w http.ResponseWriter, r *http.Request, bucket, k
 	if err := checkKey(key); err != nil {
 		return err
 	}
+	sse, kmsKey := sseHeaders(r.Header)
+	if err := checkSSE(sse, kmsKey); err != nil {
+		return err
+	}
+	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
+	if err != nil {
+		return err
+	}
 	id := newVersionID()
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "binary/octet-stream"
 	}
-	err := s.st.Update(func(tx *store.Tx) error {
+	err = s.st.Update(func(tx *store.Tx) error {
 		if !tx.Has(bucketsTable, bucket) {
 			return errNoSuchBucket(bucket)
 		}
 		return tx.Put(uploadsTable, id, uploadRecord{Bucket: bucket, Key: key, Initiated: s.now().UTC(),
-			ContentType: ct, Metadata: userMetadata(r.Header)})
+			ContentType: ct, Metadata: userMetadata(r.Header), SSE: sse, SSEKMSKeyID: kmsKey, Tags: tags})
 	})
 	if err != nil {
 		return err
 	}
+	setSSEHeaders(w, ObjectInfo{ServerSideEncryption: sseOrDefault(sse), SSEKMSKeyID: kmsKey})
 	type result struct {
 		XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
 		Xmlns    string   `xml:"xmlns,attr"`
@@ -116,7 +137,7 @@ func upload(tx *store.Tx, bucket, key, id string) (uploadRecord, error) {
 	if err != nil {
 		return u, err
 	}
-	if !found || u.Bucket != bucket || u.Key != key {
+	if !found || u.Bucket != bucket || u.Key != key || u.Completed != nil {
 		return u, errNoSuchUpload(id)
 	}
 	return u, nil
@@ -150,26 +171,42 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 		return errorf(http.StatusBadRequest, "XAmzContentSHA256Mismatch",
 			"The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
+	u, err := s.storePart(bucket, key, id, n, blob)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", `"`+blob.MD5+`"`)
+	setSSEHeaders(w, ObjectInfo{ServerSideEncryption: sseOrDefault(u.SSE), SSEKMSKeyID: u.SSEKMSKeyID})
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// storePart records blob as part n of upload id (replacing, and then
+// removing, a part uploaded before under that number); on failure the
+// blob is removed.
+func (s *Service) storePart(bucket, key, id string, n int, blob store.Blob) (uploadRecord, error) {
 	var old partRecord
-	err = s.st.Update(func(tx *store.Tx) error {
-		if _, err := upload(tx, bucket, key, id); err != nil {
+	var u uploadRecord
+	err := s.st.Update(func(tx *store.Tx) error {
+		old = partRecord{}
+		var err error
+		if u, err = upload(tx, bucket, key, id); err != nil {
 			return err
 		}
 		if _, err := tx.Get(partsTable, partKey(id, n), &old); err != nil {
 			return err
 		}
-		return tx.Put(partsTable, partKey(id, n), partRecord{Number: n, Blob: blob.ID, Size: blob.Size, MD5: blob.MD5})
+		return tx.Put(partsTable, partKey(id, n), partRecord{Number: n, Blob: blob.ID, Size: blob.Size, MD5: blob.MD5,
+			Modified: s.now().UTC()})
 	})
 	if err != nil {
 		s.st.RemoveBlob(blob.ID)
-		return err
+		return u, err
 	}
 	if old.Blob != "" {
 		s.st.RemoveBlob(old.Blob) // the part was uploaded again
 	}
-	w.Header().Set("ETag", `"`+blob.MD5+`"`)
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return u, nil
 }
 
 // parts lists an upload's parts in order.
@@ -203,7 +240,10 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, bucket,
 	var u uploadRecord
 	var have []partRecord
 	err := s.st.View(func(tx *store.Tx) error {
-		var err error
+		found, err := tx.Get(uploadsTable, id, &u)
+		if err != nil || found && u.Completed != nil && u.Bucket == bucket && u.Key == key {
+			return err // completed before: answered below
+		}
 		if u, err = upload(tx, bucket, key, id); err != nil {
 			return err
 		}
@@ -212,6 +252,12 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, bucket,
 	})
 	if err != nil {
 		return err
+	}
+	if c := u.Completed; c != nil {
+		setVersionHeader(w, c.VersionID)
+		setSSEHeaders(w, ObjectInfo{ServerSideEncryption: sseOrDefault(u.SSE), SSEKMSKeyID: u.SSEKMSKeyID})
+		writeXML(w, http.StatusOK, completeResult{Xmlns: xmlns, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: c.ETag})
+		return nil
 	}
 	byNumber := map[int]partRecord{}
 	for _, p := range have {
@@ -257,36 +303,47 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, bucket,
 	if err != nil {
 		return blobError(err)
 	}
+	sizes := make([]int64, len(use))
+	for i, p := range use {
+		sizes[i] = p.Size
+	}
 	rec := objectRecord{Key: key, Blob: blob.ID, Size: blob.Size, MD5: blob.MD5,
 		ETag:         fmt.Sprintf("%s-%d", hex.EncodeToString(sums.Sum(nil)), len(use)),
-		LastModified: s.now().UTC(), ContentType: u.ContentType, Metadata: u.Metadata}
+		LastModified: s.now().UTC(), ContentType: u.ContentType, Metadata: u.Metadata,
+		SSE: u.SSE, SSEKMSKeyID: u.SSEKMSKeyID, Tags: u.Tags, PartSizes: sizes}
 	oi, err := s.commit(bucket, rec)
 	if err != nil {
 		s.st.RemoveBlob(blob.ID)
 		return err
 	}
-	s.abortUpload(bucket, key, id) // the parts are no longer needed
+	// The parts are no longer needed; the upload stays as completed.
+	s.finishUpload(bucket, key, id, &completedUpload{ETag: oi.ETag, VersionID: oi.VersionID})
 	setVersionHeader(w, oi.VersionID)
-	type result struct {
-		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
-		Xmlns    string   `xml:"xmlns,attr"`
-		Location string
-		Bucket   string
-		Key      string
-		ETag     string
-	}
-	writeXML(w, http.StatusOK, result{Xmlns: xmlns, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: oi.ETag})
+	setSSEHeaders(w, oi)
+	writeXML(w, http.StatusOK, completeResult{Xmlns: xmlns, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: oi.ETag})
 	return nil
 }
 
 // abortUpload removes an upload's records, then its part blobs.
 func (s *Service) abortUpload(bucket, key, id string) error {
+	return s.finishUpload(bucket, key, id, nil)
+}
+
+// finishUpload removes an upload's parts, then their blobs, and the upload
+// record, or with done keeps it as completed.
+func (s *Service) finishUpload(bucket, key, id string, done *completedUpload) error {
 	var ps []partRecord
 	err := s.st.Update(func(tx *store.Tx) error {
-		if _, err := upload(tx, bucket, key, id); err != nil {
+		u, err := upload(tx, bucket, key, id)
+		if err != nil {
 			return err
 		}
-		var err error
+		if done != nil {
+			u.Completed = done
+			if err := tx.Put(uploadsTable, id, u); err != nil {
+				return err
+			}
+		}
 		if ps, err = parts(tx, id); err != nil {
 			return err
 		}
@@ -294,6 +351,9 @@ func (s *Service) abortUpload(bucket, key, id string) error {
 			if err := tx.Delete(partsTable, partKey(id, p.Number)); err != nil {
 				return err
 			}
+		}
+		if done != nil {
+			return nil
 		}
 		return tx.Delete(uploadsTable, id)
 	})
@@ -323,4 +383,125 @@ func blobError(err error) error {
 		return errorf(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
 	}
 	return err
+}
+
+// ListParts returns an upload's parts in order.
+func (s *Service) ListParts(bucket, key, id string) (uploadRecord, []partRecord, error) {
+	var u uploadRecord
+	var ps []partRecord
+	err := s.st.View(func(tx *store.Tx) error {
+		if !tx.Has(bucketsTable, bucket) {
+			return errNoSuchBucket(bucket)
+		}
+		var err error
+		if u, err = upload(tx, bucket, key, id); err != nil {
+			return err
+		}
+		ps, err = parts(tx, id)
+		return err
+	})
+	return u, ps, err
+}
+
+// pendingUpload is an upload in progress, as ListMultipartUploads lists it.
+type pendingUpload struct {
+	ID string
+	uploadRecord
+}
+
+// ListUploads returns a bucket's uploads in progress under prefix, in
+// S3's order: by key, then by initiation.
+func (s *Service) ListUploads(bucket, prefix string) ([]pendingUpload, error) {
+	var out []pendingUpload
+	err := s.st.View(func(tx *store.Tx) error {
+		if !tx.Has(bucketsTable, bucket) {
+			return errNoSuchBucket(bucket)
+		}
+		return tx.List(uploadsTable, "", func(id string, raw []byte) error {
+			var u uploadRecord
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return err
+			}
+			if u.Bucket == bucket && u.Completed == nil && strings.HasPrefix(u.Key, prefix) {
+				out = append(out, pendingUpload{ID: id, uploadRecord: u})
+			}
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		if !a.Initiated.Equal(b.Initiated) {
+			return a.Initiated.Before(b.Initiated)
+		}
+		return a.ID < b.ID
+	})
+	return out, err
+}
+
+// uploadPartCopy is UploadPartCopy: part n of an upload made of a source
+// object version, or the byte range of it x-amz-copy-source-range names.
+// The x-amz-copy-source-if-* preconditions are not evaluated.
+func (s *Service) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, key, id, number string) error {
+	n, err := strconv.Atoi(number)
+	if err != nil || n < 1 || n > 10000 {
+		return errorf(http.StatusBadRequest, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+	}
+	srcBucket, srcKey, srcVersion, err := parseCopySource(r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return err
+	}
+	if err := s.st.View(func(tx *store.Tx) error { _, err := upload(tx, bucket, key, id); return err }); err != nil {
+		return err
+	}
+	src, err := s.OpenObject(srcBucket, srcKey, srcVersion)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	first, length, err := copySourceRange(r.Header.Get("x-amz-copy-source-range"), src.Size)
+	if err != nil {
+		return err
+	}
+	blob, err := s.st.WriteBlob(io.NewSectionReader(src.File, first, length), nil)
+	if err != nil {
+		return blobError(err)
+	}
+	u, err := s.storePart(bucket, key, id, n, blob)
+	if err != nil {
+		return err
+	}
+	if srcVersion != "" || src.VersionID != NullVersion {
+		w.Header().Set("x-amz-copy-source-version-id", src.VersionID)
+	}
+	setSSEHeaders(w, ObjectInfo{ServerSideEncryption: sseOrDefault(u.SSE), SSEKMSKeyID: u.SSEKMSKeyID})
+	writeXML(w, http.StatusOK, copyPartResult{Xmlns: xmlns, ETag: `"` + blob.MD5 + `"`, LastModified: s3Time(s.now())})
+	return nil
+}
+
+// copySourceRange reads x-amz-copy-source-range, which S3 takes only in
+// the form bytes=first-last, within the source object; without it the
+// whole object is copied.
+func copySourceRange(h string, size int64) (first, length int64, err error) {
+	if h == "" {
+		return 0, size, nil
+	}
+	bad := errorf(http.StatusBadRequest, "InvalidArgument",
+		"The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	a, b, ok2 := strings.Cut(spec, "-")
+	if !ok || !ok2 {
+		return 0, 0, bad
+	}
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, 0, bad
+	}
+	if last >= size {
+		return 0, 0, errorf(http.StatusBadRequest, "InvalidArgument", "Range specified is not valid for source object of size: %d", size)
+	}
+	return first, last - first + 1, nil
 }

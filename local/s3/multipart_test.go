@@ -66,8 +66,14 @@ func TestMultipartUpload(t *testing.T) {
 	if *head.ETag != *out.ETag || *head.ContentType != "application/x-fw" {
 		t.Fatalf("head = %s %s", *head.ETag, *head.ContentType)
 	}
-	// The upload is gone once completed.
-	_, err = complete(p(1, e1), p(2, e2))
+	// Completing it again answers the same result, as S3 does; its parts
+	// can no longer change.
+	again, err := complete(p(1, e1), p(2, e2))
+	if err != nil || *again.ETag != *out.ETag || *again.VersionId != *out.VersionId {
+		t.Fatalf("repeated Complete = %+v, %v", again, err)
+	}
+	_, err = f.client.UploadPart(ctx, &sdks3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String("big.bin"),
+		UploadId: up.UploadId, PartNumber: aws.Int32(3), Body: bytes.NewReader([]byte("x"))})
 	wantCode(t, err, "NoSuchUpload", 404)
 
 	// A part under 5 MiB that is not the last is EntityTooSmall; abort ends an upload.

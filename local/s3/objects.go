@@ -43,7 +43,7 @@ func (s *Service) DeleteBucket(name string) error {
 		})
 		if !empty {
 			e := errorf(http.StatusConflict, "BucketNotEmpty", "The bucket you tried to delete is not empty")
-			e.Resource = name
+			e.Resource, e.BucketName = name, name
 			return e
 		}
 		return tx.Delete(bucketsTable, name)
@@ -113,10 +113,41 @@ type putOptions struct {
 	md5         []byte // Content-MD5 to check, nil for none
 	sha256      string // hex x-amz-content-sha256 to check, "" for none
 	metadata    map[string]string
+	sse, kmsKey string // server-side encryption asked for ("" = S3's default)
+	tags        []Tag
+	partSizes   []int64 // a multipart object's parts
+}
+
+// sseOrDefault is the x-amz-server-side-encryption S3 reports: every new
+// object is encrypted, with SSE-S3 (AES256) unless a request chose KMS.
+func sseOrDefault(v string) string {
+	if v == "" {
+		return "AES256"
+	}
+	return v
+}
+
+// checkSSE validates x-amz-server-side-encryption (and the KMS key id,
+// which only goes with aws:kms or aws:kms:dsse). otactl local encrypts
+// nothing; it keeps and reports what was asked.
+func checkSSE(sse, kmsKey string) error {
+	switch sse {
+	case "", "AES256", "aws:kms", "aws:kms:dsse":
+	default:
+		return errorf(http.StatusBadRequest, "InvalidArgument", "The encryption method specified is not supported")
+	}
+	if kmsKey != "" && sse != "aws:kms" && sse != "aws:kms:dsse" {
+		return errorf(http.StatusBadRequest, "InvalidArgument",
+			"x-amz-server-side-encryption-aws-kms-key-id goes with x-amz-server-side-encryption aws:kms or aws:kms:dsse only")
+	}
+	return nil
 }
 
 func (s *Service) putObject(bucket, key string, body io.Reader, o putOptions) (ObjectInfo, error) {
 	if err := checkKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := checkSSE(o.sse, o.kmsKey); err != nil {
 		return ObjectInfo{}, err
 	}
 	// Fail before reading the body when the bucket is missing.
@@ -146,6 +177,7 @@ func (s *Service) putObject(bucket, key string, body io.Reader, o putOptions) (O
 	rec := objectRecord{
 		Key: key, Blob: blob.ID, Size: blob.Size, MD5: blob.MD5,
 		LastModified: s.now().UTC(), ContentType: o.contentType, Metadata: o.metadata,
+		SSE: o.sse, SSEKMSKeyID: o.kmsKey, Tags: o.tags,
 	}
 	oi, err := s.commit(bucket, rec)
 	if err != nil {
@@ -274,8 +306,10 @@ func (s *Service) lookup(bucket, key, versionID string) (objectRecord, bool, err
 			if o.VersionID == versionID {
 				rec, latest = o, i == 0
 				if o.DeleteMarker {
+					// S3 names the one method a delete marker version allows.
 					e := errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.")
-					e.Header = map[string]string{"x-amz-delete-marker": "true", "x-amz-version-id": o.VersionID}
+					e.Header = map[string]string{"x-amz-delete-marker": "true", "x-amz-version-id": o.VersionID,
+						"Allow": "DELETE", "Last-Modified": o.LastModified.UTC().Format(http.TimeFormat)}
 					return e
 				}
 				return nil

@@ -14,6 +14,12 @@ import (
 
 func (s *Service) putObjectHTTP(w http.ResponseWriter, r *http.Request, bucket, key string) error {
 	o := putOptions{contentType: r.Header.Get("Content-Type"), metadata: userMetadata(r.Header)}
+	o.sse, o.kmsKey = sseHeaders(r.Header)
+	tags, err := parseTaggingHeader(r.Header.Get("x-amz-tagging"))
+	if err != nil {
+		return err
+	}
+	o.tags = tags
 	if h := r.Header.Get("Content-MD5"); h != "" {
 		b, err := decodeMD5(h)
 		if err != nil {
@@ -34,8 +40,23 @@ func (s *Service) putObjectHTTP(w http.ResponseWriter, r *http.Request, bucket, 
 	}
 	w.Header().Set("ETag", oi.ETag)
 	setVersionHeader(w, oi.VersionID)
+	setSSEHeaders(w, oi)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// sseHeaders reads x-amz-server-side-encryption and its KMS key id.
+func sseHeaders(h http.Header) (sse, kmsKey string) {
+	return h.Get("x-amz-server-side-encryption"), h.Get("x-amz-server-side-encryption-aws-kms-key-id")
+}
+
+// setSSEHeaders reports how an object is encrypted, as S3 does on
+// PutObject, CopyObject, GetObject, HeadObject and multipart uploads.
+func setSSEHeaders(w http.ResponseWriter, oi ObjectInfo) {
+	w.Header().Set("x-amz-server-side-encryption", oi.ServerSideEncryption)
+	if oi.SSEKMSKeyID != "" {
+		w.Header().Set("x-amz-server-side-encryption-aws-kms-key-id", oi.SSEKMSKeyID)
+	}
 }
 
 // setVersionHeader reports a version id the way S3 does: not at all for the
@@ -48,7 +69,8 @@ func setVersionHeader(w http.ResponseWriter, v string) {
 
 func base64Std(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 
-// userMetadata collects x-amz-meta-* headers.
+// userMetadata collects x-amz-meta-* headers, their names in lower case as
+// S3 keeps and returns them.
 func userMetadata(h http.Header) map[string]string {
 	var m map[string]string
 	for k, v := range h {
@@ -75,6 +97,18 @@ var responseOverrides = map[string]string{
 }
 
 func (s *Service) getObject(w http.ResponseWriter, r *http.Request, bucket, key, versionID string) error {
+	q := r.URL.Query()
+	part := 0
+	if q.Has("partNumber") {
+		n, err := strconv.Atoi(q.Get("partNumber"))
+		if err != nil || n < 1 || n > 10000 {
+			return errorf(http.StatusBadRequest, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+		}
+		if r.Header.Get("Range") != "" {
+			return errorf(http.StatusBadRequest, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
+		}
+		part = n
+	}
 	obj, err := s.OpenObject(bucket, key, versionID)
 	if err != nil {
 		return err
@@ -91,9 +125,13 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, bucket, key,
 		setVersionHeader(w, obj.VersionID)
 	}
 	for _, k := range sortedKeys(obj.Metadata) {
-		h.Set("x-amz-meta-"+k, obj.Metadata[k])
+		// Set directly: Header.Set would write X-Amz-Meta-Md for "md".
+		h["x-amz-meta-"+k] = []string{obj.Metadata[k]}
 	}
-	q := r.URL.Query()
+	setSSEHeaders(w, obj.ObjectInfo)
+	if obj.TagCount > 0 {
+		h.Set("x-amz-tagging-count", strconv.Itoa(obj.TagCount))
+	}
 	for p, hdr := range responseOverrides {
 		if v := q.Get(p); v != "" {
 			h.Set(hdr, v)
@@ -108,6 +146,12 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, bucket, key,
 		return errorf(status, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
 	}
 	start, length, partial, rerr := parseRange(r.Header.Get("Range"), obj.Size)
+	if part > 0 {
+		start, length, partial, rerr = partRange(obj.ObjectInfo, part)
+		if len(obj.PartSizes) > 0 {
+			h.Set("x-amz-mp-parts-count", strconv.Itoa(len(obj.PartSizes)))
+		}
+	}
 	if rerr != nil {
 		h.Set("Content-Range", fmt.Sprintf("bytes */%d", obj.Size))
 		return rerr
@@ -130,6 +174,27 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, bucket, key,
 	return nil
 }
 
+// partRange is the byte range of part n (partNumber on GetObject and
+// HeadObject): a multipart object's part, or the whole of an object one
+// request wrote, which is its only part; beyond the last part it is
+// InvalidPartNumber. S3 answers a part as a partial content.
+func partRange(oi ObjectInfo, n int) (start, length int64, partial bool, err error) {
+	sizes := oi.PartSizes
+	if len(sizes) == 0 {
+		sizes = []int64{oi.Size}
+	}
+	if n > len(sizes) {
+		return 0, 0, false, errorf(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+	}
+	for _, sz := range sizes[:n-1] {
+		start += sz
+	}
+	if sizes[n-1] == 0 {
+		return 0, 0, false, nil
+	}
+	return start, sizes[n-1], true, nil
+}
+
 // parseRange interprets a Range header as S3 does: one "bytes=" range; a
 // header it cannot parse (or several ranges) is ignored and the whole object
 // served; a range starting past the end is InvalidRange.
@@ -143,7 +208,7 @@ func parseRange(h string, size int64) (start, length int64, partial bool, err er
 		return 0, size, false, nil
 	}
 	invalid := &Error{Code: "InvalidRange", Status: http.StatusRequestedRangeNotSatisfiable,
-		Message: "The requested range is not satisfiable", Resource: ""}
+		Message: "The requested range is not satisfiable", RangeRequested: strings.TrimSpace(h), ActualObjectSize: &size}
 	if first == "" { // suffix: the last n bytes
 		n, perr := strconv.ParseInt(last, 10, 64)
 		if perr != nil || n < 0 {
@@ -182,27 +247,53 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, bucket, key
 	if err != nil {
 		return err
 	}
-	o := putOptions{}
-	switch d := r.Header.Get("x-amz-metadata-directive"); d {
+	metaDirective, tagDirective := r.Header.Get("x-amz-metadata-directive"), r.Header.Get("x-amz-tagging-directive")
+	switch metaDirective {
 	case "", "COPY", "REPLACE":
 	default:
-		return errorf(http.StatusBadRequest, "InvalidArgument", "Unknown metadata directive %q.", d)
+		return errorf(http.StatusBadRequest, "InvalidArgument", "Unknown metadata directive %q.", metaDirective)
+	}
+	switch tagDirective {
+	case "", "COPY", "REPLACE":
+	default:
+		return errorf(http.StatusBadRequest, "InvalidArgument", "Unknown tagging directive %q.", tagDirective)
+	}
+	o := putOptions{}
+	o.sse, o.kmsKey = sseHeaders(r.Header)
+	if tagDirective == "REPLACE" {
+		if o.tags, err = parseTaggingHeader(r.Header.Get("x-amz-tagging")); err != nil {
+			return err
+		}
 	}
 	src, err := s.OpenObject(srcBucket, srcKey, srcVersion)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	if r.Header.Get("x-amz-metadata-directive") == "REPLACE" {
+	// S3 refuses a copy that would change nothing: onto itself (its
+	// current version), keeping the metadata, storage class, website
+	// redirect and encryption.
+	if srcBucket == bucket && srcKey == key && src.IsLatest && metaDirective != "REPLACE" && o.sse == "" &&
+		r.Header.Get("x-amz-storage-class") == "" && r.Header.Get("x-amz-website-redirect-location") == "" {
+		return errorf(http.StatusBadRequest, "InvalidRequest",
+			"This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	if metaDirective == "REPLACE" {
 		o.contentType, o.metadata = r.Header.Get("Content-Type"), userMetadata(r.Header)
 	} else {
 		o.contentType, o.metadata = src.ContentType, src.Metadata
+	}
+	if tagDirective != "REPLACE" {
+		if o.tags, _, err = s.ObjectTagging(srcBucket, srcKey, src.VersionID); err != nil {
+			return err
+		}
 	}
 	oi, err := s.putObject(bucket, key, src.File, o)
 	if err != nil {
 		return err
 	}
 	setVersionHeader(w, oi.VersionID)
+	setSSEHeaders(w, oi)
 	if srcVersion != "" || src.VersionID != NullVersion {
 		w.Header().Set("x-amz-copy-source-version-id", src.VersionID)
 	}

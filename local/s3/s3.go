@@ -13,7 +13,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +78,11 @@ type Error struct {
 	Message  string
 	Status   int
 	Resource string
+	// The elements S3 adds to some errors' bodies: BucketName (NoSuchBucket,
+	// BucketNotEmpty), Key (NoSuchKey), UploadId (NoSuchUpload),
+	// ActualObjectSize and RangeRequested (InvalidRange).
+	BucketName, Key, UploadID, RangeRequested string
+	ActualObjectSize                          *int64
 	// Header is set on the response (x-amz-delete-marker for a deleted key).
 	Header map[string]string
 }
@@ -88,13 +95,13 @@ func errorf(status int, code, format string, args ...any) *Error {
 
 func errNoSuchBucket(b string) *Error {
 	e := errorf(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
-	e.Resource = b
+	e.Resource, e.BucketName = b, b
 	return e
 }
 
 func errNoSuchKey(key string) *Error {
 	e := errorf(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
-	e.Resource = key
+	e.Resource, e.Key = key, key
 	return e
 }
 
@@ -115,13 +122,21 @@ type ObjectInfo struct {
 	ContentType    string
 	IsDeleteMarker bool
 	IsLatest       bool
-	Metadata       map[string]string // x-amz-meta-* without the prefix
+	Metadata       map[string]string // x-amz-meta-* without the prefix, in lower case
+	// ServerSideEncryption is AES256 (S3's default for every object), aws:kms
+	// or aws:kms:dsse; SSEKMSKeyID the KMS key a request named.
+	ServerSideEncryption, SSEKMSKeyID string
+	// PartSizes are the part sizes of an object a multipart upload made
+	// (nil for one PutObject or CopyObject wrote).
+	PartSizes []int64
+	TagCount  int // object tags (x-amz-tagging-count)
 }
 
 type bucketRecord struct {
 	Name       string    `json:"name"`
 	Created    time.Time `json:"created"`
 	Versioning string    `json:"versioning,omitempty"`
+	Tags       []Tag     `json:"tags,omitempty"`
 }
 
 type objectRecord struct {
@@ -136,6 +151,10 @@ type objectRecord struct {
 	ContentType  string            `json:"contentType,omitempty"`
 	DeleteMarker bool              `json:"deleteMarker,omitempty"`
 	Metadata     map[string]string `json:"metadata,omitempty"`
+	SSE          string            `json:"sse,omitempty"` // "" = AES256, S3's default
+	SSEKMSKeyID  string            `json:"sseKmsKeyId,omitempty"`
+	PartSizes    []int64           `json:"partSizes,omitempty"` // multipart objects
+	Tags         []Tag             `json:"tags,omitempty"`
 }
 
 func (o *objectRecord) info(bucket string, latest bool) ObjectInfo {
@@ -143,9 +162,11 @@ func (o *objectRecord) info(bucket string, latest bool) ObjectInfo {
 		Bucket: bucket, Key: o.Key, VersionID: o.VersionID, Size: o.Size,
 		LastModified: o.LastModified, ContentType: o.ContentType,
 		IsDeleteMarker: o.DeleteMarker, IsLatest: latest, Metadata: o.Metadata,
+		PartSizes: o.PartSizes, SSEKMSKeyID: o.SSEKMSKeyID, TagCount: len(o.Tags),
 	}
 	if !o.DeleteMarker {
 		oi.ETag = o.etag()
+		oi.ServerSideEncryption = sseOrDefault(o.SSE)
 	}
 	return oi
 }
@@ -185,11 +206,25 @@ func validVersionID(v string) bool {
 	return err == nil
 }
 
-// validBucketName applies S3's naming rules (3–63 characters of lowercase
-// letters, digits, dots and hyphens, starting and ending with a letter or digit).
+// validBucketName applies S3's naming rules for general purpose buckets:
+// 3–63 characters of lowercase letters, digits, dots and hyphens, starting
+// and ending with a letter or digit; no two adjacent periods; not formatted
+// as an IP address (192.168.5.4); none of the prefixes xn--, sthree- and
+// amzn-s3-demo-, nor the suffixes -s3alias, --ol-s3, .mrap and --x-s3,
+// which S3 reserves.
 func validBucketName(b string) bool {
-	if len(b) < 3 || len(b) > 63 {
+	if len(b) < 3 || len(b) > 63 || strings.Contains(b, "..") || net.ParseIP(b) != nil {
 		return false
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(b, p) {
+			return false
+		}
+	}
+	for _, suf := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3"} {
+		if strings.HasSuffix(b, suf) {
+			return false
+		}
 	}
 	for i := 0; i < len(b); i++ {
 		c := b[i]

@@ -22,11 +22,16 @@ func requestID() string {
 }
 
 type errorBody struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string
-	Message   string
-	Resource  string `xml:",omitempty"`
-	RequestID string `xml:"RequestId"`
+	XMLName          xml.Name `xml:"Error"`
+	Code             string
+	Message          string
+	BucketName       string `xml:",omitempty"`
+	Key              string `xml:",omitempty"`
+	UploadID         string `xml:"UploadId,omitempty"`
+	ActualObjectSize *int64 `xml:",omitempty"`
+	RangeRequested   string `xml:",omitempty"`
+	Resource         string `xml:",omitempty"`
+	RequestID        string `xml:"RequestId"`
 }
 
 // WriteError writes err in S3's XML error shape. A non-*Error is an
@@ -61,7 +66,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(e.Status)
 		return
 	}
-	writeXML(w, e.Status, errorBody{Code: e.Code, Message: e.Message, Resource: resource, RequestID: id})
+	writeXML(w, e.Status, errorBody{Code: e.Code, Message: e.Message, BucketName: e.BucketName, Key: e.Key,
+		UploadID: e.UploadID, ActualObjectSize: e.ActualObjectSize, RangeRequested: e.RangeRequested,
+		Resource: resource, RequestID: id})
 }
 
 // AuthError builds the S3 error for a failed authentication (the server
@@ -245,4 +252,97 @@ type deleteResult struct {
 	Xmlns   string           `xml:"xmlns,attr"`
 	Deleted []deletedXML     `xml:"Deleted"`
 	Errors  []deleteErrorXML `xml:"Error"`
+}
+
+// tagging is the body of Put/Get*Tagging.
+type tagging struct {
+	XMLName xml.Name `xml:"Tagging"`
+	Xmlns   string   `xml:"xmlns,attr,omitempty"`
+	TagSet  []tagXML `xml:"TagSet>Tag"`
+}
+
+type tagXML struct {
+	Key   string
+	Value string
+}
+
+func (t tagging) tags() []Tag {
+	out := make([]Tag, 0, len(t.TagSet))
+	for _, x := range t.TagSet {
+		out = append(out, Tag{Key: x.Key, Value: x.Value})
+	}
+	return out
+}
+
+func taggingOf(tags []Tag) tagging {
+	t := tagging{Xmlns: xmlns, TagSet: []tagXML{}}
+	for _, x := range tags {
+		t.TagSet = append(t.TagSet, tagXML{Key: x.Key, Value: x.Value})
+	}
+	return t
+}
+
+type completeResult struct {
+	XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
+	Xmlns    string   `xml:"xmlns,attr"`
+	Location string
+	Bucket   string
+	Key      string
+	ETag     string
+}
+
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	ETag         string
+	LastModified string
+}
+
+type partXML struct {
+	PartNumber   int
+	LastModified string
+	ETag         string
+	Size         int64
+}
+
+type listPartsResult struct {
+	XMLName              xml.Name `xml:"ListPartsResult"`
+	Xmlns                string   `xml:"xmlns,attr"`
+	Bucket               string
+	Key                  string
+	UploadID             string `xml:"UploadId"`
+	PartNumberMarker     int
+	NextPartNumberMarker int
+	MaxParts             int
+	IsTruncated          bool
+	Parts                []partXML `xml:"Part"`
+	Initiator            owner
+	Owner                owner
+	StorageClass         string
+}
+
+type uploadXML struct {
+	Key          string
+	UploadID     string `xml:"UploadId"`
+	Initiator    owner
+	Owner        owner
+	StorageClass string
+	Initiated    string
+}
+
+type listUploadsResult struct {
+	XMLName            xml.Name `xml:"ListMultipartUploadsResult"`
+	Xmlns              string   `xml:"xmlns,attr"`
+	Bucket             string
+	KeyMarker          string
+	UploadIDMarker     string `xml:"UploadIdMarker"`
+	NextKeyMarker      string `xml:",omitempty"`
+	NextUploadIDMarker string `xml:"NextUploadIdMarker,omitempty"`
+	Prefix             string
+	Delimiter          string `xml:",omitempty"`
+	MaxUploads         int
+	IsTruncated        bool
+	EncodingType       string         `xml:",omitempty"`
+	Uploads            []uploadXML    `xml:"Upload"`
+	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
 }
