@@ -1,0 +1,184 @@
+package bootstrap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// makeBucket creates the bucket and tags it at once (a bucket whose tag
+// failed is deleted again, so no untagged bucket of ours is left), then
+// sets versioning, default encryption and the public access block. A
+// reused bucket gets the settings again, so a stopped run completes.
+func (r *run) makeBucket(ctx context.Context) error {
+	c := &r.cfg
+	step := "bucket " + c.Bucket
+	if !r.bucketHas {
+		if err := r.cl.CreateBucket(ctx, c.Bucket); err != nil {
+			if errors.Is(err, ErrNotYours) {
+				return stop(step, "bucket names are global and another account has this one: pass --bucket with another name", err)
+			}
+			return stop(step, "", err)
+		}
+		if err := r.markBucket(ctx); err != nil {
+			if derr := r.cl.DeleteBucket(ctx, c.Bucket); derr != nil {
+				err = fmt.Errorf("%w (and deleting the untagged bucket: %v)", err, derr)
+			}
+			return stop(step, "", err)
+		}
+	}
+	if err := r.cl.EnableVersioning(ctx, c.Bucket); err != nil {
+		return stop(step, "OTA needs a versioned bucket (Signer signs an exact object version); run bootstrap again once PutBucketVersioning works", err)
+	}
+	var notes []string
+	if r.bucketMark {
+		notes = append(notes, "owner recorded in s3://"+c.Bucket+"/"+c.markerKey()+": this endpoint does not implement bucket tagging")
+	}
+	for _, s := range []struct {
+		what string
+		fn   func(context.Context, string) error
+	}{{"default encryption (SSE-S3)", r.cl.EnableDefaultEncryption}, {"public access block", r.cl.BlockPublicAccess}} {
+		err := s.fn(ctx, c.Bucket)
+		switch {
+		case errors.Is(err, ErrNotImplemented):
+			notes = append(notes, s.what+" not set: this endpoint does not implement it")
+		case err != nil:
+			return stop(step, "run bootstrap again to finish the bucket's settings", fmt.Errorf("%s: %w", s.what, err))
+		}
+	}
+	note := "versioning on"
+	for _, n := range notes {
+		note += "; " + n
+	}
+	r.rep.add(state(r.bucketHas), "bucket", c.Bucket, note)
+	return nil
+}
+
+// markBucket tags the bucket, or records the owner in a marker object
+// where the endpoint cannot tag buckets.
+func (r *run) markBucket(ctx context.Context) error {
+	c := &r.cfg
+	if !r.bucketMark {
+		err := r.cl.TagBucket(ctx, c.Bucket, c.tags())
+		if !errors.Is(err, ErrNotImplemented) {
+			return err
+		}
+		r.bucketMark = true
+	}
+	return r.cl.PutObject(ctx, c.Bucket, c.markerKey(), []byte(c.Name+"\n"))
+}
+
+// The OTA update service role, as the FreeRTOS user guide builds it: trust
+// for iot.amazonaws.com (limited to this account against the confused
+// deputy), AmazonFreeRTOSOTAUpdate, S3 access to this bucket's objects, and
+// iam:GetRole/iam:PassRole on the role itself.
+func (r *run) trustPolicy() string {
+	return mustJSON(policyDoc{Version: "2012-10-17", Statement: []statement{{
+		Effect: "Allow", Principal: map[string]string{"Service": "iot.amazonaws.com"}, Action: "sts:AssumeRole",
+		Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": r.account}},
+	}}})
+}
+
+func (r *run) inlinePolicies(roleArn string) map[string]string {
+	return map[string]string{
+		"otactl-ota-s3": mustJSON(policyDoc{Version: "2012-10-17", Statement: []statement{{
+			Effect: "Allow", Action: []string{"s3:GetObjectVersion", "s3:GetObject", "s3:PutObject"},
+			Resource: "arn:aws:s3:::" + r.cfg.Bucket + "/*"}}}),
+		"otactl-ota-passrole": mustJSON(policyDoc{Version: "2012-10-17", Statement: []statement{{
+			Effect: "Allow", Action: []string{"iam:GetRole", "iam:PassRole"}, Resource: roleArn}}}),
+	}
+}
+
+type policyDoc struct {
+	Version   string      `json:"Version"`
+	Statement []statement `json:"Statement"`
+}
+
+type statement struct {
+	Effect    string                       `json:"Effect"`
+	Principal map[string]string            `json:"Principal,omitempty"`
+	Action    any                          `json:"Action"`
+	Resource  any                          `json:"Resource,omitempty"`
+	Condition map[string]map[string]string `json:"Condition,omitempty"`
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// makeRole creates the role (tagged in the same call) and gives it its
+// policies; a reused role gets them again (both calls are idempotent), so
+// a run stopped between the two completes it.
+func (r *run) makeRole(ctx context.Context) error {
+	c := &r.cfg
+	step := "IAM role " + c.Role
+	arn := ""
+	if r.role != nil {
+		arn = r.role.Arn
+	} else {
+		var err error
+		if arn, err = r.cl.CreateRole(ctx, c.Role, r.trustPolicy(), c.tags()); err != nil {
+			return stop(step, "", err)
+		}
+	}
+	if err := r.cl.AttachRolePolicy(ctx, c.Role, ManagedPolicyArn); err != nil {
+		return stop(step, "run bootstrap again to finish the role", fmt.Errorf("AttachRolePolicy %s: %w", ManagedPolicyArn, err))
+	}
+	for _, name := range []string{"otactl-ota-s3", "otactl-ota-passrole"} {
+		if err := r.cl.PutRolePolicy(ctx, c.Role, name, r.inlinePolicies(arn)[name]); err != nil {
+			return stop(step, "run bootstrap again to finish the role", fmt.Errorf("PutRolePolicy %s: %w", name, err))
+		}
+	}
+	r.rep.RoleArn = arn
+	r.rep.add(state(r.role != nil), "IAM role", arn, "trust iot.amazonaws.com; AmazonFreeRTOSOTAUpdate; S3 on this bucket; iam:PassRole on itself")
+	return nil
+}
+
+// makeSigning makes the key pair (unless the user's or an earlier run's is
+// there) and imports it into ACM, tagged.
+func (r *run) makeSigning(ctx context.Context) error {
+	c := &r.cfg
+	if r.sig == nil {
+		sig, err := c.makeSigning()
+		if err != nil {
+			return stop("code-signing key", "", err)
+		}
+		r.sig = sig
+		r.rep.add(Created, "code-signing key", c.signingKey(), "ECDSA P-256, mode 0600; certificate "+c.signingCert())
+	} else if c.CertFile != "" {
+		r.rep.add(LeftAlone, "code-signing key", c.KeyFile, "yours (--cert/--key): imported, never changed or deleted")
+	} else {
+		r.rep.add(Reused, "code-signing key", c.signingKey(), "")
+	}
+	if r.certArn == "" {
+		arn, err := r.cl.ImportCertificate(ctx, r.sig.certPEM, r.sig.keyPEM, c.tags())
+		if err != nil {
+			return stop("ACM certificate", "", err)
+		}
+		r.certArn = arn
+		r.rep.add(Created, "ACM certificate", arn, "")
+		return nil
+	}
+	r.rep.add(Reused, "ACM certificate", r.certArn, "")
+	return nil
+}
+
+func (r *run) makeProfile(ctx context.Context) error {
+	c := &r.cfg
+	r.rep.Profile = c.Profile
+	if r.profile != nil {
+		r.rep.add(Reused, "signing profile", c.Profile, c.Platform+", certname "+c.CertName)
+		return nil
+	}
+	p := Profile{Name: c.Profile, PlatformID: c.Platform, CertificateArn: r.certArn, CertName: c.CertName}
+	if err := r.cl.PutSigningProfile(ctx, p, c.tags()); err != nil {
+		return stop("signing profile "+c.Profile, "", err)
+	}
+	r.rep.add(Created, "signing profile", c.Profile, c.Platform+", certname "+c.CertName)
+	return nil
+}
