@@ -94,7 +94,7 @@ out["Bodies"].append(s3.get_object(Bucket="stall", Key="k2")["Body"].read().deco
 func TestBoto3WireDetails(t *testing.T) {
 	f := newFixture(t)
 	var out struct {
-		Meta, CopyMeta, MPUMeta     map[string]string
+		Meta, CopyMeta, MPUMeta      map[string]string
 		SelfCopy, NoBucket, NotEmpty []any
 		NoKey, CopyNoKey, NoUpload   []any
 		BadRange, DMHead             []any
