@@ -54,8 +54,21 @@ func (m *Manager) List(ctx context.Context) ([]UpdateSummary, error) {
 		}
 		out = append(out, s)
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].CreatedAt.After(out[b].CreatedAt) })
-	return out, nil
+	sort.Slice(out, func(a, b int) bool {
+		if !out[a].CreatedAt.Equal(out[b].CreatedAt) {
+			return out[a].CreatedAt.After(out[b].CreatedAt)
+		}
+		return len(out[a].JobID) > len(out[b].JobID) || len(out[a].JobID) == len(out[b].JobID) && out[a].JobID > out[b].JobID
+	})
+	// An update replaced with --replace has several jobs: the newest runs it.
+	seen, kept := map[string]bool{}, out[:0]
+	for _, u := range out {
+		if !seen[u.UpdateID] {
+			seen[u.UpdateID] = true
+			kept = append(kept, u)
+		}
+	}
+	return kept, nil
 }
 
 // DocumentSummary is what otactl reads back from an afr_ota document.
@@ -68,8 +81,10 @@ type DocumentSummary struct {
 // DocumentFile is one file entry of an afr_ota document.
 type DocumentFile struct {
 	FilePath, CertFile, SigKey, UpdateDataURL string
+	Signature                                 string // the value under SigKey
 	FileSize                                  int64
 	FileID                                    int
+	FileType                                  *int
 }
 
 // ParseJobDocument reads an afr_ota document; what it cannot read stays empty.
@@ -97,9 +112,14 @@ func ParseJobDocument(doc string) DocumentSummary {
 		if n, ok := f["fileid"].(float64); ok {
 			df.FileID = int(n)
 		}
-		for k := range f {
+		if n, ok := f["fileType"].(float64); ok {
+			t := int(n)
+			df.FileType = &t
+		}
+		for k, v := range f {
 			if strings.HasPrefix(k, "sig-") {
 				df.SigKey = k
+				df.Signature, _ = v.(string)
 			}
 		}
 		out.Files = append(out.Files, df)
@@ -117,39 +137,37 @@ type UpdateDetails struct {
 	Document    string          `json:"jobDocument"`
 	DocSummary  DocumentSummary `json:"-"`
 	Executions  []Execution     `json:"executions,omitempty"`
+	// Replaced are the update's earlier jobs (otactl create --replace), oldest first.
+	Replaced []JobSummary `json:"replacedJobs,omitempty"`
 }
 
 // ErrNotOurs is returned for a job otactl did not make.
 var ErrNotOurs = errors.New("not made by otactl")
 
-// find returns the job of update id, checking otactl made it.
-func (m *Manager) find(ctx context.Context, id string) (Job, []Tag, error) {
-	jobID := id
-	if !strings.HasPrefix(id, JobIDPrefix) {
-		jobID = JobIDPrefix + id
+// find returns the job that runs update id now (the newest of its jobs,
+// see JobIDFor), checking otactl made it, and the jobs it replaced.
+func (m *Manager) find(ctx context.Context, id string) (Job, []Tag, []Job, error) {
+	updateID := strings.TrimPrefix(id, JobIDPrefix)
+	g, err := findUpdate(ctx, m.Cloud, updateID)
+	if errors.Is(err, ErrNotFound) {
+		return Job{}, nil, nil, fmt.Errorf("update %s: %w", id, err)
+	} else if err != nil {
+		return Job{}, nil, nil, err
 	}
-	job, err := m.Cloud.DescribeJob(ctx, jobID)
-	if err != nil {
-		return job, nil, fmt.Errorf("update %s: %w", id, err)
-	}
-	tags, err := m.Cloud.ListTags(ctx, job.JobArn)
-	if err != nil {
-		return job, nil, err
-	}
-	if tagValue(tags, TagUpdateID) == "" {
-		return job, nil, fmt.Errorf("job %s: %w (it has no %s tag)", jobID, ErrNotOurs, TagUpdateID)
-	}
-	return job, tags, nil
+	return g.Job, g.Tags, g.Earlier, nil
 }
 
 // Describe gathers an update's job, windows, stream, document and, when
 // executions is set, every device's execution.
 func (m *Manager) Describe(ctx context.Context, id string, executions bool) (*UpdateDetails, error) {
-	job, tags, err := m.find(ctx, id)
+	job, tags, earlier, err := m.find(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	d := &UpdateDetails{UpdateID: tagValue(tags, TagUpdateID), Job: job, JobRaw: job.Raw}
+	for _, e := range earlier {
+		d.Replaced = append(d.Replaced, JobSummary{JobID: e.JobID, JobArn: e.JobArn, Status: e.Status, TargetSelection: e.TargetSelection, CreatedAt: e.CreatedAt})
+	}
 	if d.Document, err = m.Cloud.GetJobDocument(ctx, job.JobID); err != nil {
 		return nil, err
 	}
@@ -225,7 +243,7 @@ func NextWindows(ws []MaintenanceWindow, now time.Time, n int) []time.Time {
 
 // Cancel cancels an update's job; force also cancels executions in progress.
 func (m *Manager) Cancel(ctx context.Context, id string, force bool) error {
-	job, _, err := m.find(ctx, id)
+	job, _, _, err := m.find(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -243,6 +261,8 @@ type DeleteOptions struct {
 type Deleted struct {
 	Job           string   `json:"job"`
 	Stream        string   `json:"stream,omitempty"`
+	Replaced      []string `json:"replacedJobs,omitempty"`    // the update's earlier jobs, deleted too
+	OtherStreams  []string `json:"replacedStreams,omitempty"` // their streams
 	ObjectVersion []string `json:"objectVersions,omitempty"`
 }
 
@@ -250,12 +270,39 @@ type Deleted struct {
 var signingJobKey = regexp.MustCompile(`([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
 
 // Delete deletes the update's job, then the stream otactl made for it (a
-// stream the user gave is never deleted), then optionally the signed objects.
+// stream the user gave is never deleted), then optionally the signed
+// objects; the jobs --replace canceled go the same way, newest first.
 func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) (*Deleted, error) {
-	job, tags, err := m.find(ctx, id)
+	job, tags, earlier, err := m.find(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	out := &Deleted{Job: job.JobID}
+	purged := map[S3Location]bool{}
+	if out.Stream, err = m.deleteJob(ctx, job, tags, o, out, purged); err != nil {
+		return out, err
+	}
+	for i := len(earlier) - 1; i >= 0; i-- {
+		e := earlier[i]
+		etags, err := m.Cloud.ListTags(ctx, e.JobArn)
+		if err != nil {
+			return out, err
+		}
+		st, err := m.deleteJob(ctx, e, etags, o, out, purged)
+		if err != nil {
+			return out, err
+		}
+		out.Replaced = append(out.Replaced, e.JobID)
+		if st != "" {
+			out.OtherStreams = append(out.OtherStreams, st)
+		}
+	}
+	return out, nil
+}
+
+// deleteJob deletes one job of the update and what goes with it; it
+// returns the stream it deleted.
+func (m *Manager) deleteJob(ctx context.Context, job Job, tags []Tag, o DeleteOptions, out *Deleted, purged map[S3Location]bool) (string, error) {
 	var streamFiles []S3Location
 	streamID := tagValue(tags, TagStreamID)
 	if streamID != "" {
@@ -266,23 +313,28 @@ func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) (*Dele
 		}
 	}
 	if err := m.Cloud.DeleteJob(ctx, job.JobID, o.Force); err != nil {
-		return nil, fmt.Errorf("iot:DeleteJob %s: %w", job.JobID, err)
+		return "", fmt.Errorf("iot:DeleteJob %s: %w", job.JobID, err)
 	}
-	out := &Deleted{Job: job.JobID}
+	deleted := ""
 	if streamID != "" && !o.KeepStream {
 		if err := m.Cloud.DeleteStream(ctx, streamID); err != nil && !errors.Is(err, ErrNotFound) {
-			return out, fmt.Errorf("job deleted; iot:DeleteStream %s: %w", streamID, err)
+			return "", fmt.Errorf("job %s deleted; iot:DeleteStream %s: %w", job.JobID, streamID, err)
 		}
-		out.Stream = streamID
+		deleted = streamID
 	}
 	if o.PurgeSignedObjects {
 		for _, loc := range streamFiles {
+			key := S3Location{Bucket: loc.Bucket, Key: loc.Key}
+			if purged[key] { // an unchanged file: both jobs streamed the same signed object
+				continue
+			}
+			purged[key] = true
 			if err := m.purgeSigned(ctx, loc, out); err != nil {
-				return out, err
+				return deleted, err
 			}
 		}
 	}
-	return out, nil
+	return deleted, nil
 }
 
 // purgeSigned deletes every version of a signed object's key, but only when

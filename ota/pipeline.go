@@ -11,10 +11,14 @@ import (
 )
 
 // Pipeline runs an update's plan against a Cloud: what CreateOTAUpdate does,
-// step by step, with every CreateJob option. It is safe to run twice: each
-// step finds what an earlier run made (signing jobs by client token, the
-// raw copy by its size, the stream by its id derived from the update id, the
-// job by its tag), and a failed run removes what it created.
+// step by step, with every CreateJob option. Before the first call that
+// changes anything it checks every precondition it can read (check) and
+// reports all that fail. It is safe to run twice: each step finds what an
+// earlier run made (signing jobs by client token, the raw copy by its size,
+// the stream by its id derived from the update id, the job by its tag), and
+// a failed run removes what it created. On an update that exists it applies
+// what UpdateJob can change and refuses the rest (existing), or with
+// Replace creates the update's next job.
 type Pipeline struct {
 	Cloud Cloud
 	// Now is the clock the scheduling rules are checked against.
@@ -28,6 +32,9 @@ type Pipeline struct {
 	CreatePackageVersions bool
 	// Progress, when set, hears what the pipeline is doing.
 	Progress func(event string)
+	// Replace: a changed update that cannot change in place gets a new job
+	// (the running one is canceled) instead of being refused.
+	Replace bool
 }
 
 // Result is what a run made (or found).
@@ -36,7 +43,10 @@ type Result struct {
 	JobID     string       `json:"jobId"`
 	JobArn    string       `json:"jobArn"`
 	StreamID  string       `json:"streamId,omitempty"`
-	Unchanged bool         `json:"unchanged"` // an earlier run made the job; nothing was done
+	Unchanged bool         `json:"unchanged"`          // an earlier run made the job as the spec says; nothing was done
+	Updated   bool         `json:"updated"`            // the running job was changed in place (Changes)
+	Replaced  string       `json:"replaced,omitempty"` // the job --replace canceled
+	Changes   []Change     `json:"changes,omitempty"`  // what differed from the existing update
 	Files     []FileResult `json:"files,omitempty"`
 	Created   []string     `json:"created,omitempty"`
 	Document  string       `json:"jobDocument,omitempty"`
@@ -89,12 +99,15 @@ type run struct {
 	spec     *Spec
 	account  string
 	region   string
+	jobID    string // the job this run creates: JobIDFor(update, gen)
+	gen      int
+	replaces string                                  // the job a replacement replaces
 	created  []func(context.Context) (string, error) // undo steps, oldest first
 	progress func(string)
 }
 
-// Run creates the update described by s.
-func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
+// start validates s and reads the account.
+func (p *Pipeline) start(ctx context.Context, s *Spec) (*run, error) {
 	now := time.Now
 	if p.Now != nil {
 		now = p.Now
@@ -102,7 +115,7 @@ func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
 	if errs := Validate(s, now()); len(errs) > 0 {
 		return nil, errs
 	}
-	r := &run{p: p, spec: s, region: p.Cloud.Region(), progress: func(string) {}}
+	r := &run{p: p, spec: s, region: p.Cloud.Region(), jobID: s.JobID(), gen: 1, progress: func(string) {}}
 	if p.Progress != nil {
 		r.progress = p.Progress
 	}
@@ -110,15 +123,30 @@ func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
 	if r.account, err = p.Cloud.AccountID(ctx); err != nil {
 		return nil, &StepError{Step: "sts:GetCallerIdentity", Err: err}
 	}
+	return r, nil
+}
+
+// Run creates the update described by s, or brings the update that exists
+// to s (existing).
+func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
+	r, err := p.start(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{UpdateID: s.OTAUpdateID, JobID: s.JobID()}
 
-	// An update whose job exists was made by an earlier run (or by someone else).
-	if job, err := p.Cloud.DescribeJob(ctx, s.JobID()); err == nil {
-		return r.existing(ctx, res, job)
-	} else if !errors.Is(err, ErrNotFound) {
+	// An update whose job exists was made by an earlier run; a job of that
+	// id made otherwise is one of the problems check reports.
+	g, err := findUpdate(ctx, p.Cloud, s.OTAUpdateID)
+	switch {
+	case err == nil:
+		return r.existing(ctx, res, g)
+	case !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNotOurs):
 		return nil, &StepError{Step: "iot:DescribeJob", Err: err}
 	}
-
+	if err := r.check(ctx, r.jobID); err != nil {
+		return nil, err
+	}
 	res, err = r.create(ctx, res)
 	if err != nil {
 		var se *StepError
@@ -127,21 +155,6 @@ func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
 		}
 		r.cleanup(se)
 		return nil, se
-	}
-	return res, nil
-}
-
-func (r *run) existing(ctx context.Context, res *Result, job Job) (*Result, error) {
-	tags, err := r.p.Cloud.ListTags(ctx, job.JobArn)
-	if err != nil {
-		return nil, &StepError{Step: "iot:ListTagsForResource", Err: err}
-	}
-	if tagValue(tags, TagUpdateID) != r.spec.OTAUpdateID {
-		return nil, &StepError{Step: "iot:DescribeJob", Err: fmt.Errorf("%w: job %s exists but was not made by otactl for update %s", ErrAlreadyExists, job.JobID, r.spec.OTAUpdateID)}
-	}
-	res.Unchanged, res.JobArn, res.StreamID = true, job.JobArn, tagValue(tags, TagStreamID)
-	if doc, err := r.p.Cloud.GetJobDocument(ctx, job.JobID); err == nil {
-		res.Document = doc
 	}
 	return res, nil
 }
@@ -192,10 +205,13 @@ func (r *run) create(ctx context.Context, res *Result) (*Result, error) {
 	res.Warnings, res.Document = warnings, string(doc)
 
 	req := resolver{env: PlanEnv{Region: r.region, AccountID: r.account}}.jobRequest(s, string(doc))
-	req.Targets, req.DestinationPackageVersions = targets, pkgs
+	req.JobID, req.Targets, req.DestinationPackageVersions = r.jobID, targets, pkgs
 	if res.StreamID != "" && existingStream(s) == "" {
 		// Only a stream otactl made is named here: delete removes what this tag names.
 		req.Tags = append(req.Tags, Tag{TagStreamID, res.StreamID})
+	}
+	if r.replaces != "" {
+		req.Tags = append(req.Tags, Tag{TagReplaces, r.replaces})
 	}
 	r.progress("creating job " + req.JobID)
 	arn, err := r.p.Cloud.CreateJob(ctx, req)
@@ -221,7 +237,11 @@ func (r *run) stream(ctx context.Context, files []FileResult) (string, error) {
 		}
 		return id, nil
 	}
-	id := StreamIDFor(r.account, r.region, r.spec.OTAUpdateID)
+	seed := r.spec.OTAUpdateID
+	if r.gen > 1 { // a replacement's stream is its own: the old job keeps its stream
+		seed = fmt.Sprintf("%s#r%d", seed, r.gen)
+	}
+	id := StreamIDFor(r.account, r.region, seed)
 	want := Stream{ID: id, Description: "otactl update " + r.spec.OTAUpdateID}
 	for _, f := range files {
 		want.Files = append(want.Files, StreamFileLocation{FileID: f.FileID, S3: *f.Raw})

@@ -53,6 +53,8 @@ type Plan struct {
 	JobDocument json.RawMessage `json:"jobDocument"`
 	CreateJob   JobRequest      `json:"createJob"`
 	Warnings    []string        `json:"warnings,omitempty"`
+	// Diff is what would change on the update that exists (plan --diff).
+	Diff *Diff `json:"diff,omitempty"`
 }
 
 // NewPlan validates s and returns the plan of calls that creates it; the job

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,16 +20,32 @@ func newCreateCmd() *cobra.Command {
 	var cf cloudFlags
 	var out outputFlag
 	var signingTimeout time.Duration
-	var createPackages bool
+	var createPackages, replace bool
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create an OTA update: sign, stream, job document and CreateJob with every job option",
 		Long: `create performs what AWS IoT CreateOTAUpdate does, step by step (see otactl plan),
-with every CreateJob option. It is safe to run twice: a second run finds what
-the first made and exits 0 ("already exists, unchanged"). When a step fails,
-what this run created (stream, job) is removed and the error names the step.
-Ctrl-C while waiting for signing stops cleanly.`,
+with every CreateJob option.
+
+Before anything is signed or created it checks every precondition it can
+read (bucket versioning, objects, signing profile, targets, stream, package
+versions, job id) and reports all that fail at once (exit 2; 1 when a check
+itself could not run). When a step fails, what this run created (stream,
+job) is removed and the error names the step. Ctrl-C while waiting for
+signing stops cleanly.
+
+On an update that exists, create applies the spec: nothing differs →
+"unchanged"; what UpdateJob can change (description, presignedUrlConfig,
+jobExecutionsRolloutConfig, abortConfig, timeoutConfig,
+jobExecutionsRetryConfig, tags, targets added to a CONTINUOUS job) is changed
+on the running job and each change is listed; anything else (files,
+signatures, protocols, a SNAPSHOT job's targets, scheduling, package
+versions) is refused naming each field (exit 2). --replace then cancels the
+running job and creates the update's next job (AFR_OTA-<id>-r2, -r3, ...);
+otactl describe lists the jobs it replaced. otactl plan --diff shows all of
+this without changing anything.`,
 		Example: `  otactl create -f examples/firmware-update.yaml --endpoint-url http://127.0.0.1:4566
+  otactl create -f examples/firmware-update.yaml --replace   # a new firmware for a running update
   otactl create --update-id fw-1-2-0 --bucket fw-bucket --file-key fw.bin \
       --signing-profile fwsigner --role ota-role --thing-group sensors --retries 2`,
 		Args: cobra.NoArgs,
@@ -50,13 +67,13 @@ Ctrl-C while waiting for signing stops cleanly.`,
 				return err
 			}
 			p := &ota.Pipeline{Cloud: cloud, SigningTimeout: signingTimeout, CreatePackageVersions: createPackages,
-				Progress: cf.progress(cmd.ErrOrStderr())}
+				Progress: cf.progress(cmd.ErrOrStderr()), Replace: replace}
 			res, err := p.Run(ctx, s)
 			if p.Progress != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), "\r\033[K")
 			}
 			if err != nil {
-				return cloudError(err)
+				return createError(err)
 			}
 			if out.json() {
 				return printJSON(cmd.OutOrStdout(), res)
@@ -70,14 +87,36 @@ Ctrl-C while waiting for signing stops cleanly.`,
 	out.register(cmd.Flags())
 	cmd.Flags().DurationVar(&signingTimeout, "signing-timeout", 10*time.Minute, "how long to wait for each signing job")
 	cmd.Flags().BoolVar(&createPackages, "create-package-version", false, "create destination package versions (package@version) that do not exist")
+	cmd.Flags().BoolVar(&replace, "replace", false, "an update that exists and differs: cancel its job and create the next one (AFR_OTA-<id>-r2, ...)")
 	return cmd
 }
 
+// createError gives create's failures their exit code. A missing resource
+// the spec names is invalid input (2), never "the update does not exist"
+// (3): check reports those before anything is created.
+func createError(err error) error {
+	var ce *ota.CheckError
+	var change *ota.ChangeError
+	var es ota.Errors
+	switch {
+	case errors.As(err, &ce) && ce.Invalid(), errors.As(err, &change), errors.As(err, &es):
+		return invalid(err)
+	}
+	return &exitError{ExitFailure, err}
+}
+
 func printCreated(w io.Writer, r *ota.Result) {
-	if r.Unchanged {
-		fmt.Fprintf(w, "Update %s already exists, unchanged (job %s).\n", r.UpdateID, r.JobArn)
-		fmt.Fprintf(w, "To apply a changed spec, delete it first: otactl delete %s\n", r.UpdateID)
-	} else {
+	switch {
+	case r.Unchanged:
+		fmt.Fprintf(w, "Update %s already exists, unchanged: it is as the spec says (job %s).\n", r.UpdateID, r.JobArn)
+	case r.Updated:
+		fmt.Fprintf(w, "Updated OTA update %s in place (job %s):\n", r.UpdateID, r.JobArn)
+		printChanges(w, r.Changes)
+	default:
+		if r.Replaced != "" {
+			fmt.Fprintf(w, "Replaced job %s (canceled) of update %s:\n", r.Replaced, r.UpdateID)
+			printChanges(w, r.Changes)
+		}
 		fmt.Fprintf(w, "Created OTA update %s\n", r.UpdateID)
 		fmt.Fprintf(w, "  job     %s\n", r.JobArn)
 		if r.StreamID != "" {
@@ -98,6 +137,21 @@ func printCreated(w io.Writer, r *ota.Result) {
 		fmt.Fprintln(w, "warning:", warn)
 	}
 	fmt.Fprintf(w, "Watch it: otactl describe %s\n", r.UpdateID)
+}
+
+// printChanges lists changes one a line: ~ in place, ! not in place.
+func printChanges(w io.Writer, cs []ota.Change) {
+	for _, c := range cs {
+		mark := "~"
+		if !c.InPlace {
+			mark = "!"
+		}
+		fmt.Fprintf(w, "  %s %s: %s → %s", mark, c.Path, ota.Show(c.Current), ota.Show(c.Desired))
+		if c.Why != "" {
+			fmt.Fprintf(w, " (%s)", c.Why)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // withTimeout bounds management calls.

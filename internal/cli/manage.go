@@ -101,6 +101,9 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 	fmt.Fprintf(w, "Status\t%s\n", j.Status)
 	fmt.Fprintf(w, "Targets\t%s (%s)\n", strings.Join(j.Targets, ", "), orDefault(j.TargetSelection, "SNAPSHOT"))
 	fmt.Fprintf(w, "Created\t%s\n", j.CreatedAt.UTC().Format(time.RFC3339))
+	for _, r := range d.Replaced {
+		fmt.Fprintf(w, "Replaced\t%s (%s, created %s)\n", r.JobID, r.Status, r.CreatedAt.UTC().Format(time.RFC3339))
+	}
 	if sc := j.SchedulingConfig; sc != nil {
 		if sc.StartTime != "" || sc.EndTime != "" {
 			fmt.Fprintf(w, "Schedule\tstart %s, end %s, then %s\n", orDefault(sc.StartTime, "-"), orDefault(sc.EndTime, "-"), orDefault(sc.EndBehavior, "-"))
@@ -194,6 +197,12 @@ func newDeleteCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "Deleted job %s\n", del.Job)
 			if del.Stream != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "Deleted stream %s\n", del.Stream)
+			}
+			for _, j := range del.Replaced {
+				fmt.Fprintf(cmd.OutOrStdout(), "Deleted replaced job %s\n", j)
+			}
+			for _, st := range del.OtherStreams {
+				fmt.Fprintf(cmd.OutOrStdout(), "Deleted stream %s\n", st)
 			}
 			for _, v := range del.ObjectVersion {
 				fmt.Fprintf(cmd.OutOrStdout(), "Deleted %s\n", v)
