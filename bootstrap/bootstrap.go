@@ -117,11 +117,11 @@ func (c *Config) names(account, region string) error {
 func (c *Config) tags() map[string]string { return map[string]string{TagKey: c.Name} }
 
 // Paths of what bootstrap writes in OutDir.
-func (c *Config) signingDir() string         { return filepath.Join(c.OutDir, "signing") }
-func (c *Config) signingCert() string        { return filepath.Join(c.signingDir(), c.CertName) }
-func (c *Config) signingKey() string         { return filepath.Join(c.signingDir(), "code_sign.key") }
+func (c *Config) signingDir() string            { return filepath.Join(c.OutDir, "signing") }
+func (c *Config) signingCert() string           { return filepath.Join(c.signingDir(), c.CertName) }
+func (c *Config) signingKey() string            { return filepath.Join(c.signingDir(), "code_sign.key") }
 func (c *Config) DeviceDir(thing string) string { return filepath.Join(c.OutDir, "devices", thing) }
-func (c *Config) SpecPath() string           { return filepath.Join(c.OutDir, "ota-update.yaml") }
+func (c *Config) SpecPath() string              { return filepath.Join(c.OutDir, "ota-update.yaml") }
 
 // State is what a run decided, line by line.
 type State int
