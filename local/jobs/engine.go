@@ -35,6 +35,12 @@ type jobState struct {
 	// Ended is set once schedulingConfig.endTime has been applied.
 	Ended bool `json:"ended,omitempty"`
 	Waves int  `json:"waves"`
+	// Config is the configuration UpdateJob can change (member → JSON) as
+	// the engine last applied it; a difference is an UpdateJob (updated.go).
+	Config map[string]string `json:"config,omitempty"`
+	// Base is the job's counts when its rollout configuration last
+	// changed: an exponential rate counts from there.
+	Base baseline `json:"base,omitempty"`
 }
 
 // Event is one entry of the engine's timeline (for otactl rehearse and logs).
@@ -62,6 +68,7 @@ const (
 	EventEnded     = "ended"     // endTime reached: endBehavior applied
 	EventCompleted = "completed" // every execution ended
 	EventCanceled  = "canceled"  // the job was canceled
+	EventUpdated   = "updated"   // UpdateJob changed the rollout, abort, timeout or retry configuration
 )
 
 // Engine runs the jobs of one iot.Service. Create it with New.
@@ -343,6 +350,7 @@ func (e *Engine) process(id string, now time.Time) (next time.Time, active bool)
 			return time.Time{}, false
 		}
 	}
+	e.noteUpdate(&j, &st, now)
 	if c, hit := abortHit(&j); hit {
 		if _, err := e.svc.CancelJob(id, false, AbortReasonCode, abortComment(c, &j)); err == nil {
 			e.emit(Event{At: now, Kind: EventAborted, JobID: id, Detail: abortComment(c, &j)})
@@ -372,7 +380,7 @@ func (e *Engine) rollout(j *iot.Job, st *jobState, now time.Time) time.Time {
 	if at.IsZero() || at.After(now) {
 		return at
 	}
-	rate := RatePerMinute(j)
+	rate := ratePerMinute(j, st.Base)
 	things, err := e.svc.QueueExecutions(j.JobID, rate)
 	if err != nil {
 		return now.Add(time.Minute)

@@ -39,28 +39,40 @@ func notified(p iot.ProcessDetails) int {
 // minute: maximumPerMinute, or with exponentialRate the base rate times
 // incrementFactor for every numberOfNotifiedThings (or
 // numberOfSucceededThings) reached so far, never above maximumPerMinute.
-func RatePerMinute(j *iot.Job) int {
+func RatePerMinute(j *iot.Job) int { return ratePerMinute(j, baseline{}) }
+
+// baseline is what a job had notified and seen succeed when its rollout
+// configuration was last changed by UpdateJob.
+type baseline struct {
+	Notified  int `json:"notified,omitempty"`
+	Succeeded int `json:"succeeded,omitempty"`
+}
+
+// ratePerMinute is RatePerMinute with an exponential rate's increases
+// counted from base: a rate set by UpdateJob starts at its base rate at
+// the moment of the update rather than where the job's totals would put it.
+func ratePerMinute(j *iot.Job, base baseline) int {
 	rc := j.JobExecutionsRolloutConfig
-	max := DefaultMaximumPerMinute
+	limit := DefaultMaximumPerMinute
 	if rc == nil {
-		return max
+		return limit
 	}
 	if rc.MaximumPerMinute > 0 {
-		max = rc.MaximumPerMinute
+		limit = rc.MaximumPerMinute
 	}
 	er := rc.ExponentialRate
 	if er == nil || er.BaseRatePerMinute <= 0 {
-		return max
+		return limit
 	}
 	steps := 0
 	if n := er.RateIncreaseCriteria.NumberOfNotifiedThings; n > 0 {
-		steps = notified(j.Counts) / n
+		steps = max(notified(j.Counts)-base.Notified, 0) / n
 	} else if n := er.RateIncreaseCriteria.NumberOfSucceededThings; n > 0 {
-		steps = j.Counts.Succeeded / n
+		steps = max(j.Counts.Succeeded-base.Succeeded, 0) / n
 	}
 	r := float64(er.BaseRatePerMinute) * math.Pow(er.IncrementFactor, float64(steps))
-	if r >= float64(max) || math.IsInf(r, 0) || math.IsNaN(r) {
-		return max
+	if r >= float64(limit) || math.IsInf(r, 0) || math.IsNaN(r) {
+		return limit
 	}
 	if r < 1 {
 		return 1
