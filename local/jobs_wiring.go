@@ -16,6 +16,7 @@ func (s *Server) startJobs(things *iot.Service) error {
 		return err
 	}
 	eng := jobs.New(things, s.st, jobs.RealClock{}, packages)
+	eng.OnEvent = s.consoleTimeline // the console's rollout timeline
 	if err := eng.Start(); err != nil {
 		return err
 	}

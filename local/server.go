@@ -83,7 +83,8 @@ type Server struct {
 	tlsDone  chan struct{} // closed when serving tlsLn ends
 	public   string        // PublicEndpoint(), set by attach
 
-	mqtt mqttState // the broker (mqtt_wiring.go)
+	mqtt    mqttState    // the broker (mqtt_wiring.go)
+	console consoleState // the web console (console_wiring.go)
 }
 
 // New opens the store in cfg.DataDir and builds every service.
@@ -242,6 +243,7 @@ func (s *Server) attach(l net.Listener) (*http.Server, chan struct{}, error) {
 	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
 		// HTTP/1.1 only, as S3: no h2 on the TLS listener.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+	s.hs.RegisterOnShutdown(s.consoleShutdown)
 	s.done = make(chan struct{})
 	hs, done := s.hs, s.done
 	var tlsDone chan struct{}
@@ -322,6 +324,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			wire.WriteError(w, wire.Errorf(http.StatusInternalServerError, "InternalFailure", "internal error: %v", v))
 		}
 	}()
+	if s.serveConsole(w, r) { // unsigned requests under /console/ (console_wiring.go)
+		return
+	}
 	id, err := sigv4.Check(r, sigv4.Options{Secret: s.secret, Strict: s.cfg.StrictAuth, Now: s.now(), BucketFromHost: s.s3.BucketFromHost})
 	service := "s3" // unsigned requests (curl, browsers) are S3 downloads
 	if id != nil {

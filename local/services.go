@@ -22,6 +22,7 @@ func (s *Server) registerServices() error {
 	s.Handle("signer", signer.New(s.st, s.env, signerObjects{s.s3}, certs))
 	things := iot.New(s.st, s.env, iotObjects{s.s3})
 	s.Handle("iot", things)
+	s.registerConsole(things)
 	s.Handle("iot-jobs-data", s.jobsData(things))
 	s.Handle("iotdata", s.newShadows())
 	if err := s.startJobs(things); err != nil {
