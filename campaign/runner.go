@@ -54,20 +54,16 @@ type Plan struct {
 	Status     *Status    `json:"status"`
 }
 
-// check validates the spec and resolves its stages: every problem at once.
+// check validates the spec and resolves its stages: every problem at once,
+// the spec's own and what AWS shows (missing groups, overlapping things).
 func (r *Runner) check(ctx context.Context, s *Spec) ([]Resolved, error) {
 	errs := Validate(s, r.now())
-	if len(errs) > 0 {
-		// Resolving needs a well-formed spec; report what the cloud says
-		// only about the stages whose targets are well formed.
-		return nil, errs
-	}
 	stages, cerrs, err := Resolve(ctx, r.Cloud, s)
 	if err != nil {
 		return nil, err
 	}
-	if len(cerrs) > 0 {
-		return nil, cerrs
+	if errs = append(errs, cerrs...); len(errs) > 0 {
+		return nil, errs
 	}
 	return stages, nil
 }
