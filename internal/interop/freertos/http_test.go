@@ -1,8 +1,6 @@
 package freertos_test
 
 import (
-	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -17,48 +15,13 @@ import (
 // takes everything between "://" and the first "/" as the host name, dials
 // AWS_HTTPS_PORT, always speaks TLS and verifies the server certificate
 // against ca.pem and that host name, without SNI), and its & characters
-// reach the device as they are. otactl local is expected to offer:
-//   - local.Config.HTTPSAddr (string): a TLS listener for the HTTP services,
-//     port 0 for a free one, with a certificate from the environment's CA
-//     (the one written to <data dir>/ca.pem) covering "localhost";
-//   - local.Config.PublicEndpoint (string): the host[:port] presigned URLs
-//     (and DescribeEndpoint) carry; "localhost" gives https://localhost/...;
-//   - (*local.Server).HTTPSAddr() string: the listener's host:port.
-//
-// Until those exist the test skips, naming what is missing. They are looked
-// up by name so that this file compiles before they land; once they do,
-// set them directly.
-const (
-	httpsAddrField      = "HTTPSAddr"
-	publicEndpointField = "PublicEndpoint"
-	httpsAddrMethod     = "HTTPSAddr"
-)
-
-// httpsConfig returns cfg with the HTTPS listener and the public endpoint
-// set, or what the server does not offer yet.
-func httpsConfig(cfg local.Config) (local.Config, error) {
-	v := reflect.ValueOf(&cfg).Elem()
-	for name, val := range map[string]string{httpsAddrField: "127.0.0.1:0", publicEndpointField: "localhost"} {
-		f := v.FieldByName(name)
-		if !f.IsValid() || f.Kind() != reflect.String {
-			return cfg, fmt.Errorf("local.Config has no %s string field", name)
-		}
-		f.SetString(val)
-	}
-	if _, ok := reflect.TypeOf(&local.Server{}).MethodByName(httpsAddrMethod); !ok {
-		return cfg, fmt.Errorf("local.Server has no %s() method", httpsAddrMethod)
-	}
-	return cfg, nil
-}
-
-// serverHTTPSAddr calls (*local.Server).HTTPSAddr().
-func serverHTTPSAddr(t *testing.T, env *localtest.Env) string {
-	t.Helper()
-	out := reflect.ValueOf(env.Server).MethodByName(httpsAddrMethod).Call(nil)
-	if len(out) != 1 || out[0].Kind() != reflect.String || out[0].String() == "" {
-		t.Fatalf("(*local.Server).%s() = %v, want the listener's host:port", httpsAddrMethod, out)
-	}
-	return out[0].String()
+// reach the device as they are. otactl local offers it with an HTTPS
+// listener (Config.HTTPSAddr, certificate from <data dir>/ca.pem) and a
+// public endpoint presigned URLs carry (Config.PublicEndpoint "localhost":
+// https://localhost/...).
+func httpsConfig(cfg local.Config) local.Config {
+	cfg.HTTPSAddr, cfg.PublicEndpoint = "127.0.0.1:0", "localhost"
+	return cfg
 }
 
 // TestHTTPDemoOTA: the Embedded C SDK's HTTP OTA demo (job over MQTT,
@@ -70,12 +33,8 @@ func TestHTTPDemoOTA(t *testing.T) {
 	// feature is missing.
 	build(t, src, freertos.HTTPDemo, "freertos-http-1", versionN)
 	build(t, src, freertos.HTTPDemo, "freertos-http-1", versionN1)
-	if _, err := httpsConfig(local.Config{}); err != nil {
-		t.Skipf("SKIPPING: otactl local cannot serve S3 over HTTPS with presigned URLs of the form https://localhost/... yet "+
-			"(issue 10, Build 1): %v", err)
-	}
 	modes(t, func(t *testing.T, cfg local.Config) {
-		cfg, _ = httpsConfig(cfg)
+		cfg = httpsConfig(cfg)
 		runDemoOTA(t, src, demoCase{demo: freertos.HTTPDemo, thing: "freertos-http-1", id: "freertos-http", cfg: cfg,
 			spec: func(s *ota.Spec) {
 				s.Protocols = []string{"HTTP"}
@@ -87,7 +46,7 @@ func TestHTTPDemoOTA(t *testing.T) {
 				}
 			},
 			agentEnv: func(env *localtest.Env) []string {
-				return []string{freertos.HTTPSPortEnv + "=" + port(t, serverHTTPSAddr(t, env))}
+				return []string{freertos.HTTPSPortEnv + "=" + port(t, env.Server.HTTPSAddr())}
 			},
 		})
 	})
