@@ -18,6 +18,7 @@ func newRehearseCmd() *cobra.Command {
 	var cfg jobs.RehearsalConfig
 	var out outputFlag
 	var start string
+	var report string
 	cmd := &cobra.Command{
 		Use:   "rehearse SPEC",
 		Short: "Rehearse a campaign's schedule, windows, rollout, retries and abort rules on a simulated fleet",
@@ -61,6 +62,9 @@ filled with --devices simulated things.`,
 			if err != nil {
 				return err
 			}
+			if err := writeRehearsalReport(report, r); err != nil {
+				return err
+			}
 			if out.json() {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
@@ -76,6 +80,7 @@ filled with --devices simulated things.`,
 	f.DurationVar(&cfg.Duration, "duration", 168*time.Hour, "simulated time to run at most")
 	f.Int64Var(&cfg.Seed, "seed", 1, "random seed of the simulated fleet")
 	f.StringVar(&start, "start", "", "simulated start time, RFC 3339 (default: now)")
+	f.StringVar(&report, "report", "", "also write FILE.html: one self-contained page plotting the timeline (statuses, rollout rate, windows, retries, abort)")
 	out.register(f)
 	return cmd
 }
