@@ -98,7 +98,7 @@ func checkStreamText(description, roleArn string, needRole bool) error {
 		return invalid("description must be at most 2028 characters")
 	}
 	if (needRole || roleArn != "") && (len(roleArn) < 20 || len(roleArn) > 2048) {
-		return invalid("roleArn must be an IAM role ARN of 20-2048 characters")
+		return invalid("roleArn must be 20-2048 characters")
 	}
 	return nil
 }
