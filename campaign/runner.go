@@ -206,8 +206,11 @@ func (r *Runner) Advance(ctx context.Context, s *Spec) (*Report, error) {
 	}
 	rep.Action, rep.Changed = "started "+s.Stages[next].Name, true
 	rep.Message = fmt.Sprintf("stage %s: gate passed; stage %s started", cur.Name, s.Stages[next].Name)
-	rep.Status, err = r.status(ctx, s.ID(), s, true)
-	return rep, err
+	if rep.Status, err = r.status(ctx, s.ID(), s, true); err != nil {
+		return nil, err
+	}
+	rep.Status.Stages[cur.Index].Evaluation = ev // the gate that let the new stage start
+	return rep, nil
 }
 
 // startStage creates stage i's job with the first stage's document: same
