@@ -130,29 +130,58 @@ func (a *Agent) Run(ctx context.Context) *Result {
 		if len(res.Jobs) == 0 {
 			limit = a.cfg.FirstJobTimeout
 		}
-		wait := a.cfg.PollInterval
-		if limit > 0 {
-			left := limit - time.Since(idleSince)
-			if left <= 0 {
+		if err := a.idle(ctx, limit, idleSince); err != nil {
+			switch {
+			case errors.Is(err, errIdle):
 				if len(res.Jobs) == 0 {
 					res.Err = fmt.Sprintf("no job within %s", limit)
 				}
-				return res
-			}
-			wait = min(wait, left)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			if len(res.Jobs) == 0 {
-				res.Err = "no job before the run ended"
+			case ctx.Err() != nil:
+				if len(res.Jobs) == 0 {
+					res.Err = "no job before the run ended"
+				}
+			default:
+				res.Status, res.Err = StatusError, err.Error()
 			}
 			return res
-		case <-a.in.notify:
-		case <-t.C:
 		}
-		t.Stop()
+	}
+}
+
+// errIdle ends a run that had nothing to do for its idle limit.
+var errIdle = errors.New("idle")
+
+// idle waits, with nothing to do, until the next job may have changed: a
+// notify-next arrived, or the connection was lost (notifications sent
+// meanwhile are lost, so after reconnecting the agent must ask again). It
+// never polls, as the FreeRTOS OTA agent does not: it asks $next/get at the
+// start and after each job, and otherwise waits for notify-next. Each path
+// by which the next job can change without the agent asking is announced
+// on notify-next (new, retried, canceled, removed, timed-out executions).
+// A periodic re-check would hide a missing notification, which a real
+// device would not survive. limit > 0 bounds the wait since idleSince
+// (errIdle).
+func (a *Agent) idle(ctx context.Context, limit time.Duration, idleSince time.Time) error {
+	var expired <-chan time.Time
+	if limit > 0 {
+		left := limit - time.Since(idleSince)
+		if left <= 0 {
+			return errIdle
+		}
+		t := time.NewTimer(left)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-expired:
+		return errIdle
+	case <-a.in.notify:
+		return nil
+	case <-a.cn.dead:
+		a.logf("connection lost while idle")
+		return a.reconnect(ctx, false, 0)
 	}
 }
 

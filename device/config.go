@@ -45,11 +45,9 @@ type Config struct {
 
 	// ReplyTimeout bounds each wait for a Jobs answer; default 10s.
 	ReplyTimeout time.Duration
-	// PollInterval is how often an idle agent asks for its next job (besides
-	// notify-next); default 1s.
-	PollInterval time.Duration
 	// IdleTimeout stops the agent when, after at least one job, nothing is
-	// pending for this long; default 5s.
+	// pending for this long; default 5s. An idle agent does not poll: it
+	// waits for notify-next (Agent.idle says why).
 	IdleTimeout time.Duration
 	// FirstJobTimeout stops the agent when no job comes at all; 0 waits
 	// until the context ends.
@@ -100,7 +98,6 @@ func (c *Config) defaults() error {
 	}
 	defDur(&c.RequestTimeout, 2*time.Second)
 	defDur(&c.ReplyTimeout, 10*time.Second)
-	defDur(&c.PollInterval, time.Second)
 	defDur(&c.IdleTimeout, 5*time.Second)
 	defDur(&c.Faults.OfflineFor, time.Second)
 	if c.BlockSize < 256 || c.BlockSize > 131072 {

@@ -30,7 +30,9 @@ type jobReply struct {
 }
 
 // inbox routes what the broker sends: Jobs answers to the request that
-// waits for them (by clientToken), notify-next to a flag, stream messages to
+// waits for them (by clientToken), notify-next to a flag the idle agent
+// waits on (it then asks $next/get: a notification that overtook a newer
+// answer cannot start a stale execution), stream messages to
 // an unbounded queue. Handlers never block, so the reader keeps reading
 // (and acknowledging) whatever the agent is doing.
 type inbox struct {
@@ -72,6 +74,14 @@ func (in *inbox) handle(topic string, payload []byte) {
 		case in.dataCh <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// notified clears the notify-next flag.
+func (in *inbox) notified() {
+	select {
+	case <-in.notify:
+	default:
 	}
 }
 

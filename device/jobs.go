@@ -127,7 +127,10 @@ func decodeRejected(body []byte) *RejectedError {
 }
 
 // nextJob asks for the next pending execution ($next/get); nil when none.
+// A notify-next that arrived before the question is answered by it, so it
+// is forgotten rather than making the idle agent ask again.
 func (a *Agent) nextJob(ctx context.Context) (*execution, error) {
+	a.in.notified()
 	r, err := a.callRetry(ctx, "$next/get", func() map[string]any { return map[string]any{} })
 	if err != nil {
 		return nil, err
@@ -141,6 +144,7 @@ func (a *Agent) nextJob(ctx context.Context) (*execution, error) {
 	if err := json.Unmarshal(r.body, &resp); err != nil {
 		return nil, fmt.Errorf("$next/get accepted: %w", err)
 	}
+	a.logf("next job", "pending", resp.Execution != nil)
 	return resp.Execution, nil
 }
 

@@ -304,7 +304,7 @@ func (e *Env) Job(u Update, things ...string) string {
 // config is a device configured for fast tests.
 func (e *Env) Config(thing string) device.Config {
 	return device.Config{ThingName: thing, Endpoint: e.Broker.Addr(), Trust: e.Signer.Trust(e.t),
-		RequestTimeout: 300 * time.Millisecond, PollInterval: 100 * time.Millisecond, IdleTimeout: 2 * time.Second,
+		RequestTimeout: 300 * time.Millisecond, IdleTimeout: 2 * time.Second,
 		FirstJobTimeout: 10 * time.Second, ExitOnSuccess: true, Reboot: true, KeepFiles: true, ProgressEvery: 16}
 }
 

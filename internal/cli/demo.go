@@ -144,7 +144,7 @@ func runDemo(cmd *cobra.Command, f *demoFlags) error {
 		Things: things,
 		TLSFor: tlsFor,
 		Base: device.Config{Endpoint: broker.TLSAddr(), Trust: trust, ExitOnSuccess: true, Reboot: true,
-			RequestTimeout: 500 * time.Millisecond, PollInterval: 200 * time.Millisecond},
+			RequestTimeout: 500 * time.Millisecond},
 		FaultsFor: func(thing string) device.Faults {
 			ft := device.Faults{DropRate: f.dropRate, Seed: 1}
 			if failing[thing] {
