@@ -17,7 +17,14 @@ type CheckError struct {
 	// Failures are checks the cloud could not answer (access denied, a
 	// network error): the run failed, the input may be right.
 	Failures []string
+	// causes are the sentinels the problems amount to (a missing resource
+	// is ErrNotFound, a job id taken ErrAlreadyExists), so that callers
+	// such as CreateOTAUpdate's errorInfo can tell the AWS error code.
+	causes []error
 }
+
+// Unwrap lets errors.Is find ErrNotFound or ErrAlreadyExists among the problems.
+func (e *CheckError) Unwrap() []error { return e.causes }
 
 func (e *CheckError) Error() string {
 	var b strings.Builder
@@ -44,6 +51,21 @@ type preflight struct {
 
 func (c *preflight) problem(path, format string, args ...any) {
 	c.errs.Problems = append(c.errs.Problems, FieldError{Path: path, Rule: fmt.Sprintf(format, args...)})
+}
+
+// missing is a problem that is a resource that does not exist.
+func (c *preflight) missing(path, format string, args ...any) {
+	c.cause(ErrNotFound)
+	c.problem(path, format, args...)
+}
+
+func (c *preflight) cause(err error) {
+	for _, e := range c.errs.causes {
+		if e == err {
+			return
+		}
+	}
+	c.errs.causes = append(c.errs.causes, err)
 }
 
 func (c *preflight) failure(step string, err error) {
@@ -75,7 +97,7 @@ func (r *run) check(ctx context.Context, jobID string) error {
 		switch {
 		case err == nil, errors.Is(err, ErrNotFound) && r.p.CreatePackageVersions:
 		case errors.Is(err, ErrNotFound):
-			c.problem(index("destinationPackageVersions", i), "package version %s does not exist (--create-package-version creates it)", v)
+			c.missing(index("destinationPackageVersions", i), "package version %s does not exist (--create-package-version creates it)", v)
 		default:
 			c.failure("iot:GetPackageVersion "+v, err)
 		}
@@ -105,6 +127,7 @@ func (c *preflight) jobID(ctx context.Context, jobID string) {
 		return
 	}
 	if tagValue(tags, TagUpdateID) != c.r.spec.OTAUpdateID {
+		c.cause(ErrAlreadyExists)
 		c.problem("otaUpdateId", "job %s exists and was not made by otactl for update %s", jobID, c.r.spec.OTAUpdateID)
 	}
 }
@@ -133,7 +156,7 @@ func (c *preflight) file(ctx context.Context, i int) {
 		job, err := c.r.p.Cloud.DescribeSigningJob(ctx, cs.AWSSignerJobID)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			c.problem(jp, "signing job %s does not exist", cs.AWSSignerJobID)
+			c.missing(jp, "signing job %s does not exist", cs.AWSSignerJobID)
 		case err != nil:
 			c.failure("signer:DescribeSigningJob "+cs.AWSSignerJobID, err)
 		case job.Status != "Succeeded":
@@ -159,7 +182,10 @@ func (c *preflight) bucket(ctx context.Context, path, name string) bool {
 		}
 		c.buckets[name] = msg
 	}
-	if msg != "" && msg != "-" {
+	switch {
+	case strings.HasSuffix(msg, "does not exist"):
+		c.missing(path, "%s", msg)
+	case msg != "" && msg != "-":
 		c.problem(path, "%s", msg)
 	}
 	return msg == "" || !strings.HasSuffix(msg, "does not exist")
@@ -177,9 +203,9 @@ func (c *preflight) object(ctx context.Context, path string, loc *S3Location) {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNotFound) && loc.Version != "":
-		c.problem(join(path, "version"), "s3://%s/%s has no version %s", loc.Bucket, loc.Key, loc.Version)
+		c.missing(join(path, "version"), "s3://%s/%s has no version %s", loc.Bucket, loc.Key, loc.Version)
 	case errors.Is(err, ErrNotFound):
-		c.problem(join(path, "key"), "object s3://%s/%s does not exist", loc.Bucket, loc.Key)
+		c.missing(join(path, "key"), "object s3://%s/%s does not exist", loc.Bucket, loc.Key)
 	default:
 		c.failure(fmt.Sprintf("s3:HeadObject s3://%s/%s", loc.Bucket, loc.Key), err)
 	}
@@ -194,7 +220,7 @@ func (c *preflight) profile(ctx context.Context, path string, p *StartSigningJob
 	case errors.Is(err, ErrNotFound) && p.SigningProfileParameter != nil:
 		// created from signingProfileParameter, as CreateOTAUpdate does
 	case errors.Is(err, ErrNotFound):
-		c.problem(path, "signing profile %s does not exist (give signingProfileParameter to have it created)", name)
+		c.missing(path, "signing profile %s does not exist (give signingProfileParameter to have it created)", name)
 	case err != nil:
 		c.failure("signer:GetSigningProfile "+name, err)
 	case prof.Status != "" && prof.Status != "Active":
@@ -213,7 +239,7 @@ func (c *preflight) stream(ctx context.Context, id string) {
 		sp := join(index("files", i), "fileLocation.stream")
 		switch {
 		case errors.Is(err, ErrNotFound):
-			c.problem(join(sp, "streamId"), "stream %s does not exist", id)
+			c.missing(join(sp, "streamId"), "stream %s does not exist", id)
 			return
 		case err != nil:
 			c.failure("iot:DescribeStream "+id, err)
@@ -254,6 +280,6 @@ func (c *preflight) target(ctx context.Context, path, t string) {
 	case err != nil:
 		c.failure("iot:Describe "+kind+" "+name, err)
 	case !found:
-		c.problem(path, "no %s named %s exists", strings.ReplaceAll(kind, "thinggroup", "thing group"), name)
+		c.missing(path, "no %s named %s exists", strings.ReplaceAll(kind, "thinggroup", "thing group"), name)
 	}
 }
