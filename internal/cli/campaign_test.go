@@ -161,6 +161,14 @@ func TestCampaignAgainstOtactlLocal(t *testing.T) {
 		t.Fatalf("bad spec signed: %v %v", sj, err)
 	}
 
+	// Plan: the stages as start would make them; nothing is created.
+	code, stdout, stderr := run(t, append([]string{"campaign", "plan", "-f", spec, "-o", "json"}, ep...)...)
+	var plan campaign.Plan
+	if err := json.Unmarshal([]byte(stdout), &plan); code != ExitOK || err != nil || len(plan.Stages) != 3 ||
+		len(plan.Stages[0].Things) != 2 || len(plan.Stages[2].Things) != 28 || plan.Status.State != campaign.NotStarted {
+		t.Fatalf("plan: exit %d %v\n%s\n%s", code, err, stdout, stderr)
+	}
+
 	// Start: the shares become static groups; the canary's job starts.
 	rep := cmd(ExitOK, "start")
 	if !rep.Changed || rep.Action != "started canary" {
@@ -238,7 +246,7 @@ func TestCampaignAgainstOtactlLocal(t *testing.T) {
 	if rep = cmd(ExitOK, "advance", "--at", later); rep.Changed || jobExists(t, api, "AFR_OTA-fw-camp-rest") {
 		t.Fatalf("advance after abort: %+v", rep)
 	}
-	code, stdout, _ := run(t, append([]string{"campaign", "status", "fw-camp"}, ep...)...)
+	code, stdout, _ = run(t, append([]string{"campaign", "status", "fw-camp"}, ep...)...)
 	if code != ExitOK || !strings.Contains(stdout, "Campaign fw-camp: aborted") || !strings.Contains(stdout, "AFR_OTA-fw-camp-early") {
 		t.Fatalf("status: exit %d\n%s", code, stdout)
 	}

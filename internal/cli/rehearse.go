@@ -3,11 +3,13 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/otactl/otactl/campaign"
 	"github.com/otactl/otactl/local/jobs"
 	"github.com/otactl/otactl/ota"
 )
@@ -19,6 +21,7 @@ func newRehearseCmd() *cobra.Command {
 	var out outputFlag
 	var start string
 	var report string
+	var advanceEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "rehearse SPEC",
 		Short: "Rehearse a campaign's schedule, windows, rollout, retries and abort rules on a simulated fleet",
@@ -28,9 +31,15 @@ abortConfig) through the same job engine as otactl local, with a simulated
 clock and a simulated fleet, and prints the timeline: when each wave rolled
 out, in which window, the retries, timeouts and aborts, and the outcome.
 Nothing is signed, uploaded or created anywhere; thing group targets are
-filled with --devices simulated things.`,
+filled with --devices simulated things.
+
+Given a campaign spec (update + stages, see otactl campaign), rehearse runs
+the campaign itself: the share groups, each stage's job, and otactl campaign
+advance every --advance-every of simulated time, printing when each stage
+started, how its gate was evaluated, and the outcome.`,
 		Example: `  otactl rehearse examples/firmware-update.yaml --devices 1000 --failure-rate 0.05
-  otactl rehearse spec.yaml --timeout-rate 0.02 --offline-rate 0.01 --duration 72h -o json`,
+  otactl rehearse spec.yaml --timeout-rate 0.02 --offline-rate 0.01 --duration 72h -o json
+  otactl rehearse examples/campaign.yaml --devices 1000 --failure-rate 0.02`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -53,6 +62,9 @@ filled with --devices simulated things.`,
 					return invalid(fmt.Errorf("--start: want RFC 3339 (2026-01-02T15:04:05Z): %v", err))
 				}
 				cfg.Start = t
+			}
+			if raw, err := os.ReadFile(args[0]); err == nil && campaign.IsCampaign(raw) {
+				return rehearseCampaign(cmd, args[0], cfg, advanceEvery, &out)
 			}
 			spec, err := ota.LoadSpecFile(args[0])
 			if err != nil {
@@ -81,6 +93,7 @@ filled with --devices simulated things.`,
 	f.Int64Var(&cfg.Seed, "seed", 1, "random seed of the simulated fleet")
 	f.StringVar(&start, "start", "", "simulated start time, RFC 3339 (default: now)")
 	f.StringVar(&report, "report", "", "also write FILE.html: one self-contained page plotting the timeline (statuses, rollout rate, windows, retries, abort)")
+	f.DurationVar(&advanceEvery, "advance-every", 15*time.Minute, "campaign specs: how often otactl campaign advance runs (as from cron), in simulated time")
 	out.register(f)
 	return cmd
 }
