@@ -97,6 +97,7 @@
         return { label: st[0], stroke: st[2], width: 2, paths: uPlot.paths.stepped({ align: 1 }) };
       }));
     } else {
+      o.scales.y = { range: function (u, min, max) { return [0, Math.max(1, max) * 1.1]; } };
       o.series = [{}, { label: "things notified", stroke: "#1565c0", fill: "rgba(21, 101, 192, 0.35)",
         paths: uPlot.paths.bars({ size: [0.6, 24] }), points: { show: false } }];
     }
@@ -123,7 +124,8 @@
     } else {
       u.setData(data);
     }
-    u._ota = { windows: d.windows, retries: d.retries, aborts: d.aborts };
+    // Retry ticks go on the status chart, where the failures show.
+    u._ota = { windows: d.windows, retries: kind === "status" ? d.retries : [], aborts: d.aborts };
     u.redraw(false, false);
     window.otaPlots[kind] = { data: u.data, windows: d.windows, retries: d.retries, aborts: d.aborts };
     return u;
