@@ -61,8 +61,8 @@ type Result struct {
 	OtactlMedian time.Duration `json:"otactlMedianNs"`
 	Ratio        float64       `json:"ratio"`
 	// PairRatios are sample/otactl within each pair (the spread).
-	PairRatios []float64 `json:"pairRatios"`
-	MeetsTarget bool     `json:"meetsTarget"`
+	PairRatios  []float64 `json:"pairRatios"`
+	MeetsTarget bool      `json:"meetsTarget"`
 }
 
 func main() {
