@@ -62,6 +62,14 @@ func bwrap(err error) error {
 		return errors.New(msg)
 	}
 	var re interface{ HTTPStatusCode() int }
+	var de *smithy.DeserializationError
+	if errors.As(err, &re) && errors.As(err, &de) && (re.HTTPStatusCode() >= 500 || re.HTTPStatusCode() == http.StatusNotFound) {
+		// A 404 or server error without an AWS error body: an
+		// implementation of the API that lacks the operation (moto answers
+		// an unknown route with an HTML 404, NotImplementedError with an
+		// HTML 500); AWS's errors always carry a code.
+		return fmt.Errorf("%w: HTTP %d without an AWS error body: %v", bootstrap.ErrNotImplemented, re.HTTPStatusCode(), err)
+	}
 	if errors.As(err, &re) {
 		switch re.HTTPStatusCode() {
 		case http.StatusNotFound:
@@ -231,31 +239,74 @@ func (b *Bootstrapper) DeleteCertificate(ctx context.Context, arn string) error 
 	return bwrap(err)
 }
 
+// SigningPlatform finds the platform in ListSigningPlatforms (moto serves
+// the list but not GetSigningPlatform).
 func (b *Bootstrapper) SigningPlatform(ctx context.Context, id string) (bootstrap.Platform, error) {
-	out, err := b.signer.GetSigningPlatform(ctx, &signer.GetSigningPlatformInput{PlatformId: &id})
-	if err != nil {
-		return bootstrap.Platform{}, bwrap(err)
-	}
-	p := bootstrap.Platform{ID: id}
-	if sc := out.SigningConfiguration; sc != nil && sc.EncryptionAlgorithmOptions != nil {
-		for _, a := range sc.EncryptionAlgorithmOptions.AllowedValues {
-			p.Algorithms = append(p.Algorithms, string(a))
+	p := signer.NewListSigningPlatformsPaginator(b.signer, &signer.ListSigningPlatformsInput{})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return bootstrap.Platform{}, bwrap(err)
+		}
+		for _, pl := range out.Platforms {
+			if aws.ToString(pl.PlatformId) != id {
+				continue
+			}
+			res := bootstrap.Platform{ID: id}
+			if sc := pl.SigningConfiguration; sc != nil && sc.EncryptionAlgorithmOptions != nil {
+				for _, a := range sc.EncryptionAlgorithmOptions.AllowedValues {
+					res.Algorithms = append(res.Algorithms, string(a))
+				}
+			}
+			return res, nil
 		}
 	}
-	return p, nil
+	return bootstrap.Platform{}, fmt.Errorf("%w: no signing platform %s", bootstrap.ErrNotFound, id)
 }
 
+// SigningProfile finds the profile in ListSigningProfiles, canceled ones
+// included: the list carries the status, parameters and tags. Where the
+// list is not served (moto), GetSigningProfile; moto answers it for a
+// missing profile with a 500 without an AWS error, taken as not found.
 func (b *Bootstrapper) SigningProfile(ctx context.Context, name string) (bootstrap.Profile, error) {
-	out, err := b.signer.GetSigningProfile(ctx, &signer.GetSigningProfileInput{ProfileName: &name})
-	if err != nil {
-		return bootstrap.Profile{}, bwrap(err)
+	p := signer.NewListSigningProfilesPaginator(b.signer, &signer.ListSigningProfilesInput{IncludeCanceled: true})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err = bwrap(err); errors.Is(err, bootstrap.ErrNotImplemented) {
+			return b.getSigningProfile(ctx, name)
+		}
+		if err != nil {
+			return bootstrap.Profile{}, err
+		}
+		for _, sp := range out.Profiles {
+			if aws.ToString(sp.ProfileName) != name {
+				continue
+			}
+			res := bootstrap.Profile{Name: name, PlatformID: aws.ToString(sp.PlatformId), Status: string(sp.Status),
+				CertName: sp.SigningParameters["certname"], Tags: sp.Tags}
+			if sp.SigningMaterial != nil {
+				res.CertificateArn = aws.ToString(sp.SigningMaterial.CertificateArn)
+			}
+			return res, nil
+		}
 	}
-	p := bootstrap.Profile{Name: name, PlatformID: aws.ToString(out.PlatformId), Status: string(out.Status),
+	return bootstrap.Profile{}, fmt.Errorf("%w: no signing profile %s", bootstrap.ErrNotFound, name)
+}
+
+func (b *Bootstrapper) getSigningProfile(ctx context.Context, name string) (bootstrap.Profile, error) {
+	out, err := b.signer.GetSigningProfile(ctx, &signer.GetSigningProfileInput{ProfileName: &name})
+	if err = bwrap(err); errors.Is(err, bootstrap.ErrNotImplemented) {
+		return bootstrap.Profile{}, fmt.Errorf("%w: GetSigningProfile %s: %v", bootstrap.ErrNotFound, name, err)
+	}
+	if err != nil {
+		return bootstrap.Profile{}, err
+	}
+	res := bootstrap.Profile{Name: name, PlatformID: aws.ToString(out.PlatformId), Status: string(out.Status),
 		CertName: out.SigningParameters["certname"], Tags: out.Tags}
 	if out.SigningMaterial != nil {
-		p.CertificateArn = aws.ToString(out.SigningMaterial.CertificateArn)
+		res.CertificateArn = aws.ToString(out.SigningMaterial.CertificateArn)
 	}
-	return p, nil
+	return res, nil
 }
 
 func (b *Bootstrapper) PutSigningProfile(ctx context.Context, p bootstrap.Profile, tags map[string]string) error {
@@ -303,16 +354,29 @@ func iotTagList(tags map[string]string) []iottypes.Tag {
 	return ts
 }
 
+// ThingGroupTags reads the group's tags; where the endpoint cannot list
+// IoT tags, the group's attributes, which CreateThingGroup sets to the
+// same marks.
 func (b *Bootstrapper) ThingGroupTags(ctx context.Context, name string) (map[string]string, error) {
 	out, err := b.iot.DescribeThingGroup(ctx, &iot.DescribeThingGroupInput{ThingGroupName: &name})
 	if err != nil {
 		return nil, bwrap(err)
 	}
-	return b.iotTags(ctx, aws.ToString(out.ThingGroupArn))
+	tags, err := b.iotTags(ctx, aws.ToString(out.ThingGroupArn))
+	if errors.Is(err, bootstrap.ErrNotImplemented) {
+		tags, err = map[string]string{}, nil
+		if p := out.ThingGroupProperties; p != nil && p.AttributePayload != nil {
+			tags = p.AttributePayload.Attributes
+		}
+	}
+	return tags, err
 }
 
+// CreateThingGroup tags the group and gives it the same attributes (which
+// every implementation returns with DescribeThingGroup).
 func (b *Bootstrapper) CreateThingGroup(ctx context.Context, name string, tags map[string]string) error {
-	_, err := b.iot.CreateThingGroup(ctx, &iot.CreateThingGroupInput{ThingGroupName: &name, Tags: iotTagList(tags)})
+	_, err := b.iot.CreateThingGroup(ctx, &iot.CreateThingGroupInput{ThingGroupName: &name, Tags: iotTagList(tags),
+		ThingGroupProperties: &iottypes.ThingGroupProperties{AttributePayload: &iottypes.AttributePayload{Attributes: tags}}})
 	return bwrap(err)
 }
 
@@ -381,8 +445,23 @@ func (b *Bootstrapper) ThingsWithAttribute(ctx context.Context, name, value stri
 }
 
 // RegisterDevice is device.Register for one thing with its own folder.
+// device.Register's CreateThing (no attributes) is answered
+// ResourceAlreadyExists by AWS and otactl local, which keep the thing; moto
+// replaces the thing and drops its attributes, so they are put back.
 func (b *Bootstrapper) RegisterDevice(ctx context.Context, thing, group, policy, dir string) error {
-	return device.Register(ctx, b.iot, []string{thing}, device.Registration{Group: group, CertDir: dir, Policy: policy})
+	attrs, err := b.ThingAttributes(ctx, thing)
+	if err != nil {
+		return err
+	}
+	if err := device.Register(ctx, b.iot, []string{thing}, device.Registration{Group: group, CertDir: dir, Policy: policy}); err != nil {
+		return err
+	}
+	after, err := b.ThingAttributes(ctx, thing)
+	if err != nil || len(after) >= len(attrs) {
+		return err
+	}
+	_, err = b.iot.UpdateThing(ctx, &iot.UpdateThingInput{ThingName: &thing, AttributePayload: &iottypes.AttributePayload{Attributes: attrs, Merge: true}})
+	return bwrap(err)
 }
 
 // DeleteThing detaches the thing's principals, deletes the certificates

@@ -47,23 +47,23 @@ func Destroy(ctx context.Context, cl Cloud, cfg Config) (*Report, error) {
 	if err != nil {
 		return rep, stop("things", "", err)
 	}
-	groupTags, err := cl.ThingGroupTags(ctx, c.Group)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return rep, stop("thing group "+c.Group, "", err)
+	d := &destroyer{cl: cl, c: c, rep: rep}
+	groupTags, groupErr := cl.ThingGroupTags(ctx, c.Group)
+	if groupErr != nil && !errors.Is(groupErr, ErrNotFound) {
+		d.fail("thing group", c.Group, groupErr)
 	}
-	groupOurs := err == nil && c.ours(groupTags)
+	groupOurs := groupErr == nil && c.ours(groupTags)
 	if !c.Force {
 		if err := inUse(ctx, cl, c, things, groupOurs); err != nil {
 			return rep, err
 		}
 	}
-	d := &destroyer{cl: cl, c: c, rep: rep}
 	for _, th := range things {
 		d.thing(ctx, th)
 	}
 	if groupOurs {
 		d.del("thing group", c.Group, func() error { return cl.DeleteThingGroup(ctx, c.Group) })
-	} else if err == nil {
+	} else if groupErr == nil {
 		rep.add(LeftAlone, "thing group", c.Group, "not made by this bootstrap")
 	}
 	d.tagged("IoT policy", c.Policy, func() (map[string]string, error) { return cl.PolicyTags(ctx, c.Policy) },

@@ -165,7 +165,9 @@ func (r *run) checkProfile(ctx context.Context) error {
 		case !c.ours(p.Tags):
 			return stop("signing profile "+name, "pass --profile with another name", fmt.Errorf("the profile exists without the tag %s=%s", TagKey, c.Name))
 		case p.Status == "Active":
-			if p.PlatformID != c.Platform || p.CertName != c.CertName {
+			// (moto returns no signingParameters: an empty certname is not
+			// a different one.)
+			if p.PlatformID != c.Platform || (p.CertName != "" && p.CertName != c.CertName) {
 				return stop("signing profile "+name, "run --destroy first to change the platform or certname",
 					fmt.Errorf("the profile has platform %s and certname %s, not %s and %s", p.PlatformID, p.CertName, c.Platform, c.CertName))
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // makeBucket creates the bucket and tags it at once (a bucket whose tag
@@ -84,7 +85,7 @@ func (r *run) inlinePolicies(roleArn string) map[string]string {
 	return map[string]string{
 		"otactl-ota-s3": mustJSON(policyDoc{Version: "2012-10-17", Statement: []statement{{
 			Effect: "Allow", Action: []string{"s3:GetObjectVersion", "s3:GetObject", "s3:PutObject"},
-			Resource: "arn:aws:s3:::" + r.cfg.Bucket + "/*"}}}),
+			Resource: "arn:" + partition(roleArn) + ":s3:::" + r.cfg.Bucket + "/*"}}}),
 		"otactl-ota-passrole": mustJSON(policyDoc{Version: "2012-10-17", Statement: []statement{{
 			Effect: "Allow", Action: []string{"iam:GetRole", "iam:PassRole"}, Resource: roleArn}}}),
 	}
@@ -126,17 +127,59 @@ func (r *run) makeRole(ctx context.Context) error {
 			return stop(step, "", err)
 		}
 	}
-	if err := r.cl.AttachRolePolicy(ctx, c.Role, ManagedPolicyArn); err != nil {
-		return stop(step, "run bootstrap again to finish the role", fmt.Errorf("AttachRolePolicy %s: %w", ManagedPolicyArn, err))
+	inline := r.inlinePolicies(arn)
+	names := []string{"otactl-ota-s3", "otactl-ota-passrole"}
+	note := "trust iot.amazonaws.com; AmazonFreeRTOSOTAUpdate; S3 on this bucket; iam:PassRole on itself"
+	managed := managedArn(arn)
+	err := r.cl.AttachRolePolicy(ctx, c.Role, managed)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// An implementation without AWS's managed policies (moto): the
+		// same permissions, inline.
+		names = append(names, otaUpdateInline)
+		inline[otaUpdateInline] = otaUpdatePermissions(partition(arn))
+		note = "trust iot.amazonaws.com; " + managed + " does not exist here: its permissions inline as " + otaUpdateInline + "; S3 on this bucket; iam:PassRole on itself"
+	case err != nil:
+		return stop(step, "run bootstrap again to finish the role", fmt.Errorf("AttachRolePolicy %s: %w", managed, err))
 	}
-	for _, name := range []string{"otactl-ota-s3", "otactl-ota-passrole"} {
-		if err := r.cl.PutRolePolicy(ctx, c.Role, name, r.inlinePolicies(arn)[name]); err != nil {
+	for _, name := range names {
+		if err := r.cl.PutRolePolicy(ctx, c.Role, name, inline[name]); err != nil {
 			return stop(step, "run bootstrap again to finish the role", fmt.Errorf("PutRolePolicy %s: %w", name, err))
 		}
 	}
 	r.rep.RoleArn = arn
-	r.rep.add(state(r.role != nil), "IAM role", arn, "trust iot.amazonaws.com; AmazonFreeRTOSOTAUpdate; S3 on this bucket; iam:PassRole on itself")
+	r.rep.add(state(r.role != nil), "IAM role", arn, note)
 	return nil
+}
+
+const otaUpdateInline = "otactl-ota-update"
+
+// partition is the ARN's partition (aws, aws-cn, aws-us-gov).
+func partition(arn string) string {
+	if p := strings.SplitN(arn, ":", 3); len(p) == 3 && p[1] != "" {
+		return p[1]
+	}
+	return "aws"
+}
+
+// managedArn is AmazonFreeRTOSOTAUpdate in the role's partition.
+func managedArn(roleArn string) string {
+	return strings.Replace(ManagedPolicyArn, "arn:aws:", "arn:"+partition(roleArn)+":", 1)
+}
+
+// otaUpdatePermissions are the permissions AWS's managed policy
+// AmazonFreeRTOSOTAUpdate grants (its version 3, per AWS's managed policy
+// reference), for where the managed policy does not exist.
+func otaUpdatePermissions(part string) string {
+	iotArn := "arn:" + part + ":iot:*:*:"
+	return mustJSON(policyDoc{Version: "2012-10-17", Statement: []statement{
+		{Effect: "Allow", Action: []string{"s3:GetObjectVersion", "s3:PutObject", "s3:GetObject"}, Resource: "arn:" + part + ":s3:::afr-ota*"},
+		{Effect: "Allow", Action: []string{"signer:StartSigningJob", "signer:DescribeSigningJob", "signer:GetSigningProfile", "signer:PutSigningProfile"}, Resource: "*"},
+		{Effect: "Allow", Action: []string{"s3:ListBucketVersions", "s3:ListBucket", "s3:ListAllMyBuckets", "s3:GetBucketLocation"}, Resource: "*"},
+		{Effect: "Allow", Action: []string{"iot:DeleteJob", "iot:DescribeJob"}, Resource: iotArn + "job/AFR_OTA*"},
+		{Effect: "Allow", Action: []string{"iot:DeleteStream"}, Resource: iotArn + "stream/AFR_OTA*"},
+		{Effect: "Allow", Action: []string{"iot:CreateStream", "iot:CreateJob"}, Resource: "*"},
+	}})
 }
 
 // makeSigning makes the key pair (unless the user's or an earlier run's is
