@@ -44,6 +44,10 @@ type Options struct {
 	Progress      bool
 	Timeout       time.Duration
 	Rounds        int // measure both this many times, alternately
+	// ProfileDir, when set, runs otactl built with bench/fleet/profiled and
+	// writes CPU and heap profiles of its fleet run (not seeding) there,
+	// one folder per round.
+	ProfileDir string
 }
 
 // Targets from issue 5.
@@ -113,7 +117,7 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 		}
 	}
 	if o.Otactl == "" && !o.BaselineOnly {
-		if o.Otactl, err = buildOtactl(ctx, dir, log); err != nil {
+		if o.Otactl, err = buildOtactl(ctx, dir, o.ProfileDir != "", log); err != nil {
 			return nil, err
 		}
 	}
@@ -124,7 +128,7 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 		}
 		var rd Round
 		if !o.BaselineOnly {
-			if rd.Ours, err = runOurs(ctx, o, filepath.Join(dir, fmt.Sprintf("data-%d", i)), log); err != nil {
+			if rd.Ours, err = runOurs(ctx, o, filepath.Join(dir, fmt.Sprintf("data-%d", i)), i+1, log); err != nil {
 				return r, err
 			}
 			r.PeakRSSMiB = max(r.PeakRSSMiB, rd.Ours.PeakRSSMiB)
@@ -171,6 +175,7 @@ func main() {
 	flag.BoolVar(&o.NoBaseline, "no-baseline", false, "measure otactl local only")
 	flag.BoolVar(&o.BaselineOnly, "baseline-only", false, "measure mosquitto only (tuning the baseline)")
 	flag.IntVar(&o.Rounds, "rounds", 1, "measure both this many times, alternately, and report the round with the median ratio (a shared machine is noisy)")
+	flag.StringVar(&o.ProfileDir, "profile", "", "write CPU and heap profiles of otactl local's fleet run into this folder (builds bench/fleet/profiled; go tool pprof DIR/round-1/cpu.pprof)")
 	flag.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout (narration goes to stderr)")
 	flag.Parse()

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,8 +48,17 @@ type Ours struct {
 
 // runOurs starts otactl local as its own process, seeds it, creates the
 // update and runs the fleet against it.
-func runOurs(ctx context.Context, o Options, dataDir string, log io.Writer) (*Ours, error) {
-	srv, err := startServer("otactl local", o.Otactl, "local", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
+func runOurs(ctx context.Context, o Options, dataDir string, round int, log io.Writer) (*Ours, error) {
+	var env []string
+	profDir := ""
+	if o.ProfileDir != "" {
+		profDir = filepath.Join(o.ProfileDir, fmt.Sprintf("round-%d", round))
+		if err := os.MkdirAll(profDir, 0o755); err != nil {
+			return nil, err
+		}
+		env = []string{"OTACTL_PROFILE_DIR=" + profDir}
+	}
+	srv, err := startServerEnv("otactl local", o.Otactl, env, "local", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
 		"--mqtts-addr", "", "--data-dir", dataDir)
 	if err != nil {
 		return nil, err
@@ -116,8 +129,27 @@ func runOurs(ctx context.Context, o Options, dataDir string, log io.Writer) (*Ou
 		fleet.ProgressEvery = time.Second
 	}
 	fmt.Fprintf(log, "ours: %d devices download %d bytes in %d-byte blocks over MQTT streams\n", o.Devices, o.ImageSize, o.BlockSize)
+	var clientProf *os.File
+	if profDir != "" {
+		srv.signal(syscall.SIGUSR1)
+		// The devices run here: their profile shows what they cost the
+		// machine the broker shares.
+		if clientProf, err = os.Create(filepath.Join(profDir, "client-cpu.pprof")); err == nil {
+			err = pprof.StartCPUProfile(clientProf)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	cpu0, self0 := srv.cpu(), selfCPU()
 	rep, err := fleet.Run(ctx)
+	if profDir != "" {
+		pprof.StopCPUProfile()
+		clientProf.Close()
+		srv.signal(syscall.SIGUSR2)
+		fmt.Fprintf(log, "ours: profiles in %s (go tool pprof -top %s)\n", profDir, filepath.Join(profDir, "cpu.pprof"))
+		time.Sleep(time.Second) // the heap profile is written before the server stops
+	}
 	if o.Progress {
 		fmt.Fprintln(log)
 	}

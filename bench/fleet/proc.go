@@ -54,8 +54,16 @@ func (l *lockedBuffer) String() string {
 
 // startServer starts name with args and samples its VmRSS every 100 ms.
 func startServer(name, bin string, args ...string) (*server, error) {
+	return startServerEnv(name, bin, nil, args...)
+}
+
+// startServerEnv is startServer with extra environment variables.
+func startServerEnv(name, bin string, env []string, args ...string) (*server, error) {
 	s := &server{name: name, out: &lockedBuffer{}, done: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.cmd = exec.Command(bin, args...)
+	if env != nil {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	// Its own process group, so that an interrupted benchmark leaves no
 	// broker behind when the group is signalled.
@@ -131,6 +139,9 @@ func (s *server) memory() (hwm, sampled float64) {
 	defer s.mu.Unlock()
 	return hwm, s.sampledMB
 }
+
+// signal sends sig to the process (profiling switches).
+func (s *server) signal(sig os.Signal) { _ = s.cmd.Process.Signal(sig) }
 
 // cpu is the process's user+system CPU time so far.
 func (s *server) cpu() time.Duration { return procCPU(s.pid) }
@@ -228,11 +239,16 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// buildOtactl builds cmd/otactl into dir, with the go tool that runs us.
-func buildOtactl(ctx context.Context, dir string, log io.Writer) (string, error) {
-	bin := filepath.Join(dir, "otactl")
-	fmt.Fprintf(log, "building otactl (go build -o %s github.com/otactl/otactl/cmd/otactl)\n", bin)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/otactl/otactl/cmd/otactl")
+// buildOtactl builds cmd/otactl (or, to profile it, bench/fleet/profiled:
+// the same program with profiling switches) into dir, with the go tool
+// that runs us.
+func buildOtactl(ctx context.Context, dir string, profiled bool, log io.Writer) (string, error) {
+	bin, pkg := filepath.Join(dir, "otactl"), "github.com/otactl/otactl/cmd/otactl"
+	if profiled {
+		pkg = "github.com/otactl/otactl/bench/fleet/profiled"
+	}
+	fmt.Fprintf(log, "building otactl (go build -o %s %s)\n", bin, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build otactl (run inside the module, or pass -otactl): %v\n%s", err, out)
 	}

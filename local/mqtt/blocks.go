@@ -47,7 +47,11 @@ type blockReader struct {
 }
 
 func newBlockReader(obj Object, end int64) *blockReader {
-	return &blockReader{obj: obj, end: end}
+	r := &blockReader{obj: obj, end: end}
+	if m, ok := obj.(interface{ mapped() []byte }); ok && m.mapped() != nil {
+		r.data = m.mapped() // the whole version: every read is a copy from it
+	}
+	return r
 }
 
 // read fills p from off; the last block of a file may end at EOF.

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"errors"
+	"io"
 	"io/fs"
 	"sync"
 )
@@ -28,6 +30,7 @@ type objectCache struct {
 // last to let go closes it.
 type cachedObject struct {
 	obj  Object
+	data []byte // the version mapped (objcache_unix.go), or nil
 	refs int
 }
 
@@ -41,6 +44,32 @@ type sharedObject struct {
 	c    *objectCache
 	e    *cachedObject
 	once sync.Once
+}
+
+// ReadAt reads from the mapping when there is one.
+func (s *sharedObject) ReadAt(p []byte, off int64) (int, error) {
+	if s.e.data == nil {
+		return s.Object.ReadAt(p, off)
+	}
+	return readMapped(s.e.data, p, off)
+}
+
+// mapped is the whole version in memory (nil when not mapped): blockReader
+// copies blocks straight from it.
+func (s *sharedObject) mapped() []byte { return s.e.data }
+
+func readMapped(data, p []byte, off int64) (int, error) {
+	if off < 0 || off >= int64(len(data)) {
+		if off < 0 {
+			return 0, errors.New("negative offset")
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 func (s *sharedObject) Close() error {
@@ -74,7 +103,7 @@ func (c *objectCache) open(objects Objects, f StreamFile) (Object, error) {
 	if err != nil || !current(obj) {
 		return obj, err
 	}
-	e = &cachedObject{obj: obj, refs: 2}
+	e = &cachedObject{obj: obj, data: mapObject(obj), refs: 2}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -121,6 +150,7 @@ func (c *objectCache) release(e *cachedObject) {
 	last := e.refs == 0
 	c.mu.Unlock()
 	if last {
+		unmapObject(e.data)
 		e.obj.Close()
 	}
 }
