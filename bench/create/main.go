@@ -23,7 +23,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -34,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/otactl/otactl/bench/internal/localproc"
 	"github.com/otactl/otactl/internal/demo"
 )
 
@@ -97,18 +97,16 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 	}
 	defer os.RemoveAll(dir)
 	if bin == "" {
-		bin = filepath.Join(dir, "otactl")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/otactl/otactl/cmd/otactl")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return nil, fmt.Errorf("build otactl: %w", err)
+		if bin, err = localproc.Build(ctx, dir); err != nil {
+			return nil, err
 		}
 	}
-	srv, endpoint, err := startLocal(ctx, bin, filepath.Join(dir, "data"))
+	srv, err := localproc.Start(ctx, bin, filepath.Join(dir, "data"))
 	if err != nil {
 		return nil, err
 	}
-	defer srv.close()
+	defer srv.Close()
+	endpoint := srv.Endpoint
 
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")}
@@ -126,10 +124,10 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 		return nil, err
 	}
 
-	res := &Result{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), LoadBefore: loadAvg(), ImageSize: image}
+	res := &Result{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), LoadBefore: localproc.LoadAvg(), ImageSize: image}
 	for i := range pairs {
 		sample := func() error {
-			load := loadAvg()
+			load := localproc.LoadAvg()
 			cpu0 := selfCPU()
 			t0 := time.Now()
 			if err := runSample(ctx, cfg, j, fmt.Sprintf("sample-%d", i)); err != nil {
@@ -139,7 +137,7 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 			return nil
 		}
 		ours := func() error {
-			load := loadAvg()
+			load := localproc.LoadAvg()
 			wall, cpu, err := runCreate(ctx, bin, endpoint, createArgs(j, fmt.Sprintf("otactl-%d", i)))
 			if err != nil {
 				return err
@@ -159,7 +157,7 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 		}
 		res.PairRatios = append(res.PairRatios, float64(res.Sample[i].Wall)/float64(res.Otactl[i].Wall))
 	}
-	res.LoadAfter = loadAvg()
+	res.LoadAfter = localproc.LoadAvg()
 	res.SampleMedian, res.OtactlMedian = median(res.Sample), median(res.Otactl)
 	res.Ratio = float64(res.SampleMedian) / float64(res.OtactlMedian)
 	res.MeetsTarget = res.Ratio >= target
