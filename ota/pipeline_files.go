@@ -188,7 +188,7 @@ func (r *run) waitSigning(ctx context.Context, jobID string) (SigningJob, error)
 		timeout = 10 * time.Minute
 	}
 	if wait == 0 {
-		wait = 200 * time.Millisecond
+		wait = signingPoll.First
 	}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -211,8 +211,6 @@ func (r *run) waitSigning(ctx context.Context, jobID string) (SigningJob, error)
 			return job, errors.Join(errors.New("interrupted while waiting for signing"), ctx.Err())
 		case <-time.After(wait):
 		}
-		if wait *= 2; wait > 5*time.Second {
-			wait = 5 * time.Second
-		}
+		wait = signingPoll.Next(wait) // poll.go says why
 	}
 }
