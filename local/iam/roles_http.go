@@ -29,7 +29,7 @@ type roleXML struct {
 
 func (s *Service) roleOut(r *roleRec) roleXML {
 	return roleXML{Path: r.Path, RoleName: r.Name, RoleID: r.ID, Arn: s.arn(r),
-		CreateDate: r.Created.Format(time.RFC3339), AssumeRolePolicyDocument: url.QueryEscape(r.TrustPolicy),
+		CreateDate: r.Created.Format(time.RFC3339), AssumeRolePolicyDocument: encodeDocument(r.TrustPolicy),
 		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration, Tags: tagsOut(r.Tags)}
 }
 
@@ -187,7 +187,7 @@ func (s *Service) getRolePolicy(f url.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rolePolicyResult{RoleName: r.Name, PolicyName: name, PolicyDocument: url.QueryEscape(doc)}, nil
+	return rolePolicyResult{RoleName: r.Name, PolicyName: name, PolicyDocument: encodeDocument(doc)}, nil
 }
 
 func (s *Service) deleteRolePolicy(f url.Values) (any, error) {
@@ -236,4 +236,11 @@ func (s *Service) listRoleTags(f url.Values) (any, error) {
 		return nil, err
 	}
 	return tagsResult{Tags: items, IsTruncated: next != "", Marker: next}, nil
+}
+
+// encodeDocument URL-encodes a policy document as IAM returns it: RFC 3986
+// percent-encoding, a space as %20 (botocore decodes with unquote, which
+// leaves a + as it is).
+func encodeDocument(doc string) string {
+	return strings.ReplaceAll(url.QueryEscape(doc), "+", "%20")
 }
