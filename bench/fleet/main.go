@@ -161,7 +161,13 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 
 func main() {
 	var o Options
+	var so ScaleOptions
 	var asJSON bool
+	flag.IntVar(&so.Devices, "scale", 0, "instead of the download run: this many devices over mutual TLS, idle, then one job (connect time, RSS per idle connection, wave notified, seeding rate)")
+	flag.IntVar(&so.SeedConcurrency, "seed-concurrency", 32, "-scale: concurrent SDK requests while seeding")
+	flag.IntVar(&so.ConnectConcurrency, "connect-concurrency", 64, "-scale: concurrent TLS handshakes")
+	flag.IntVar(&so.Wave, "wave", 1000, "-scale: the job's maximumPerMinute (0: no rollout configuration, every device at once)")
+	flag.DurationVar(&so.IdleSettle, "idle-settle", 3*time.Second, "-scale: idle time before each RSS reading")
 	flag.IntVar(&o.Devices, "devices", 1000, "simulated devices (one MQTT connection each)")
 	flag.IntVar(&o.ImageSize, "image", 1<<20, "firmware image size in bytes")
 	flag.IntVar(&o.BlockSize, "block", 4096, "stream block size in bytes (the baseline's message size)")
@@ -193,6 +199,10 @@ func main() {
 	if asJSON {
 		log = os.Stderr
 	}
+	if so.Devices > 0 {
+		so.Otactl, so.Timeout = o.Otactl, o.Timeout
+		os.Exit(mainScale(ctx, so, asJSON, log))
+	}
 	r, err := Run(ctx, o, log)
 	if r != nil && r.BaselineSkipped != "" && !o.NoBaseline {
 		fmt.Fprintf(os.Stderr, "\n!!! NO BASELINE: %s. Only otactl local was measured; install mosquitto to get the ratio. !!!\n\n", r.BaselineSkipped)
@@ -210,4 +220,22 @@ func main() {
 		return
 	}
 	printResult(os.Stdout, r)
+}
+
+func mainScale(ctx context.Context, so ScaleOptions, asJSON bool, log io.Writer) int {
+	s, err := RunScale(ctx, so, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench/fleet -scale:", err)
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if enc.Encode(s) != nil {
+			return 1
+		}
+		return 0
+	}
+	printScale(os.Stdout, s)
+	return 0
 }
