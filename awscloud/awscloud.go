@@ -63,6 +63,9 @@ func New(ctx context.Context, o Options) (*Cloud, error) {
 	if o.EndpointURL != "" {
 		cfg.BaseEndpoint = aws.String(o.EndpointURL)
 	}
+	if d := debugFrom(ctx); d != nil {
+		cfg.APIOptions = append(cfg.APIOptions, d.middleware)
+	}
 	return FromConfig(cfg), nil
 }
 

@@ -157,7 +157,7 @@ func checkNode(file string, n *yaml.Node, t reflect.Type, path string, errs *Dec
 			ft, ok := fields[k.Value]
 			if !ok {
 				*errs = append(*errs, &DecodeError{File: file, Line: k.Line, Column: k.Column,
-					Msg: fmt.Sprintf("unknown field %q", join(path, k.Value))})
+					Msg: fmt.Sprintf("unknown field %q%s", join(path, k.Value), unknownFieldHint(t, path, k.Value, fields))})
 				continue
 			}
 			checkNode(file, val, ft, join(path, k.Value), errs)
@@ -226,4 +226,119 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 		m[name] = f.Type
 	}
 	return m
+}
+
+// unknownFieldHint says what an unknown field probably meant: the other
+// way in's name for it (a CreateOTAUpdate request's awsJob* fields in a
+// spec, or the reverse), or the nearest field name.
+func unknownFieldHint(t reflect.Type, path, name string, fields map[string]reflect.Type) string {
+	if path == "" {
+		switch t {
+		case reflect.TypeOf(Spec{}):
+			if specName, ok := requestOnly[name]; ok {
+				return fmt.Sprintf(": %s is a CreateOTAUpdate request field; write %s in a spec, or pass this file with --request", name, specName)
+			}
+		case reflect.TypeOf(OTAUpdateRequest{}):
+			for reqName, specName := range requestOnly {
+				if specName == name {
+					return fmt.Sprintf(": %s is a spec field; write %s in a CreateOTAUpdate request, or pass this file with -f", name, reqName)
+				}
+			}
+		}
+	}
+	names := make([]string, 0, len(fields))
+	for n := range fields {
+		names = append(names, n)
+	}
+	if s := Suggest(name, names); s != "" {
+		return fmt.Sprintf(": did you mean %q?", s)
+	}
+	return ""
+}
+
+// requestOnly maps a CreateOTAUpdate request's field to the spec's (CreateJob's) name for it.
+var requestOnly = map[string]string{
+	"awsJobExecutionsRolloutConfig": "jobExecutionsRolloutConfig",
+	"awsJobPresignedUrlConfig":      "presignedUrlConfig",
+	"awsJobAbortConfig":             "abortConfig",
+	"awsJobTimeoutConfig":           "timeoutConfig",
+}
+
+// Suggest returns the candidate nearest to name (case-insensitive edit
+// distance), or "" when none is near enough to be a likely typo.
+func Suggest(name string, candidates []string) string {
+	best, bestD := "", 0
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		if best == "" || d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	limit := 2
+	if n := len(name) / 4; n > limit {
+		limit = n
+	}
+	if best == "" || bestD > limit {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Position is where a field is written in a spec or request file.
+type Position struct{ Line, Column int }
+
+// FieldPositions maps every field path of a YAML or JSON document
+// (files[0].codeSigning, timeoutConfig.inProgressTimeoutInMinutes) to where
+// its key (or list element) is written, so that rule errors found after
+// decoding can point into the file as decoding errors do.
+func FieldPositions(raw []byte) map[string]Position {
+	var root yaml.Node
+	if yaml.Unmarshal(raw, &root) != nil || len(root.Content) == 0 {
+		return nil
+	}
+	pos := map[string]Position{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				p := join(path, k.Value)
+				pos[p] = Position{k.Line, k.Column}
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, el := range n.Content {
+				p := index(path, i)
+				pos[p] = Position{el.Line, el.Column}
+				walk(el, p)
+			}
+		}
+	}
+	walk(root.Content[0], "")
+	return pos
 }

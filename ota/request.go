@@ -1,6 +1,9 @@
 package ota
 
-import "os"
+import (
+	"os"
+	"strings"
+)
 
 // OTAUpdateRequest is the input of CreateOTAUpdate as
 // `aws iot create-ota-update --cli-input-json` takes it, plus the CreateJob-only
@@ -86,4 +89,22 @@ func (r *OTAUpdateRequest) Spec() *Spec {
 	s.NamespaceID = r.NamespaceID
 	s.JobTemplateArn = r.JobTemplateArn
 	return s
+}
+
+// RequestPath turns a spec field path into the CreateOTAUpdate request's
+// own path for it (abortConfig.criteriaList[0] → awsJobAbortConfig.abortCriteriaList[0]),
+// so that errors about a request name the fields the user wrote.
+func RequestPath(specPath string) string {
+	for _, m := range []struct{ spec, req string }{
+		{"abortConfig.criteriaList", "awsJobAbortConfig.abortCriteriaList"},
+		{"abortConfig", "awsJobAbortConfig"},
+		{"timeoutConfig", "awsJobTimeoutConfig"},
+		{"jobExecutionsRolloutConfig", "awsJobExecutionsRolloutConfig"},
+		{"presignedUrlConfig", "awsJobPresignedUrlConfig"},
+	} {
+		if rest, ok := strings.CutPrefix(specPath, m.spec); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+			return m.req + rest
+		}
+	}
+	return specPath
 }

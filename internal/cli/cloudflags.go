@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
+	"strings"
+	"syscall"
 
 	"github.com/otactl/otactl/awscloud"
 	"github.com/otactl/otactl/ota"
@@ -28,6 +32,14 @@ func (c *cloudFlags) register(fs *pflag.FlagSet) {
 
 // newCloud is how commands reach AWS; tests replace it to reach otactl local.
 var newCloud = func(ctx context.Context, c *cloudFlags) (*awscloud.Cloud, error) {
+	if err := checkEndpoint("--endpoint-url", c.endpoint); err != nil {
+		return nil, err
+	}
+	if c.endpoint == "" {
+		if err := checkEndpoint("AWS_ENDPOINT_URL", os.Getenv("AWS_ENDPOINT_URL")); err != nil {
+			return nil, err
+		}
+	}
 	return awscloud.New(ctx, awscloud.Options{Profile: c.profile, Region: c.region, EndpointURL: c.endpoint})
 }
 
@@ -53,4 +65,53 @@ func cloudError(err error) error {
 		return invalid(err)
 	}
 	return err
+}
+
+// checkEndpoint refuses an endpoint URL the SDK cannot use, before any
+// call: "127.0.0.1:4566" has no scheme.
+func checkEndpoint(flag, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid(fmt.Errorf("%s %q must be a URL with http:// or https://, like http://127.0.0.1:4566", flag, v))
+	}
+	return nil
+}
+
+// plainCloudError says in plain words why AWS (or otactl local) could not
+// be reached or would not accept us, with the endpoint tried and what to
+// check; the SDK's own text is kept on a second line for bug reports.
+func plainCloudError(err error) error {
+	var oe *net.OpError
+	var dns *net.DNSError
+	var ue *url.Error
+	endpoint := "the AWS endpoint"
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			endpoint = u.Scheme + "://" + u.Host
+		}
+	}
+	msg := err.Error()
+	var plain string
+	switch {
+	case errors.As(err, &dns):
+		plain = fmt.Sprintf("cannot resolve %s (%s): check --endpoint-url, AWS_ENDPOINT_URL and --region", dns.Name, endpoint)
+	case errors.As(err, &oe) && oe.Op == "dial":
+		why := "nothing answers there"
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			why = oe.Err.Error()
+		}
+		plain = fmt.Sprintf("cannot reach %s: %s. Is otactl local (or the service) running there? Check --endpoint-url and AWS_ENDPOINT_URL", endpoint, why)
+	case strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "get credentials:") || strings.Contains(msg, "no EC2 IMDS role found"):
+		plain = "no AWS credentials found: set --profile or AWS_PROFILE, run aws configure (or aws sso login), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+	case strings.Contains(msg, "ExpiredToken") || strings.Contains(msg, "token has expired"):
+		plain = "your AWS credentials have expired: run aws sso login (or refresh them) and try again"
+	case strings.Contains(msg, "UnrecognizedClientException") || strings.Contains(msg, "InvalidClientTokenId") || strings.Contains(msg, "SignatureDoesNotMatch"):
+		plain = fmt.Sprintf("%s does not accept these AWS credentials: check --profile, AWS_PROFILE and the keys", endpoint)
+	default:
+		return err
+	}
+	return fmt.Errorf("%s\n  (%s)", plain, msg)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/otactl/otactl/ota"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func init() { extraCommands = append(extraCommands, newCreateCmd) }
@@ -19,8 +20,7 @@ func newCreateCmd() *cobra.Command {
 	var sf specFlags
 	var cf cloudFlags
 	var out outputFlag
-	var signingTimeout time.Duration
-	var createPackages, replace bool
+	var cr createOnlyFlags
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create an OTA update: sign, stream, job document and CreateJob with every job option",
@@ -58,7 +58,10 @@ this without changing anything.`,
 				return invalid(err)
 			}
 			if errs := ota.Validate(s, time.Now()); len(errs) > 0 {
-				return invalid(errs)
+				return invalid(sf.explain(errs))
+			}
+			for _, w := range sf.warnings(s) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
@@ -66,8 +69,8 @@ this without changing anything.`,
 			if err != nil {
 				return err
 			}
-			p := &ota.Pipeline{Cloud: cloud, SigningTimeout: signingTimeout, CreatePackageVersions: createPackages,
-				Progress: cf.progress(cmd.ErrOrStderr()), Replace: replace}
+			p := &ota.Pipeline{Cloud: cloud, SigningTimeout: cr.signingTimeout, CreatePackageVersions: cr.createPackages,
+				Progress: cf.progress(cmd.ErrOrStderr()), Replace: cr.replace}
 			res, err := p.Run(ctx, s)
 			if p.Progress != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), "\r\033[K")
@@ -85,10 +88,27 @@ this without changing anything.`,
 	sf.register(cmd.Flags())
 	cf.register(cmd.Flags())
 	out.register(cmd.Flags())
-	cmd.Flags().DurationVar(&signingTimeout, "signing-timeout", 10*time.Minute, "how long to wait for each signing job")
-	cmd.Flags().BoolVar(&createPackages, "create-package-version", false, "create destination package versions (package@version) that do not exist")
-	cmd.Flags().BoolVar(&replace, "replace", false, "an update that exists and differs: cancel its job and create the next one (AFR_OTA-<id>-r2, ...)")
+	cr.register(cmd.Flags(), false)
 	return cmd
+}
+
+// createOnlyFlags are create's flags about acting. plan takes them too
+// (and ignores them) so that one word turns a dry run into the real thing.
+type createOnlyFlags struct {
+	signingTimeout         time.Duration
+	createPackages, replace bool
+	quiet                  bool
+}
+
+func (c *createOnlyFlags) register(fs *pflag.FlagSet, forPlan bool) {
+	note := ""
+	if forPlan {
+		note = " (create's flag: plan accepts it and changes nothing)"
+		fs.BoolVarP(&c.quiet, "quiet", "q", false, "no progress output"+note)
+	}
+	fs.DurationVar(&c.signingTimeout, "signing-timeout", 10*time.Minute, "how long to wait for each signing job"+note)
+	fs.BoolVar(&c.createPackages, "create-package-version", false, "create destination package versions (package@version) that do not exist"+note)
+	fs.BoolVar(&c.replace, "replace", false, "an update that exists and differs: cancel its job and create the next one (AFR_OTA-<id>-r2, ...)"+note)
 }
 
 // createError gives create's failures their exit code. A missing resource

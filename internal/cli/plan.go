@@ -33,7 +33,11 @@ through DescribeJob, the document, the stream, the tags and the signing jobs)
 and prints field by field what otactl create would change: ~ in place with
 UpdateJob, ! only with --replace (and why). It is a flag, not automatic, so
 that plan stays an offline command whose output depends only on its input.
-Without an existing update it prints the plan as without --diff.`,
+Without an existing update it prints the plan as without --diff.
+
+plan takes every flag create takes (--signing-timeout, --replace, --quiet,
+...), so that changing the one word turns a dry run into the real thing;
+those that only matter when acting change nothing here.`,
 		Example: `  otactl plan -f examples/firmware-update.yaml
   otactl plan --request create-ota-update.json --retries 2
   otactl plan --update-id fw-1-2-0 --bucket fw-bucket --file-key fw.bin \
@@ -55,7 +59,7 @@ Without an existing update it prints the plan as without --diff.`,
 			}
 			p, err := ota.NewPlan(s, ota.PlanEnv{Region: region, AccountID: account, Now: now})
 			if err != nil {
-				return invalid(err)
+				return invalid(sf.explain(err))
 			}
 			if diff {
 				cf.region = region
@@ -67,7 +71,7 @@ Without an existing update it prints the plan as without --diff.`,
 				}
 			}
 			// What AWS would accept but otactl advises against is a warning.
-			p.Warnings = append(ota.Advise(s), p.Warnings...)
+			p.Warnings = append(append(ota.Advise(s), p.Warnings...), sf.warnings(s)...)
 			if out.json() {
 				return printJSON(cmd.OutOrStdout(), p)
 			}
@@ -83,6 +87,8 @@ Without an existing update it prints the plan as without --diff.`,
 	cmd.Flags().BoolVar(&diff, "diff", false, "compare with the update that exists (needs credentials): what create would change")
 	cmd.Flags().StringVar(&cf.profile, "profile", "", "AWS profile for --diff (default: $AWS_PROFILE)")
 	cmd.Flags().StringVar(&cf.endpoint, "endpoint-url", "", "endpoint for --diff, e.g. http://127.0.0.1:4566 for otactl local (default: $AWS_ENDPOINT_URL)")
+	var cr createOnlyFlags
+	cr.register(cmd.Flags(), true)
 	cmd.Flags().StringVar(&region, "region", "", "region the ARNs and URLs are built for (default: $AWS_REGION)")
 	cmd.Flags().StringVar(&account, "account-id", "", "account id the ARNs are built for (default: a ${account} placeholder)")
 	return cmd
@@ -135,12 +141,13 @@ func printPlan(w io.Writer, p *ota.Plan) error {
 	fmt.Fprintf(w, "Plan for OTA update %s (job %s). Nothing has been created.\n\n", p.UpdateID, p.JobID)
 	fmt.Fprintln(w, "Steps:")
 	for i, st := range p.Steps {
-		fmt.Fprintf(w, "%3d. %-28s %s\n", i+1, st.Service+":"+st.Operation, st.Why)
+		fmt.Fprintf(w, "%3d. %s\n", i+1, st.Service+":"+st.Operation)
+		fmt.Fprintf(w, "     %s\n", wrap(st.Why, tableWidth-5, "     "))
 		if st.Operation == "CreateJob" {
 			continue // printed in full below
 		}
 		in, _ := json.Marshal(st.Input)
-		fmt.Fprintf(w, "       %s\n", unescapeHTML(in))
+		fmt.Fprintf(w, "     %s\n", wrap(strings.ReplaceAll(unescapeHTML(in), `","`, `", "`), tableWidth-5, "       "))
 	}
 	fmt.Fprintln(w, "\nJob document (${...} is filled in by signing and upload):")
 	if err := printIndented(w, p.JobDocument); err != nil {

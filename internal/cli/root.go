@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/otactl/otactl/awscloud"
 	"github.com/spf13/cobra"
 )
 
@@ -57,11 +58,22 @@ and runs the whole pipeline locally with no AWS account.
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return invalid(err) })
+	root.SetFlagErrorFunc(flagError)
+	root.Version = readVersion().String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	var debug bool
+	root.PersistentFlags().BoolVar(&debug, "debug", false, "log every AWS call to stderr: operation, URL, HTTP status, request id, duration")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if debug {
+			cmd.SetContext(awscloud.WithDebug(cmd.Context(), cmd.ErrOrStderr()))
+		}
+		return nil
+	}
 	root.AddCommand(newPlanCmd())
 	for _, add := range extraCommands {
 		root.AddCommand(add())
 	}
+	finishCommands(root)
 	return root
 }
 
@@ -73,11 +85,11 @@ var extraCommands []func() *cobra.Command
 func Main(args []string, stdout, stderr io.Writer) int {
 	root := NewRoot(stdout, stderr)
 	root.SetArgs(args)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(stderr, "otactl:", err)
+	fmt.Fprintln(stderr, "otactl:", plainCloudError(usageError(cmd, err)))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
