@@ -95,9 +95,9 @@ this without changing anything.`,
 // createOnlyFlags are create's flags about acting. plan takes them too
 // (and ignores them) so that one word turns a dry run into the real thing.
 type createOnlyFlags struct {
-	signingTimeout         time.Duration
+	signingTimeout          time.Duration
 	createPackages, replace bool
-	quiet                  bool
+	quiet                   bool
 }
 
 func (c *createOnlyFlags) register(fs *pflag.FlagSet, forPlan bool) {
