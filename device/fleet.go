@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,10 +34,16 @@ type Fleet struct {
 
 // Progress is a live view of a fleet run.
 type Progress struct {
-	Devices   int           `json:"devices"`
-	Done      int           `json:"done"`
-	Succeeded int           `json:"succeeded"`
-	Failed    int           `json:"failed"`
+	Devices   int `json:"devices"`
+	Done      int `json:"done"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	// Connected devices have asked for their next job at least once;
+	// Waiting of them have nothing to do yet (no job queued for them), and
+	// Working are taking a job.
+	Connected int           `json:"connected"`
+	Waiting   int           `json:"waiting"`
+	Working   int           `json:"working"`
 	Bytes     int64         `json:"bytes"`
 	Elapsed   time.Duration `json:"elapsedNs"`
 }
@@ -90,10 +98,14 @@ func (f *Fleet) Run(ctx context.Context) (*Report, error) {
 		seen[t] = true
 	}
 	agents := make([]*Agent, len(f.Things))
+	phases := make([]atomic.Int32, len(f.Things))
 	var bytes atomic.Int64
 	for i, thing := range f.Things {
 		cfg := f.Base
 		cfg.ThingName = thing
+		if f.Progress != nil {
+			cfg.Logger = slog.New(&phaseHandler{next: handlerOf(cfg.Logger), phase: &phases[i]})
+		}
 		if f.TLSFor != nil {
 			tc, err := f.TLSFor(thing)
 			if err != nil {
@@ -124,7 +136,21 @@ func (f *Fleet) Run(ctx context.Context) (*Report, error) {
 	snapshot := func() Progress {
 		mu.Lock()
 		defer mu.Unlock()
-		return Progress{Devices: len(agents), Done: done, Succeeded: ok, Failed: failed, Bytes: bytes.Load(), Elapsed: time.Since(start)}
+		p := Progress{Devices: len(agents), Done: done, Succeeded: ok, Failed: failed, Bytes: bytes.Load(), Elapsed: time.Since(start)}
+		for i := range phases {
+			if results[i] != nil {
+				continue
+			}
+			switch phases[i].Load() {
+			case phaseWaiting:
+				p.Connected++
+				p.Waiting++
+			case phaseWorking:
+				p.Connected++
+				p.Working++
+			}
+		}
+		return p
 	}
 	stopTicker := make(chan struct{})
 	tickerDone := make(chan struct{})
@@ -198,7 +224,7 @@ func Summarize(results []*Result, elapsed time.Duration) Stats {
 		} else {
 			s.Failed++
 		}
-		if r.Executions > 1 {
+		if retried(r) {
 			s.Retried++
 		}
 		s.Executions += r.Executions
@@ -220,4 +246,115 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	rank := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[max(0, min(rank, len(s)-1))]
+}
+
+// retried reports whether the device worked on one job more than once (a
+// retry: the job's next execution); jobs of different updates are not
+// retries.
+func retried(r *Result) bool {
+	seen := map[string]bool{}
+	for _, j := range r.Jobs {
+		if seen[j.JobID] {
+			return true
+		}
+		seen[j.JobID] = true
+	}
+	return false
+}
+
+// A device's phase, as Progress counts it.
+const (
+	phaseStarting int32 = iota
+	phaseWaiting        // connected, asked for its next job, none queued
+	phaseWorking        // taking a job
+)
+
+// phaseHandler follows a device's phase through the agent's own story (its
+// debug log), so that a fleet can say "connected, waiting for jobs" without
+// the agent knowing about fleets; every record also goes to next.
+type phaseHandler struct {
+	next  slog.Handler
+	phase *atomic.Int32
+}
+
+func handlerOf(l *slog.Logger) slog.Handler {
+	if l == nil {
+		return nil
+	}
+	return l.Handler()
+}
+
+func (h *phaseHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *phaseHandler) Handle(ctx context.Context, r slog.Record) error {
+	switch r.Message {
+	case "agent: next job":
+		pending := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "pending" {
+				pending = a.Value.Bool()
+			}
+			return true
+		})
+		if !pending {
+			h.phase.Store(phaseWaiting)
+		}
+	case "agent: job":
+		h.phase.Store(phaseWorking)
+	}
+	if h.next != nil && h.next.Enabled(ctx, r.Level) {
+		return h.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h *phaseHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	n := *h
+	if n.next != nil {
+		n.next = n.next.WithAttrs(as)
+	}
+	return &n
+}
+
+func (h *phaseHandler) WithGroup(name string) slog.Handler {
+	n := *h
+	if n.next != nil {
+		n.next = n.next.WithGroup(name)
+	}
+	return &n
+}
+
+// Problem is one reason devices did not succeed, and how many.
+type Problem struct {
+	Status string   `json:"status"`
+	Reason string   `json:"reason"` // with the thing's name written <thing>
+	Things []string `json:"things"`
+}
+
+// Problems groups the devices that did not succeed by status and reason,
+// the thing's own name taken out of the reason, so that a hundred devices
+// refused for one cause read as one line; the largest group first.
+func (r *Report) Problems() []Problem {
+	idx := map[string]int{}
+	var out []Problem
+	for _, d := range r.Devices {
+		if d.Status == "SUCCEEDED" {
+			continue
+		}
+		reason := d.Err
+		if n := len(d.Jobs); n > 0 && reason == "" {
+			reason = d.Jobs[n-1].Reason
+		}
+		reason = strings.ReplaceAll(reason, d.Thing, "<thing>")
+		k := d.Status + "\x00" + reason
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, Problem{Status: d.Status, Reason: reason})
+		}
+		out[i].Things = append(out[i].Things, d.Thing)
+	}
+	sort.SliceStable(out, func(a, b int) bool { return len(out[a].Things) > len(out[b].Things) })
+	return out
 }

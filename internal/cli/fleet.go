@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"sync"
@@ -18,7 +19,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/otactl/otactl/awscloud"
 	"github.com/otactl/otactl/device"
+	"github.com/otactl/otactl/local"
+	"github.com/otactl/otactl/local/mqtt"
 )
 
 func init() { extraCommands = append(extraCommands, newFleetCmd) }
@@ -36,12 +40,16 @@ type fleetFlags struct {
 	policy                   string
 	cert, key, ca, certDir   string
 	signingCerts             []string
+	signingProfile           string
 	blockSize, window, chunk int
 	preferHTTP               bool
 	requestTimeout, idle     time.Duration
 	timeout                  time.Duration
 	faults                   device.Faults
 	offlineFor               time.Duration
+
+	api       *awscloud.Cloud                   // the control plane, once reached
+	tlsConfig func(string) (*tls.Config, error) // per device; nil for plain MQTT
 }
 
 func newFleetCmd() *cobra.Command {
@@ -55,10 +63,23 @@ afr_ota document, download over MQTT streams (CBOR, bitmaps of missing blocks)
 or pre-signed HTTP URLs, signature check with the code-signing certificate,
 self-test and status reports. Faults can be injected to exercise retries.
 
+Against otactl local it needs no connection flags: the endpoint comes from
+DescribeEndpoint; a mutual-TLS endpoint is trusted through otactl local's CA
+(./.otactl/ca.pem, where otactl local runs; else --ca) and each device gets
+a certificate from CreateCertificateFromCsr, kept in <data dir>/fleet-certs,
+with the thing policy (--policy) attached. --signing-profile NAME fetches the
+code-signing certificate the devices trust (Signer GetSigningProfile, ACM
+GetCertificate); --signing-cert FILE gives it directly.
+
+Progress goes to stderr: a bar on a terminal, a line whenever it changes
+otherwise ("1 of 1 devices connected, waiting for jobs", ...). Ctrl-C stops
+the devices and prints what they did so far (exit 130).
+
 Exits 0 only if every device ended SUCCEEDED.`,
-		Example: `  otactl fleet --count 25 --prefix dev- --endpoint 127.0.0.1:1883 --signing-cert signer.crt
+		Example: `  otactl fleet --things sensor-1 --signing-profile fleet_signer           # against otactl local
+  otactl fleet --count 100 --create-things --thing-group sensors --fail-first 1 --drop-rate 0.02 --signing-profile fleet_signer
   otactl fleet --things sensor-1,sensor-2 --cert-dir certs/ --ca AmazonRootCA1.pem --signing-cert ecdsa=signer.crt
-  otactl fleet --count 100 --create-things --thing-group sensors --fail-first 1 --drop-rate 0.02 --signing-cert signer.crt`,
+  otactl fleet --count 25 --prefix dev- --endpoint 127.0.0.1:1883 --signing-cert signer.crt  # plain listener`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runFleet(cmd, &f) },
 	}
@@ -68,15 +89,16 @@ Exits 0 only if every device ended SUCCEEDED.`,
 	fs.StringSliceVar(&f.things, "things", nil, "thing names of the devices (comma-separated)")
 	fs.IntVar(&f.count, "count", 0, "number of devices, named <prefix>1 ... <prefix>N")
 	fs.StringVar(&f.prefix, "prefix", "dev-", "name prefix with --count")
-	fs.StringVar(&f.endpoint, "endpoint", "", "MQTT endpoint host:port (default: the IoT control plane's DescribeEndpoint, else 127.0.0.1:1883)")
+	fs.StringVar(&f.endpoint, "endpoint", "", "MQTT endpoint host:port (default: the IoT control plane's DescribeEndpoint)")
 	fs.BoolVar(&f.createThings, "create-things", false, "register the things first (CreateThing; with --thing-group, the group; with --cert-dir, certificates for things that have none, from CreateCertificateFromCsr with keys made here, and --policy attached)")
 	fs.StringVar(&f.group, "thing-group", "", "thing group the things are added to with --create-things")
 	fs.StringVar(&f.policy, "policy", device.DefaultPolicyName, "IoT policy attached to the certificates --create-things makes or finds in --cert-dir (created, thing-scoped, when missing; \"\" for none)")
 	fs.StringVar(&f.cert, "cert", "", "client certificate PEM for mutual TLS (every device)")
 	fs.StringVar(&f.key, "key", "", "client private key PEM for --cert")
-	fs.StringVar(&f.ca, "ca", "", "CA certificate PEM that signs the broker's certificate (default: the system roots; otactl local writes <data dir>/ca.pem)")
-	fs.StringVar(&f.certDir, "cert-dir", "", "directory of per-device certificates DIR/<thing>.crt and DIR/<thing>.key (mutual TLS)")
+	fs.StringVar(&f.ca, "ca", "", "CA certificate PEM that signs the broker's certificate (default: ./"+local.DefaultDataDir+"/"+mqtt.CAFile+", otactl local's, when it exists; else the system roots)")
+	fs.StringVar(&f.certDir, "cert-dir", "", "directory of per-device certificates DIR/<thing>.crt and DIR/<thing>.key (mutual TLS); made for things that have none (default against otactl local: <data dir>/"+fleetCertDir+")")
 	fs.StringArrayVar(&f.signingCerts, "signing-cert", nil, "code-signing certificate PEM the devices trust: FILE for every certfile, or NAME=FILE for the certfile NAME (repeatable)")
+	fs.StringVar(&f.signingProfile, "signing-profile", "", "Signer profile whose certificate the devices trust for every certfile (fetched with GetSigningProfile and ACM GetCertificate)")
 	fs.IntVar(&f.blockSize, "block-size", 4096, "MQTT stream block size in bytes (256-131072)")
 	fs.IntVar(&f.window, "window", 8, "blocks asked for per stream request")
 	fs.IntVar(&f.chunk, "http-chunk", 64*1024, "bytes per HTTP Range request")
@@ -142,8 +164,8 @@ func (f *fleetFlags) check() error {
 	if f.group != "" && !f.createThings {
 		errs = append(errs, errors.New("--thing-group needs --create-things"))
 	}
-	if len(f.signingCerts) == 0 {
-		errs = append(errs, errors.New("--signing-cert is required: the code-signing certificate the devices trust"))
+	if len(f.signingCerts) == 0 && f.signingProfile == "" {
+		errs = append(errs, errors.New("--signing-profile NAME or --signing-cert FILE is required: the code-signing certificate the devices trust"))
 	}
 	if f.timeout <= 0 || f.idle <= 0 || f.requestTimeout <= 0 {
 		errs = append(errs, errors.New("--timeout, --idle and --request-timeout must be positive"))
@@ -154,8 +176,21 @@ func (f *fleetFlags) check() error {
 	return errors.Join(errs...)
 }
 
-func (f *fleetFlags) trust() (*device.Trust, error) {
+func (f *fleetFlags) trust(ctx context.Context) (*device.Trust, error) {
 	t := &device.Trust{}
+	if f.signingProfile != "" {
+		c, err := f.control(ctx)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := signingProfileCert(ctx, c, f.signingProfile)
+		if err != nil {
+			return nil, err
+		}
+		if t.Default, err = device.ParseCertificatePEM(raw); err != nil {
+			return nil, fmt.Errorf("--signing-profile %s: %w", f.signingProfile, err)
+		}
+	}
 	for _, sc := range f.signingCerts {
 		name, file, named := strings.Cut(sc, "=")
 		if !named {
@@ -163,18 +198,18 @@ func (f *fleetFlags) trust() (*device.Trust, error) {
 		}
 		raw, err := os.ReadFile(file)
 		if err != nil {
-			return nil, err
+			return nil, invalid(fmt.Errorf("--signing-cert: %w", err))
 		}
 		if !named {
 			c, err := device.ParseCertificatePEM(raw)
 			if err != nil {
-				return nil, fmt.Errorf("--signing-cert %s: %w", file, err)
+				return nil, invalid(fmt.Errorf("--signing-cert %s: %w", file, err))
 			}
 			t.Default = c
 			continue
 		}
 		if err := t.Add(name, raw); err != nil {
-			return nil, fmt.Errorf("--signing-cert %s: %w", sc, err)
+			return nil, invalid(fmt.Errorf("--signing-cert %s: %w", sc, err))
 		}
 	}
 	return t, nil
@@ -226,27 +261,31 @@ func runFleet(cmd *cobra.Command, f *fleetFlags) error {
 	if err != nil {
 		return invalid(err)
 	}
-	trust, err := f.trust()
-	if err != nil {
-		return invalid(err)
+	if f.ca == "" {
+		f.ca = localCA()
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	sigCtx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sigCtx, f.timeout)
 	defer cancel()
 	stderr := cmd.ErrOrStderr()
+	trust, err := f.trust(ctx)
+	if err != nil {
+		return err
+	}
 	if f.createThings || f.endpoint == "" {
-		if err := f.useControlPlane(ctx, stderr, things); err != nil {
+		if err := f.useControlPlane(ctx, things); err != nil {
 			return err
 		}
 	}
-	tlsFor, err := f.tlsFor()
-	if err != nil {
-		return invalid(err)
+	if err := f.setUpTLS(ctx, stderr, things); err != nil {
+		return err
 	}
 	faults := f.faults
 	faults.OfflineFor = f.offlineFor
 	fleet := &device.Fleet{
 		Things: things,
-		TLSFor: tlsFor,
+		TLSFor: f.tlsConfig,
 		Base: device.Config{
 			Endpoint: f.endpoint, Trust: trust, BlockSize: f.blockSize, Window: f.window, HTTPChunk: f.chunk,
 			PreferHTTP: f.preferHTTP, RequestTimeout: f.requestTimeout, IdleTimeout: f.idle,
@@ -258,13 +297,20 @@ func runFleet(cmd *cobra.Command, f *fleetFlags) error {
 	if err != nil {
 		return invalid(err)
 	}
+	interrupted := sigCtx.Err() != nil
+	if interrupted {
+		fmt.Fprintln(stderr, "otactl fleet: interrupted; what the devices did so far:")
+	}
 	out := cmd.OutOrStdout()
 	if f.out.json() {
-		if err := printJSON(out, rep); err != nil {
+		if err := printJSON(out, fleetOutput{rep, rep.Problems()}); err != nil {
 			return err
 		}
 	} else if err := printFleet(out, rep); err != nil {
 		return err
+	}
+	if interrupted {
+		return &exitError{exitInterrupted, errors.New("interrupted")}
 	}
 	if !rep.Stats.AllSucceeded() {
 		return &exitError{ExitFailure, fmt.Errorf("%d of %d devices did not succeed", rep.Stats.Failed, rep.Stats.Devices)}
@@ -272,16 +318,21 @@ func runFleet(cmd *cobra.Command, f *fleetFlags) error {
 	return nil
 }
 
+// fleetOutput is fleet's --output json: the report and its problems grouped.
+type fleetOutput struct {
+	*device.Report
+	Problems []device.Problem `json:"problems"`
+}
+
 // useControlPlane registers the things and finds the endpoint through the
 // IoT control plane (AWS or otactl local).
-func (f *fleetFlags) useControlPlane(ctx context.Context, stderr io.Writer, things []string) error {
-	cloud, err := newCloud(ctx, &f.cloud)
+func (f *fleetFlags) useControlPlane(ctx context.Context, things []string) error {
+	cloud, err := f.control(ctx)
 	if err != nil {
 		if f.createThings {
 			return err
 		}
-		f.endpoint = "127.0.0.1:1883"
-		return nil
+		return fmt.Errorf("no MQTT endpoint: %w; pass --endpoint HOST:PORT, or --endpoint-url of the control plane that answers DescribeEndpoint", err)
 	}
 	if f.createThings {
 		reg := device.Registration{Group: f.group}
@@ -293,30 +344,30 @@ func (f *fleetFlags) useControlPlane(ctx context.Context, stderr io.Writer, thin
 		}
 	}
 	if f.endpoint == "" {
-		ep, err := device.Endpoint(ctx, cloud.IoT(), f.cert != "" || f.certDir != "")
+		ep, err := device.Endpoint(ctx, cloud.IoT(), f.cert != "" || f.certDir != "" || f.ca != "")
 		if err != nil {
-			if !f.cloud.quiet {
-				fmt.Fprintf(stderr, "otactl: %v; using 127.0.0.1:1883\n", err)
-			}
-			ep = "127.0.0.1:1883"
+			return fmt.Errorf("no MQTT endpoint: %w; is otactl local running (AWS_ENDPOINT_URL, --endpoint-url)? Otherwise pass --endpoint HOST:PORT", err)
 		}
 		f.endpoint = ep
 	}
 	return nil
 }
 
-// fleetProgress renders a fleet's progress as a bar on a terminal (nil when
-// there is none to draw): devices done and MB/s. The fleet's last report
-// (every device done) finishes the bar and its line, so that what is
-// printed next starts on a line of its own.
+// fleetProgress reports a fleet's progress on w: a bar on a terminal, a
+// line whenever the picture changes otherwise (CI logs), nothing with
+// --quiet. The fleet's last report (every device done) finishes the bar and
+// its line, so that what is printed next starts on a line of its own.
 func (f *fleetFlags) fleetProgress(w io.Writer, devices int) func(device.Progress) {
+	if f.cloud.quiet {
+		return nil
+	}
 	bar := f.progressBar(w, devices)
 	if bar == nil {
-		return nil
+		return progressLines(w)
 	}
 	var once sync.Once
 	return func(p device.Progress) {
-		bar.Describe(fmt.Sprintf("devices done, %.2f MB/s", p.MBps()))
+		bar.Describe(progressText(p))
 		_ = bar.Set(p.Done)
 		if p.Done == p.Devices {
 			once.Do(func() {
@@ -327,9 +378,46 @@ func (f *fleetFlags) fleetProgress(w io.Writer, devices int) func(device.Progres
 	}
 }
 
-// progressBar is shown on a terminal, unless --quiet or --output json.
+// progressText says what the devices are doing.
+func progressText(p device.Progress) string {
+	switch {
+	case p.Done == 0 && p.Working == 0 && p.Connected == 0:
+		return fmt.Sprintf("connecting %d devices", p.Devices)
+	case p.Done == 0 && p.Working == 0:
+		return fmt.Sprintf("%d of %d devices connected, waiting for jobs", p.Connected, p.Devices)
+	}
+	s := fmt.Sprintf("%d of %d devices done (%d succeeded, %d failed)", p.Done, p.Devices, p.Succeeded, p.Failed)
+	if p.Working > 0 {
+		s += fmt.Sprintf(", %d working", p.Working)
+	}
+	if p.Waiting > 0 {
+		s += fmt.Sprintf(", %d waiting for jobs", p.Waiting)
+	}
+	return s
+}
+
+// progressLines prints a line when the picture changes, and the transfer
+// rate with it; a steady picture is repeated every 30 s so that a log shows
+// the run is alive.
+func progressLines(w io.Writer) func(device.Progress) {
+	var last string
+	var lastAt time.Time
+	return func(p device.Progress) {
+		text := progressText(p)
+		if text == last && time.Since(lastAt) < 30*time.Second {
+			return
+		}
+		last, lastAt = text, time.Now()
+		if p.Bytes > 0 {
+			text += fmt.Sprintf(", %.2f MB/s", p.MBps())
+		}
+		fmt.Fprintf(w, "otactl fleet: %s\n", text)
+	}
+}
+
+// progressBar is shown on a terminal, unless --output json.
 func (f *fleetFlags) progressBar(w io.Writer, n int) *progressbar.ProgressBar {
-	if f.cloud.quiet || f.out.json() {
+	if f.out.json() {
 		return nil
 	}
 	if fd, ok := w.(*os.File); !ok || !term.IsTerminal(int(fd.Fd())) {
@@ -340,6 +428,8 @@ func (f *fleetFlags) progressBar(w io.Writer, n int) *progressbar.ProgressBar {
 		progressbar.OptionSetDescription("devices done"))
 }
 
+// printFleet prints the summary and the devices that did not succeed,
+// grouped by reason: a hundred devices refused for one cause are one line.
 func printFleet(w io.Writer, rep *device.Report) error {
 	s := rep.Stats
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -349,25 +439,65 @@ func printFleet(w io.Writer, rep *device.Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	var bad []*device.Result
-	for _, r := range rep.Devices {
-		if r.Status != "SUCCEEDED" {
-			bad = append(bad, r)
-		}
-	}
-	if len(bad) == 0 {
+	problems := rep.Problems()
+	if len(problems) == 0 {
 		return nil
 	}
-	sort.Slice(bad, func(i, j int) bool { return bad[i].Thing < bad[j].Thing })
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "THING\tSTATUS\tEXECUTIONS\tREASON")
-	for _, r := range bad {
-		reason := r.Err
-		if n := len(r.Jobs); n > 0 && reason == "" {
-			reason = r.Jobs[n-1].Reason
+	fmt.Fprintln(tw, "THINGS\tSTATUS\tREASON")
+	for _, p := range problems {
+		sort.Slice(p.Things, func(i, j int) bool { return thingLess(p.Things[i], p.Things[j]) })
+		names := abbreviate(p.Things, 3)
+		reason := p.Reason
+		if len(p.Things) == 1 {
+			reason = strings.ReplaceAll(reason, "<thing>", p.Things[0])
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", r.Thing, r.Status, r.Executions, reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", names, p.Status, orDefault(reason, "-"))
+		if hint := connectHint(reason); hint != "" {
+			fmt.Fprintf(tw, "\t\t%s\n", hint)
+		}
 	}
 	return tw.Flush()
+}
+
+// connectHint says what to check when the broker closed a device's
+// connection during CONNECT: on AWS IoT and otactl local that is a
+// certificate or policy refusal, which the broker does not explain.
+func connectHint(reason string) string {
+	if !strings.Contains(reason, "connect ") || !(strings.Contains(reason, "EOF") || strings.Contains(reason, "reset") || strings.Contains(reason, "refused")) {
+		return ""
+	}
+	return "→ the broker closed the connection: check that the certificate is registered and ACTIVE, attached to the thing, and that a policy attached to it allows iot:Connect as the thing (--policy); a plain listener takes no certificates"
+}
+
+// thingLess orders names with numbers by value: dev-2 before dev-10.
+func thingLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := leadingDigits(a), leadingDigits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func leadingDigits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
