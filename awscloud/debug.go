@@ -47,7 +47,7 @@ func (d *debugLog) middleware(stack *middleware.Stack) error {
 				target = req.Method + " " + u.String()
 			}
 			status, reqID := "-", "-"
-			if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && resp != nil {
+			if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && resp != nil && resp.Response != nil && resp.StatusCode != 0 {
 				status = fmt.Sprint(resp.StatusCode)
 				for _, h := range []string{"X-Amzn-Requestid", "X-Amz-Request-Id", "X-Amzn-Request-Id"} {
 					if v := resp.Header.Get(h); v != "" {
@@ -61,7 +61,7 @@ func (d *debugLog) middleware(stack *middleware.Stack) error {
 			}
 			line := fmt.Sprintf("debug: %s %s %s status=%s request-id=%s %s", time.Now().UTC().Format("15:04:05.000"),
 				call, target, status, reqID, took.Round(100*time.Microsecond))
-			if err != nil && status == "-" {
+			if err != nil && status == "-" { // no answer: say why
 				line += fmt.Sprintf(" error=%q", err.Error())
 			}
 			d.mu.Lock()

@@ -99,11 +99,11 @@ func plainCloudError(err error) error {
 	case errors.As(err, &dns):
 		plain = fmt.Sprintf("cannot resolve %s (%s): check --endpoint-url, AWS_ENDPOINT_URL and --region", dns.Name, endpoint)
 	case errors.As(err, &oe) && oe.Op == "dial":
-		why := "nothing answers there"
+		why := "connection refused"
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			why = oe.Err.Error()
 		}
-		plain = fmt.Sprintf("cannot reach %s: %s. Is otactl local (or the service) running there? Check --endpoint-url and AWS_ENDPOINT_URL", endpoint, why)
+		plain = fmt.Sprintf("cannot reach %s (%s): is otactl local (or the service) running there? Check --endpoint-url and AWS_ENDPOINT_URL", endpoint, why)
 	case strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "get credentials:") || strings.Contains(msg, "no EC2 IMDS role found"):
 		plain = "no AWS credentials found: set --profile or AWS_PROFILE, run aws configure (or aws sso login), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 	case strings.Contains(msg, "ExpiredToken") || strings.Contains(msg, "token has expired"):
