@@ -299,7 +299,7 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *http.Request, bucket,
 		}
 		files = append(files, f)
 	}
-	blob, err := s.st.WriteBlob(io.MultiReader(files...), nil)
+	blob, err := s.st.WriteBlobWith(io.MultiReader(files...), store.BlobOptions{})
 	if err != nil {
 		return blobError(err)
 	}
@@ -465,7 +465,7 @@ func (s *Service) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket,
 	if err != nil {
 		return err
 	}
-	blob, err := s.st.WriteBlob(io.NewSectionReader(src.File, first, length), nil)
+	blob, err := s.st.WriteBlobWith(io.NewSectionReader(src.File, first, length), store.BlobOptions{})
 	if err != nil {
 		return blobError(err)
 	}

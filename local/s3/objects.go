@@ -154,7 +154,8 @@ func (s *Service) putObject(bucket, key string, body io.Reader, o putOptions) (O
 	if _, err := s.bucket(bucket); err != nil {
 		return ObjectInfo{}, err
 	}
-	blob, err := s.st.WriteBlob(body, o.md5)
+	// The SHA-256 only when a header asks for a check: S3 keeps no SHA-256.
+	blob, err := s.st.WriteBlobWith(body, store.BlobOptions{WantMD5: o.md5, SHA256: o.sha256 != ""})
 	if errors.Is(err, store.ErrBadDigest) {
 		return ObjectInfo{}, errorf(http.StatusBadRequest, "BadDigest",
 			"The Content-MD5 you specified did not match what we received.")

@@ -1,7 +1,6 @@
 package signer
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -60,18 +59,21 @@ func (s *Service) sign(j *job) (string, error) {
 		return "", fmt.Errorf("Source bucket %s does not have versioning enabled; Signer signs only objects in versioning-enabled buckets", src.BucketName)
 	}
 
-	// First pass: the digest of the whole file.
+	// First pass: the digest of the whole file. The format puts the
+	// signature before the payload (readers stop there), so the payload is
+	// read twice: once for the digest, once to encode it behind the
+	// signature.
 	body, size, err := s.objs.Open(src.BucketName, src.Key, src.Version)
 	if err != nil {
 		return "", fmt.Errorf("Source object s3://%s/%s version %s could not be read: %v", src.BucketName, src.Key, src.Version, err)
 	}
+	defer func() { body.Close() }()
 	if max := int64(pl.MaxSizeInMB) << 20; size > max {
-		body.Close()
 		return "", fmt.Errorf("Source object is %d bytes; platform %s signs at most %d MB", size, pl.PlatformID, pl.MaxSizeInMB)
 	}
+	buf := make([]byte, readChunk)
 	h := pl.hash.New()
-	n, err := io.Copy(h, body)
-	body.Close()
+	n, err := io.CopyBuffer(h, onlyReader{body}, buf)
 	if err != nil {
 		return "", fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
 	}
@@ -81,9 +83,18 @@ func (s *Service) sign(j *job) (string, error) {
 		return "", fmt.Errorf("Signing failed: %v", err)
 	}
 
-	// Second pass: stream the signed object, the payload base64-encoded on
-	// the way, so memory does not grow with the file.
-	body, _, err = s.objs.Open(src.BucketName, src.Key, src.Version)
+	// Second pass: the signed object, the payload base64-encoded by a
+	// goroutine of its own while S3 hashes and writes what it encoded
+	// before, so memory does not grow with the file.
+	if sk, ok := body.(io.Seeker); ok {
+		_, err = sk.Seek(0, io.SeekStart)
+	} else {
+		var again io.ReadCloser
+		if again, _, err = s.objs.Open(src.BucketName, src.Key, src.Version); err == nil {
+			body.Close()
+			body = again
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
 	}
@@ -91,8 +102,7 @@ func (s *Service) sign(j *job) (string, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer body.Close()
-		pw.CloseWithError(writeSigned(pw, body, n, sig, pl.algorithm))
+		pw.CloseWithError(writeSigned(pw, body, buf, n, sig, pl.algorithm))
 	}()
 	dst := j.Destination.Prefix + j.ID
 	err = s.objs.Put(j.Destination.BucketName, dst, pr, "application/json")
@@ -104,28 +114,47 @@ func (s *Service) sign(j *job) (string, error) {
 	return dst, nil
 }
 
+// readChunk is how much of the source one read takes: large sequential
+// reads, a multiple of 3 so that each chunk encodes to base64 on its own.
+const readChunk = 3 << 18 // 768 KiB → 1 MiB of base64
+
+// onlyReader hides a file's WriterTo, so io.CopyBuffer uses the buffer
+// (os.File's WriteTo would copy through a 32 KiB one).
+type onlyReader struct{ io.Reader }
+
 // writeSigned writes the signed object CreateOTAUpdate reads:
 // {"rawPayloadSize":N,"signature":"<base64 DER>","signatureAlgorithm":"...","payload":"<base64 file>"}
-func writeSigned(w io.Writer, payload io.Reader, size int64, sig []byte, algorithm string) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString(`{"rawPayloadSize":`)
-	bw.WriteString(strconv.FormatInt(size, 10))
-	bw.WriteString(`,"signature":"`)
-	bw.WriteString(base64.StdEncoding.EncodeToString(sig))
-	bw.WriteString(`","signatureAlgorithm":"`)
-	bw.WriteString(algorithm) // a fixed name: nothing to escape
-	bw.WriteString(`","payload":"`)
-	enc := base64.NewEncoder(base64.StdEncoding, bw)
-	copied, err := io.Copy(enc, payload)
-	if err != nil {
+// buf (readChunk bytes) holds the payload read in turn; each chunk is
+// encoded whole and written in one call.
+func writeSigned(w io.Writer, payload io.Reader, buf []byte, size int64, sig []byte, algorithm string) error {
+	head := `{"rawPayloadSize":` + strconv.FormatInt(size, 10) +
+		`,"signature":"` + base64.StdEncoding.EncodeToString(sig) +
+		`","signatureAlgorithm":"` + algorithm + // a fixed name: nothing to escape
+		`","payload":"`
+	if _, err := io.WriteString(w, head); err != nil {
 		return err
+	}
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(buf)))
+	var copied int64
+	for {
+		n, err := io.ReadFull(payload, buf)
+		if n > 0 {
+			copied += int64(n)
+			base64.StdEncoding.Encode(out, buf[:n])
+			if _, werr := w.Write(out[:base64.StdEncoding.EncodedLen(n)]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if copied != size {
 		return fmt.Errorf("source object changed size while signing (%d, then %d bytes)", size, copied)
 	}
-	if err := enc.Close(); err != nil {
-		return err
-	}
-	bw.WriteString(`"}`)
-	return bw.Flush()
+	_, err := io.WriteString(w, `"}`)
+	return err
 }

@@ -5,9 +5,7 @@
 package store
 
 import (
-	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -191,34 +189,9 @@ type Blob struct {
 // WriteBlob copies r into a new blob: streamed to a temporary file (memory
 // does not grow with size), synced, then renamed into place. If wantMD5 is
 // not nil and differs from the body's MD5, nothing is kept and ErrBadDigest
-// is returned.
+// is returned. It computes the SHA-256 too; WriteBlobWith can leave it out.
 func (s *Store) WriteBlob(r io.Reader, wantMD5 []byte) (Blob, error) {
-	id := newID()
-	tmp, err := os.CreateTemp(filepath.Join(s.dir, "blobs", "tmp"), id+"-*")
-	if err != nil {
-		return Blob{}, err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	m, h := md5.New(), sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, m, h), r)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return Blob{}, err
-	}
-	sum := m.Sum(nil)
-	if wantMD5 != nil && string(wantMD5) != string(sum) {
-		return Blob{}, ErrBadDigest
-	}
-	if err := os.Rename(tmp.Name(), s.blobPath(id)); err != nil {
-		return Blob{}, err
-	}
-	syncDir(filepath.Join(s.dir, "blobs"))
-	return Blob{ID: id, Size: n, MD5: hexOf(m), SHA256: hexOf(h)}, nil
+	return s.WriteBlobWith(r, BlobOptions{WantMD5: wantMD5, SHA256: true})
 }
 
 // ErrBadDigest means a body did not match the MD5 its sender declared.
