@@ -222,9 +222,6 @@ func (f *specFlags) applyJobFlags(s *ota.Spec, now time.Time) error {
 			if !oneOf(sc.EndBehavior, "STOP_ROLLOUT", "CANCEL", "FORCE_CANCEL") {
 				return fmt.Errorf("--end-behavior must be STOP_ROLLOUT, CANCEL or FORCE_CANCEL, got %q", f.endBehavior)
 			}
-			if sc.EndTime == "" {
-				return fmt.Errorf("--end-behavior needs --end (or an endTime in the spec)")
-			}
 		}
 		if ch("maintenance-window") {
 			sc.MaintenanceWindows = nil
@@ -238,8 +235,8 @@ func (f *specFlags) applyJobFlags(s *ota.Spec, now time.Time) error {
 		}
 	}
 	if ch("rollout-rate") {
-		if f.rolloutRate < 1 || f.rolloutRate > 1000 {
-			return fmt.Errorf("--rollout-rate must be 1-1000 devices per minute, got %d", f.rolloutRate)
+		if f.rolloutRate < 1 {
+			return fmt.Errorf("--rollout-rate must be at least 1 device per minute, got %d", f.rolloutRate)
 		}
 		if s.JobExecutionsRolloutConfig == nil {
 			s.JobExecutionsRolloutConfig = &ota.RolloutConfig{}
