@@ -91,17 +91,17 @@ type SigningJob struct {
 
 // Stream is an MQTT file stream.
 type Stream struct {
-	ID          string
-	Description string
-	Version     int
-	Files       []StreamFileLocation
-	RoleArn     string // read by DescribeStream; CreateStream takes the role apart
+	ID          string               `json:"streamId"`
+	Description string               `json:"description,omitempty"`
+	Version     int                  `json:"streamVersion"`
+	Files       []StreamFileLocation `json:"files"`
+	RoleArn     string               `json:"roleArn,omitempty"` // read by DescribeStream; CreateStream takes the role apart
 }
 
 // StreamFileLocation is one file of a stream.
 type StreamFileLocation struct {
-	FileID int
-	S3     S3Location
+	FileID int        `json:"fileId"`
+	S3     S3Location `json:"s3Location"`
 }
 
 // Job is what otactl reads back of a job.
@@ -140,12 +140,15 @@ type JobSummary struct {
 
 // Execution is one device's execution of a job.
 type Execution struct {
-	ThingArn, Status              string
-	ExecutionNumber               int64
-	QueuedAt, StartedAt, LastUpdt time.Time
-	RetryAttempt                  int
-	StatusDetails                 map[string]string
-	Packages                      map[string]string // package → version the thing reports running
+	ThingArn        string            `json:"thingArn"`
+	Status          string            `json:"status"`
+	ExecutionNumber int64             `json:"executionNumber"`
+	QueuedAt        time.Time         `json:"queuedAt"`
+	StartedAt       time.Time         `json:"startedAt"` // zero (not started) is left out of otactl's JSON
+	LastUpdt        time.Time         `json:"lastUpdatedAt"`
+	RetryAttempt    int               `json:"retryAttempt"`
+	StatusDetails   map[string]string `json:"statusDetails,omitempty"`
+	Packages        map[string]string `json:"packages,omitempty"` // package → version the thing reports running
 }
 
 // PackageReporter is a Cloud that can read the package versions a thing
