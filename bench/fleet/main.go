@@ -181,7 +181,7 @@ func main() {
 	flag.BoolVar(&o.NoBaseline, "no-baseline", false, "measure otactl local only")
 	flag.BoolVar(&o.BaselineOnly, "baseline-only", false, "measure mosquitto only (tuning the baseline)")
 	flag.IntVar(&o.Rounds, "rounds", 1, "measure both this many times, alternately, and report the round with the median ratio (a shared machine is noisy)")
-	flag.StringVar(&o.ProfileDir, "profile", "", "write CPU and heap profiles of otactl local's fleet run into this folder (builds bench/fleet/profiled; go tool pprof DIR/round-1/cpu.pprof)")
+	flag.StringVar(&o.ProfileDir, "profile", "", "write CPU and heap profiles of otactl local's fleet run into this folder (builds bench/fleet/profiled; go tool pprof DIR/round-1/cpu-1.pprof; -scale: 1 seeding, 2 connected and idle, 3 the wave)")
 	flag.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout (narration goes to stderr)")
 	flag.Parse()
@@ -200,7 +200,7 @@ func main() {
 		log = os.Stderr
 	}
 	if so.Devices > 0 {
-		so.Otactl, so.Timeout = o.Otactl, o.Timeout
+		so.Otactl, so.Timeout, so.ProfileDir = o.Otactl, o.Timeout, o.ProfileDir
 		os.Exit(mainScale(ctx, so, asJSON, log))
 	}
 	r, err := Run(ctx, o, log)

@@ -147,7 +147,7 @@ func runOurs(ctx context.Context, o Options, dataDir string, round int, log io.W
 		pprof.StopCPUProfile()
 		clientProf.Close()
 		srv.signal(syscall.SIGUSR2)
-		fmt.Fprintf(log, "ours: profiles in %s (go tool pprof -top %s)\n", profDir, filepath.Join(profDir, "cpu.pprof"))
+		fmt.Fprintf(log, "ours: profiles in %s (go tool pprof -top %s)\n", profDir, filepath.Join(profDir, "cpu-1.pprof"))
 		time.Sleep(time.Second) // the heap profile is written before the server stops
 	}
 	if o.Progress {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,6 +95,7 @@ type ScaleOptions struct {
 	IdleSettle         time.Duration
 	Otactl             string
 	Timeout            time.Duration
+	ProfileDir         string // profiles: 1 seeding, 2 connecting and idle, 3 the wave
 }
 
 // RunScale seeds, registers and connects o.Devices over mutual TLS and
@@ -113,13 +115,30 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 	}
 	defer os.RemoveAll(dir)
 	if o.Otactl == "" {
-		if o.Otactl, err = buildOtactl(ctx, dir, false, log); err != nil {
+		if o.Otactl, err = buildOtactl(ctx, dir, o.ProfileDir != "", log); err != nil {
 			return nil, err
 		}
 	}
 	s := &Scale{Devices: o.Devices, SeedConcurrency: o.SeedConcurrency, ConnectConcurrency: o.ConnectConcurrency,
 		Wave: o.Wave, IdleSettle: o.IdleSettle, LoadBefore: loadAvg(), CertDir: filepath.Join(dir, "certs")}
-	srv, err := startServer("otactl local", o.Otactl, "local", "--addr", "127.0.0.1:0", "--mqtt-addr", "",
+	var env []string
+	if o.ProfileDir != "" {
+		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
+		env = []string{"OTACTL_PROFILE_DIR=" + o.ProfileDir}
+	}
+	var srv *server
+	// phase starts (SIGUSR1) or ends (SIGUSR2) a profiled phase.
+	phase := func(sig os.Signal) {
+		if o.ProfileDir != "" {
+			srv.signal(sig)
+			if sig == syscall.SIGUSR2 {
+				time.Sleep(time.Second) // the profiles are written
+			}
+		}
+	}
+	srv, err = startServerEnv("otactl local", o.Otactl, env, "local", "--addr", "127.0.0.1:0", "--mqtt-addr", "",
 		"--mqtts-addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"))
 	if err != nil {
 		return nil, err
@@ -152,6 +171,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 	if _, err := ic.CreateThingGroup(ctx, &iot.CreateThingGroupInput{ThingGroupName: aws.String(group)}); err != nil {
 		return nil, fmt.Errorf("CreateThingGroup: %w", err)
 	}
+	phase(syscall.SIGUSR1)
 	t0 := time.Now()
 	if err := parallel(ctx, o.Devices, o.SeedConcurrency, func(i int) error {
 		if _, err := ic.CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String(things[i])}); err != nil {
@@ -166,6 +186,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 		return nil, err
 	}
 	s.Seed = time.Since(t0)
+	phase(syscall.SIGUSR2)
 	s.SeedPerSecond = float64(o.Devices) / s.Seed.Seconds()
 	fmt.Fprintf(log, "scale: seeded %d things into %s in %v (%.0f things/s, %d requests at a time; load %s)\n",
 		o.Devices, group, s.Seed.Round(time.Millisecond), s.SeedPerSecond, o.SeedConcurrency, loadAvg())
@@ -191,6 +212,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 	devs := make([]*idleDevice, o.Devices)
 	var notified atomic.Int64
 	allNotified := make(chan struct{})
+	phase(syscall.SIGUSR1)
 	cpu0 := srv.cpu()
 	t0 = time.Now()
 	err = parallel(ctx, o.Devices, o.ConnectConcurrency, func(i int) error {
@@ -221,6 +243,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 	}
 	s.RSSIdleMiB = st["VmRSS"]
 	s.IdleKiBPerConnection = (s.RSSIdleMiB - s.RSSBeforeMiB) * 1024 / float64(o.Devices)
+	phase(syscall.SIGUSR2)
 	fmt.Fprintf(log, "scale: server RSS %.0f MiB before, %.0f MiB with %d idle devices (%.1f KiB each)\n",
 		s.RSSBeforeMiB, s.RSSIdleMiB, o.Devices, s.IdleKiBPerConnection)
 
@@ -233,6 +256,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 		in.JobExecutionsRolloutConfig = &types.JobExecutionsRolloutConfig{MaximumPerMinute: aws.Int32(int32(o.Wave))}
 		s.WaveDevices = min(o.Wave, o.Devices)
 	}
+	phase(syscall.SIGUSR1)
 	t0 = time.Now()
 	for _, d := range devs {
 		d.since = t0
@@ -261,6 +285,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 	}
 	s.Notified, s.NotifiedP50 = device.Percentile(times, 100), device.Percentile(times, 50)
 	s.ServerCPU = srv.cpu() - cpu0
+	phase(syscall.SIGUSR2)
 	s.PeakRSSMiB, _ = srv.memory()
 	fmt.Fprintf(log, "scale: wave of %d devices notified %v after CreateJob (median %v)\n",
 		s.WaveDevices, s.Notified.Round(time.Millisecond), s.NotifiedP50.Round(time.Millisecond))

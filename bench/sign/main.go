@@ -56,6 +56,10 @@ const target = 0.80
 // Run is one measurement.
 type Run struct {
 	Wall time.Duration `json:"wallNs"`
+	// CPU is the work's user+system time: otactl local's during the job
+	// (from /proc, in 10 ms ticks), or the baseline shell's and its
+	// children's. On a busy machine it says more than the wall time.
+	CPU  time.Duration `json:"cpuNs"`
 	Load string        `json:"loadAverage"`
 }
 
@@ -70,6 +74,9 @@ type Result struct {
 	OpenSSL    []Run         `json:"openssl"`
 	OtactlMed  time.Duration `json:"otactlMedianNs"`
 	OpenSSLMed time.Duration `json:"opensslMedianNs"`
+	// Medians of CPU time.
+	OtactlCPU  time.Duration `json:"otactlMedianCpuNs"`
+	OpenSSLCPU time.Duration `json:"opensslMedianCpuNs"`
 	// Speed is openssl's median over otactl's: 1 means as fast as openssl.
 	Speed       float64   `json:"speedOfOpenssl"`
 	RoundSpeeds []float64 `json:"roundSpeeds"`
@@ -83,10 +90,11 @@ func main() {
 	image := flag.Int("image", 16<<20, "image size in bytes")
 	bin := flag.String("otactl", "", "otactl binary (default: build this module's)")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
+	profile := flag.String("profile", "", "with -otactl built from bench/fleet/profiled: write otactl local's CPU profile of the rounds to this folder")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := run(ctx, *rounds, *image, *bin)
+	res, err := run(ctx, *rounds, *image, *bin, *profile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench/sign:", err)
 		os.Exit(1)
@@ -100,7 +108,7 @@ func main() {
 	report(res)
 }
 
-func run(ctx context.Context, rounds, image int, bin string) (*Result, error) {
+func run(ctx context.Context, rounds, image int, bin, profile string) (*Result, error) {
 	if rounds < 1 {
 		return nil, errors.New("-rounds must be at least 1")
 	}
@@ -117,7 +125,11 @@ func run(ctx context.Context, rounds, image int, bin string) (*Result, error) {
 			return nil, err
 		}
 	}
-	srv, err := localproc.Start(ctx, bin, filepath.Join(dir, "data"))
+	var env []string
+	if profile != "" {
+		env = append(env, "OTACTL_PROFILE_DIR="+profile)
+	}
+	srv, err := localproc.Start(ctx, bin, filepath.Join(dir, "data"), env...)
 	if err != nil {
 		return nil, err
 	}
@@ -139,16 +151,27 @@ func run(ctx context.Context, rounds, image int, bin string) (*Result, error) {
 	if out, err := exec.CommandContext(ctx, "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("openssl ecparam: %v\n%s", err, out)
 	}
-	script := baseline(key, src, filepath.Join(dir, "signed.json"), image)
+	// Each baseline run writes a new file and keeps it, as each job adds a
+	// signed object: overwriting one file would reuse its page cache while
+	// the jobs' new objects need fresh pages (which costs much more where
+	// the page cache is at its memory limit).
+	runs := 0
+	outFile := func() string { return filepath.Join(dir, fmt.Sprintf("signed-%d.json", runs)) }
 
-	ours := func() (time.Duration, error) { return signingJob(ctx, sc, version) }
-	theirs := func() (time.Duration, error) {
+	ours := func() (Run, error) {
+		cpu0 := procCPU(srv.Pid())
+		d, err := signingJob(ctx, sc, version)
+		return Run{Wall: d, CPU: procCPU(srv.Pid()) - cpu0}, err
+	}
+	theirs := func() (Run, error) {
+		runs++
+		cmd := exec.CommandContext(ctx, "sh", "-c", baseline(key, src, outFile(), image))
 		t0 := time.Now()
-		out, err := exec.CommandContext(ctx, "sh", "-c", script).CombinedOutput()
+		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return 0, fmt.Errorf("baseline: %v\n%s", err, out)
+			return Run{}, fmt.Errorf("baseline: %v\n%s", err, out)
 		}
-		return time.Since(t0), nil
+		return Run{Wall: time.Since(t0), CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
 	}
 	// One unmeasured run of each warms the server, the page cache and the
 	// baseline's check that its output is what otactl's would be.
@@ -158,17 +181,21 @@ func run(ctx context.Context, rounds, image int, bin string) (*Result, error) {
 	if _, err := theirs(); err != nil {
 		return nil, err
 	}
-	if err := checkBaseline(filepath.Join(dir, "signed.json"), image); err != nil {
+	if err := checkBaseline(outFile(), image); err != nil {
 		return nil, err
 	}
 
+	if profile != "" {
+		srv.Signal(syscall.SIGUSR1)
+	}
 	res := &Result{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), LoadBefore: localproc.LoadAvg(), ImageSize: image}
 	for i := range rounds {
-		measure := func(f func() (time.Duration, error), into *[]Run) error {
+		measure := func(f func() (Run, error), into *[]Run) error {
 			load := localproc.LoadAvg()
-			d, err := f()
+			r, err := f()
 			if err == nil {
-				*into = append(*into, Run{Wall: d, Load: load})
+				r.Load = load
+				*into = append(*into, r)
 			}
 			return err
 		}
@@ -185,7 +212,12 @@ func run(ctx context.Context, rounds, image int, bin string) (*Result, error) {
 		res.RoundSpeeds = append(res.RoundSpeeds, float64(res.OpenSSL[i].Wall)/float64(res.Otactl[i].Wall))
 	}
 	res.LoadAfter = localproc.LoadAvg()
-	res.OtactlMed, res.OpenSSLMed = median(res.Otactl), median(res.OpenSSL)
+	if profile != "" {
+		srv.Signal(syscall.SIGUSR2)
+		time.Sleep(time.Second) // the profile is written asynchronously
+	}
+	res.OtactlMed, res.OpenSSLMed = median(res.Otactl, wall), median(res.OpenSSL, wall)
+	res.OtactlCPU, res.OpenSSLCPU = median(res.Otactl, cpu), median(res.OpenSSL, cpu)
 	res.Speed = float64(res.OpenSSLMed) / float64(res.OtactlMed)
 	res.MeetsTarget = res.Speed >= target
 	res.ServerHWMMiB = vmHWM(srv.Pid())
@@ -290,16 +322,39 @@ func checkBaseline(path string, size int) error {
 	return nil
 }
 
-func median(runs []Run) time.Duration {
+func wall(r Run) time.Duration { return r.Wall }
+func cpu(r Run) time.Duration  { return r.CPU }
+
+func median(runs []Run, of func(Run) time.Duration) time.Duration {
 	w := make([]time.Duration, len(runs))
 	for i, r := range runs {
-		w[i] = r.Wall
+		w[i] = of(r)
 	}
 	slices.Sort(w)
 	if n := len(w); n%2 == 0 {
 		return (w[n/2-1] + w[n/2]) / 2
 	}
 	return w[len(w)/2]
+}
+
+// procCPU is a process's utime+stime from /proc/<pid>/stat (USER_HZ
+// ticks, 1/100 s on Linux).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')') // the command name may hold spaces
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
 }
 
 // vmHWM is a process's peak RSS in MiB (/proc/<pid>/status).
@@ -321,10 +376,10 @@ func report(r *Result) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
 	fmt.Printf("signing, %d-byte image, %d rounds, %d CPUs, %s\n", r.ImageSize, len(r.Otactl), r.CPUs, r.Started.Format(time.RFC3339))
 	fmt.Printf("load average before %s, after %s\n", r.LoadBefore, r.LoadAfter)
-	fmt.Printf("%-6s %-30s %-30s %s\n", "round", "otactl local job (wall, load)", "openssl (wall, load)", "speed")
+	fmt.Printf("%-6s %-39s %-39s %s\n", "round", "otactl local job (wall, cpu, load)", "openssl (wall, cpu, load)", "speed")
 	for i := range r.Otactl {
 		o, s := r.Otactl[i], r.OpenSSL[i]
-		fmt.Printf("%-6d %-9s %-20s %-9s %-20s %.0f %%\n", i+1, ms(o.Wall), o.Load, ms(s.Wall), s.Load, 100*r.RoundSpeeds[i])
+		fmt.Printf("%-6d %-9s %-8s %-20s %-9s %-8s %-20s %.0f %%\n", i+1, ms(o.Wall), ms(o.CPU), o.Load, ms(s.Wall), ms(s.CPU), s.Load, 100*r.RoundSpeeds[i])
 	}
 	verdict := "meets"
 	if !r.MeetsTarget {
@@ -332,5 +387,6 @@ func report(r *Result) {
 	}
 	fmt.Printf("median: otactl local %s, openssl %s: %.0f %% of openssl's speed (rounds %.0f..%.0f %%); %s the %.0f %% target\n",
 		ms(r.OtactlMed), ms(r.OpenSSLMed), 100*r.Speed, 100*slices.Min(r.RoundSpeeds), 100*slices.Max(r.RoundSpeeds), verdict, 100*target)
+	fmt.Printf("median CPU: otactl local %s, openssl %s\n", ms(r.OtactlCPU), ms(r.OpenSSLCPU))
 	fmt.Printf("otactl local peak RSS %.0f MiB\n", r.ServerHWMMiB)
 }

@@ -1,7 +1,8 @@
 // Command profiled is otactl with profiling switches for bench/fleet
-// -profile: SIGUSR1 starts a CPU profile into $OTACTL_PROFILE_DIR/cpu.pprof,
-// SIGUSR2 stops it and writes heap.pprof and goroutine.txt beside it, so
-// that the profile covers the fleet run only (not seeding). It is a
+// -profile: SIGUSR1 starts a CPU profile into $OTACTL_PROFILE_DIR/cpu-N.pprof,
+// SIGUSR2 stops it and writes heap-N.pprof and goroutine-N.txt beside it
+// (N counts the SIGUSR2s from 1), so that a profile covers one phase of a
+// run (the fleet, not seeding). It is a
 // separate binary so that otactl itself carries no profiling switches.
 package main
 
@@ -28,10 +29,11 @@ func serveSignals(dir string) {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
 	var cpu *os.File
+	n := 1
 	for s := range sig {
 		switch {
 		case s == syscall.SIGUSR1 && cpu == nil:
-			f, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", n)))
 			if err == nil && pprof.StartCPUProfile(f) == nil {
 				cpu = f
 			}
@@ -42,9 +44,11 @@ func serveSignals(dir string) {
 				cpu = nil
 			}
 			runtime.GC()
-			write(filepath.Join(dir, "heap.pprof"), "heap", 0)
-			write(filepath.Join(dir, "goroutine.txt"), "goroutine", 1)
-			fmt.Fprintln(os.Stderr, "profiled: profiles written to", dir)
+			write(filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n)), "heap", 0)
+			write(filepath.Join(dir, fmt.Sprintf("goroutine-%d.txt", n)), "goroutine", 1)
+			writeMemStats(filepath.Join(dir, fmt.Sprintf("memstats-%d.txt", n)))
+			fmt.Fprintln(os.Stderr, "profiled: profiles", n, "written to", dir)
+			n++
 		}
 	}
 }
@@ -56,4 +60,16 @@ func write(path, profile string, debug int) {
 	}
 	defer f.Close()
 	_ = pprof.Lookup(profile).WriteTo(f, debug)
+}
+
+// writeMemStats writes where the process's memory is (heap, stacks, what
+// the runtime holds but does not use), in MiB.
+func writeMemStats(path string) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	mib := func(v uint64) float64 { return float64(v) / (1 << 20) }
+	out := fmt.Sprintf("Sys %.1f\nHeapInuse %.1f\nHeapIdle %.1f\nHeapReleased %.1f\nStackInuse %.1f\nStackSys %.1f\nMSpanInuse %.1f\nGCSys %.1f\nOtherSys %.1f\nNumGoroutine %d\nNumGC %d\n",
+		mib(m.Sys), mib(m.HeapInuse), mib(m.HeapIdle), mib(m.HeapReleased), mib(m.StackInuse), mib(m.StackSys),
+		mib(m.MSpanInuse), mib(m.GCSys), mib(m.OtherSys), runtime.NumGoroutine(), m.NumGC)
+	_ = os.WriteFile(path, []byte(out), 0o644)
 }

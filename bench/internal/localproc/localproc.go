@@ -53,12 +53,15 @@ func Build(ctx context.Context, dir string) (string, error) {
 }
 
 // Start starts `otactl local` on loopback ports with its data in dataDir
-// and returns once it has printed its endpoint.
-func Start(ctx context.Context, bin, dataDir string) (*Server, error) {
+// and returns once it has printed its endpoint. env adds to its environment.
+func Start(ctx context.Context, bin, dataDir string, env ...string) (*Server, error) {
 	s := &Server{DataDir: dataDir, out: &lockedBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "local", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
 		"--mqtts-addr", "", "--data-dir", dataDir)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if len(env) > 0 {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	// Its own process group, killed with the benchmark.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
@@ -93,6 +96,9 @@ func Start(ctx context.Context, bin, dataDir string) (*Server, error) {
 
 // Pid is the server's process id.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Signal sends sig to the server (bench/fleet/profiled's profiling switches).
+func (s *Server) Signal(sig os.Signal) { _ = s.cmd.Process.Signal(sig) }
 
 // Close stops the server (SIGTERM, then SIGKILL) and waits for it.
 func (s *Server) Close() {
