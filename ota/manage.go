@@ -27,6 +27,8 @@ type UpdateSummary struct {
 	Targets   []string  `json:"targets"`
 	Protocols []string  `json:"protocols"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Counts are the job's executions by status (DescribeJob's jobProcessDetails).
+	Counts map[string]int `json:"executionCounts,omitempty"`
 }
 
 // List returns the updates otactl made, newest first.
@@ -47,7 +49,7 @@ func (m *Manager) List(ctx context.Context) ([]UpdateSummary, error) {
 		}
 		s := UpdateSummary{UpdateID: id, JobID: j.JobID, Status: j.Status, CreatedAt: j.CreatedAt}
 		if job, err := m.Cloud.DescribeJob(ctx, j.JobID); err == nil {
-			s.Targets = job.Targets
+			s.Targets, s.Counts = job.Targets, nonZero(job.Counts)
 		}
 		if doc, err := m.Cloud.GetJobDocument(ctx, j.JobID); err == nil {
 			s.Protocols = ParseJobDocument(doc).Protocols
@@ -129,9 +131,13 @@ func ParseJobDocument(doc string) DocumentSummary {
 
 // UpdateDetails is what otactl describe shows.
 type UpdateDetails struct {
-	UpdateID    string          `json:"otaUpdateId"`
-	Job         Job             `json:"-"`
-	JobRaw      any             `json:"job"`
+	UpdateID string `json:"otaUpdateId"`
+	Job      Job    `json:"-"`
+	JobRaw   any    `json:"job"`
+	// OpenWindow is the maintenance window open now, within the schedule.
+	OpenWindow *Opening `json:"maintenanceWindowOpen,omitempty"`
+	// NextWindows are the next openings, none past endTime, none once the
+	// job is over.
 	NextWindows []time.Time     `json:"nextMaintenanceWindows,omitempty"`
 	Stream      *Stream         `json:"stream,omitempty"`
 	Document    string          `json:"jobDocument"`
@@ -185,9 +191,8 @@ func (m *Manager) Describe(ctx context.Context, id string, executions bool) (*Up
 	if m.Now != nil {
 		now = m.Now()
 	}
-	if sc := job.SchedulingConfig; sc != nil {
-		d.NextWindows = NextWindows(sc.MaintenanceWindows, now, 3)
-	}
+	sched := ScheduleAt(job.SchedulingConfig, job.Status, now, 3)
+	d.OpenWindow, d.NextWindows = sched.OpenNow, sched.Next
 	if executions {
 		if d.Executions, err = m.Cloud.ListJobExecutions(ctx, job.JobID); err != nil {
 			return nil, err
@@ -243,11 +248,46 @@ func NextWindows(ws []MaintenanceWindow, now time.Time, n int) []time.Time {
 
 // Cancel cancels an update's job; force also cancels executions in progress.
 func (m *Manager) Cancel(ctx context.Context, id string, force bool) error {
-	job, _, _, err := m.find(ctx, id)
+	_, err := m.CancelUpdate(ctx, id, force)
+	return err
+}
+
+// Canceled reports what CancelUpdate did.
+type Canceled struct {
+	UpdateID string `json:"otaUpdateId"`
+	JobID    string `json:"jobId"`
+	// AlreadyCanceled: the job was CANCELED before; nothing was done.
+	AlreadyCanceled bool `json:"alreadyCanceled"`
+	Force           bool `json:"force"`
+	// Counts are the job's executions by status just before the cancel.
+	Counts map[string]int `json:"executionCounts,omitempty"`
+}
+
+// CancelUpdate cancels an update's job unless it is canceled already.
+func (m *Manager) CancelUpdate(ctx context.Context, id string, force bool) (*Canceled, error) {
+	job, tags, _, err := m.find(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return m.Cloud.CancelJob(ctx, job.JobID, force)
+	out := &Canceled{UpdateID: orID(tagValue(tags, TagUpdateID), id), JobID: job.JobID, Force: force, Counts: nonZero(job.Counts)}
+	if job.Status == "CANCELED" {
+		out.AlreadyCanceled = true
+		return out, nil
+	}
+	return out, m.Cloud.CancelJob(ctx, job.JobID, force)
+}
+
+// Lookup returns the job that runs update id now.
+func (m *Manager) Lookup(ctx context.Context, id string) (Job, error) {
+	job, _, _, err := m.find(ctx, id)
+	return job, err
+}
+
+func orID(v, id string) string {
+	if v == "" {
+		return strings.TrimPrefix(id, JobIDPrefix)
+	}
+	return v
 }
 
 // DeleteOptions choose what delete removes besides the job.
@@ -360,4 +400,18 @@ func (m *Manager) purgeSigned(ctx context.Context, loc S3Location, out *Deleted)
 		out.ObjectVersion = append(out.ObjectVersion, fmt.Sprintf("s3://%s/%s?versionId=%s", loc.Bucket, loc.Key, v.VersionID))
 	}
 	return nil
+}
+
+// nonZero drops the statuses no execution is in.
+func nonZero(counts map[string]int) map[string]int {
+	var out map[string]int
+	for k, n := range counts {
+		if n != 0 {
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[k] = n
+		}
+	}
+	return out
 }

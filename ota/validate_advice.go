@@ -2,6 +2,7 @@ package ota
 
 import (
 	"strings"
+	"time"
 )
 
 // otactl's advice on a job: rules stricter than AWS's, each for a reason
@@ -43,10 +44,19 @@ func AdviseJobConfig(j *JobConfig) Errors {
 }
 
 // Advise returns otactl's advice on a spec, as the warnings plan prints.
-func Advise(s *Spec) []string {
+func Advise(s *Spec) []string { return AdviseAt(s, time.Now()) }
+
+// AdviseAt is Advise for a job created at now (a schedule without
+// startTime starts then).
+func AdviseAt(s *Spec, now time.Time) []string {
 	c := &checker{}
 	c.tagAdvice("tags", s.Tags)
 	c.jobConfigAdvice("", &s.JobConfig)
+	// A schedule whose windows all fall outside start..end rolls out
+	// nothing, and AWS accepts it (ota.NoWindowBetween).
+	if why := NoWindowBetween(s.SchedulingConfig, now); why != "" {
+		c.add("schedulingConfig.maintenanceWindows", "%s", why)
+	}
 	return c.errs.Warnings()
 }
 

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/otactl/otactl/ota"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func init() {
@@ -40,12 +45,24 @@ func manageCmd(use, short string, args cobra.PositionalArgs, run func(cmd *cobra
 }
 
 func newListCmd() *cobra.Command {
+	var statuses []string
 	cmd, _ := manageCmd("list", "List the OTA updates otactl made", cobra.NoArgs,
 		func(cmd *cobra.Command, m *ota.Manager, out *outputFlag, _ []string) error {
+			want, err := statusFilter(statuses, jobStatuses)
+			if err != nil {
+				return err
+			}
 			ups, err := m.List(cmd.Context())
 			if err != nil {
 				return err
 			}
+			kept := ups[:0]
+			for _, u := range ups {
+				if want == nil || want[u.Status] {
+					kept = append(kept, u)
+				}
+			}
+			ups = kept
 			if out.json() {
 				if ups == nil {
 					ups = []ota.UpdateSummary{}
@@ -53,14 +70,52 @@ func newListCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), ups)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "UPDATE\tSTATUS\tTARGETS\tCREATED\tPROTOCOLS")
+			fmt.Fprintln(tw, "UPDATE\tSTATUS\tSUCCEEDED\tTARGETS\tCREATED\tPROTOCOLS")
 			for _, u := range ups {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.UpdateID, u.Status, shortTargets(u.Targets),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.UpdateID, u.Status, progressOf(u.Counts), shortTargets(u.Targets),
 					u.CreatedAt.UTC().Format(time.RFC3339), strings.Join(u.Protocols, "+"))
 			}
 			return tw.Flush()
 		})
+	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only updates whose job has this status: "+strings.Join(jobStatuses, ", ")+" (repeatable)")
+	cmd.Example = `  otactl list
+  otactl list --status IN_PROGRESS,SCHEDULED
+  otactl list -o json`
 	return cmd
+}
+
+// jobStatuses and executionStatuses are AWS IoT's (JobStatus, JobExecutionStatus).
+var (
+	jobStatuses       = []string{"IN_PROGRESS", "CANCELED", "COMPLETED", "DELETION_IN_PROGRESS", "SCHEDULED"}
+	executionStatuses = []string{"QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "TIMED_OUT", "REJECTED", "REMOVED", "CANCELED"}
+)
+
+// statusFilter reads a --status list (any case); nil means every status.
+func statusFilter(given, valid []string) (map[string]bool, error) {
+	if len(given) == 0 {
+		return nil, nil
+	}
+	want := map[string]bool{}
+	for _, g := range given {
+		st := strings.ToUpper(strings.TrimSpace(g))
+		if !slices.Contains(valid, st) {
+			return nil, invalid(fmt.Errorf("--status %s: must be one of %s", g, strings.Join(valid, ", ")))
+		}
+		want[st] = true
+	}
+	return want, nil
+}
+
+// progressOf is "succeeded/executions" of a job's counts, "-" for none.
+func progressOf(counts map[string]int) string {
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", counts["SUCCEEDED"], total)
 }
 
 // shortTargets shows thinggroup/name instead of the whole ARN.
@@ -77,11 +132,29 @@ func shortTargets(ts []string) string {
 
 func newDescribeCmd() *cobra.Command {
 	var executions bool
+	var statuses []string
+	var w watchFlags
 	cmd, _ := manageCmd("describe UPDATE_ID", "Show an update: job status, windows, executions, stream, document", cobra.ExactArgs(1),
 		func(cmd *cobra.Command, m *ota.Manager, out *outputFlag, args []string) error {
-			d, err := m.Describe(cmd.Context(), args[0], executions)
+			want, err := statusFilter(statuses, executionStatuses)
 			if err != nil {
 				return err
+			}
+			if w.watch {
+				return watch(cmd, m, args[0], &w, out)
+			}
+			d, err := m.Describe(cmd.Context(), args[0], executions || want != nil)
+			if err != nil {
+				return err
+			}
+			if want != nil {
+				kept := d.Executions[:0]
+				for _, e := range d.Executions {
+					if want[e.Status] {
+						kept = append(kept, e)
+					}
+				}
+				d.Executions = kept
 			}
 			if out.json() {
 				return printJSON(cmd.OutOrStdout(), d)
@@ -90,6 +163,12 @@ func newDescribeCmd() *cobra.Command {
 			return nil
 		})
 	cmd.Flags().BoolVar(&executions, "executions", false, "list every device's execution")
+	cmd.Flags().StringSliceVar(&statuses, "status", nil, "with --executions, only executions in this status: "+strings.Join(executionStatuses, ", ")+" (repeatable)")
+	w.register(cmd.Flags())
+	cmd.Example = `  otactl describe sensor-fw-1-4-0
+  otactl describe sensor-fw-1-4-0 --executions --status FAILED,TIMED_OUT
+  otactl describe sensor-fw-1-4-0 --watch          # live until the job ends; exit 0 if every device succeeded
+  otactl describe sensor-fw-1-4-0 -o json`
 	return cmd
 }
 
@@ -110,6 +189,9 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 		}
 		for _, mw := range sc.MaintenanceWindows {
 			fmt.Fprintf(w, "Window\t%s for %d min\n", mw.StartTime, mw.DurationInMinutes)
+		}
+		if o := d.OpenWindow; o != nil {
+			fmt.Fprintf(w, "Window now\topen since %s, until %s\n", o.Opens.UTC().Format("15:04"), o.Closes.UTC().Format(windowStamp(o.Opens, o.Closes)))
 		}
 		for _, t := range d.NextWindows {
 			fmt.Fprintf(w, "Next window\t%s\n", t.UTC().Format("2006-01-02 15:04 MST"))
@@ -136,7 +218,7 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 		fmt.Fprintln(out)
 		ew := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(ew, "THING\tSTATUS\tEXECUTION\tRETRY\tUPDATED\tPACKAGES")
-		sort.Slice(d.Executions, func(a, b int) bool { return d.Executions[a].ThingArn < d.Executions[b].ThingArn })
+		sort.Slice(d.Executions, func(a, b int) bool { return thingLess(d.Executions[a].ThingArn, d.Executions[b].ThingArn) })
 		for _, e := range d.Executions {
 			fmt.Fprintf(ew, "%s\t%s\t%d\t%d\t%s\t%s\n", shortTargets([]string{e.ThingArn}), e.Status, e.ExecutionNumber, e.RetryAttempt,
 				e.LastUpdt.UTC().Format(time.RFC3339), packageList(e.Packages))
@@ -166,29 +248,94 @@ func orDefault(s, d string) string {
 	return s
 }
 
+// windowStamp shows the closing time alone when it is on the opening's day.
+func windowStamp(opens, closes time.Time) string {
+	if opens.UTC().YearDay() == closes.UTC().YearDay() {
+		return "15:04 MST"
+	}
+	return "2006-01-02 15:04 MST"
+}
+
 func newCancelCmd() *cobra.Command {
-	var force bool
+	var force, yes bool
 	cmd, _ := manageCmd("cancel UPDATE_ID", "Cancel an update's job (--force also stops devices in progress)", cobra.ExactArgs(1),
 		func(cmd *cobra.Command, m *ota.Manager, out *outputFlag, args []string) error {
-			if err := m.Cancel(cmd.Context(), args[0], force); err != nil {
+			if force && !yes {
+				job, err := m.Lookup(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if job.Status != "CANCELED" {
+					if err := confirm(cmd, fmt.Sprintf("Cancel %s and stop %s?", job.JobID, affected(job.Counts))); err != nil {
+						return err
+					}
+				}
+			}
+			c, err := m.CancelUpdate(cmd.Context(), args[0], force)
+			if err != nil {
 				return err
 			}
 			if out.json() {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"otaUpdateId": args[0], "canceled": true, "force": force})
+				return printJSON(cmd.OutOrStdout(), c)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Canceled update %s\n", args[0])
+			if c.AlreadyCanceled {
+				fmt.Fprintf(cmd.OutOrStdout(), "Update %s is already canceled (job %s); nothing to do\n", c.UpdateID, c.JobID)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Canceled update %s (job %s)\n", c.UpdateID, c.JobID)
 			return nil
 		})
-	cmd.Flags().BoolVar(&force, "force", false, "also cancel executions that are in progress")
+	cmd.Flags().BoolVar(&force, "force", false, "also cancel executions that are in progress (asks first on a terminal)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --force, do not ask")
+	cmd.Example = `  otactl cancel sensor-fw-1-4-0
+  otactl cancel sensor-fw-1-4-0 --force --yes   # also stop devices in progress, without asking`
 	return cmd
+}
+
+// affected says how many devices a forced cancel or delete stops.
+func affected(counts map[string]int) string {
+	n := counts["QUEUED"] + counts["IN_PROGRESS"]
+	if n == 1 {
+		return "1 device queued or in progress"
+	}
+	return fmt.Sprintf("%d devices queued or in progress (%d in progress)", n, counts["IN_PROGRESS"])
+}
+
+// confirm asks question on a terminal and fails unless the answer is yes.
+// Off a terminal it never asks: scripts say --force and mean it.
+func confirm(cmd *cobra.Command, question string) error {
+	in, ok := cmd.InOrStdin().(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return nil
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return &exitError{ExitFailure, errors.New("not confirmed; nothing was done (--yes skips the question)")}
 }
 
 func newDeleteCmd() *cobra.Command {
 	var o ota.DeleteOptions
+	var yes bool
 	cmd, _ := manageCmd("delete UPDATE_ID", "Delete an update's job, then its stream", cobra.ExactArgs(1),
 		func(cmd *cobra.Command, m *ota.Manager, out *outputFlag, args []string) error {
+			if o.Force && !yes {
+				job, err := m.Lookup(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if err := confirm(cmd, fmt.Sprintf("Delete %s (%s) with %s?", job.JobID, job.Status, affected(job.Counts))); err != nil {
+					return err
+				}
+			}
 			del, err := m.Delete(cmd.Context(), args[0], o)
 			if err != nil {
+				if strings.Contains(err.Error(), "InvalidStateTransition") && !o.Force {
+					return fmt.Errorf("%w\n  the job has not ended: cancel it first (otactl cancel %s), or rerun with --force", err, args[0])
+				}
 				return err
 			}
 			if out.json() {
@@ -209,8 +356,11 @@ func newDeleteCmd() *cobra.Command {
 			}
 			return nil
 		})
-	cmd.Flags().BoolVar(&o.Force, "force", false, "delete even if devices are in progress")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "delete even if devices are queued or in progress (asks first on a terminal)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "with --force, do not ask")
 	cmd.Flags().BoolVar(&o.KeepStream, "keep-stream", false, "keep the MQTT stream")
 	cmd.Flags().BoolVar(&o.PurgeSignedObjects, "purge-signed-objects", false, "also delete the signed-object versions signing created")
+	cmd.Example = `  otactl delete sensor-fw-1-4-0
+  otactl delete sensor-fw-1-4-0 --force --yes --purge-signed-objects`
 	return cmd
 }
