@@ -155,6 +155,9 @@ type Report struct {
 	Group, RoleArn, Bucket, Profile string
 	Endpoint                        string
 	SpecPath                        string
+	// AmazonCA is set when the device folders name Amazon's root CA
+	// rather than holding one (no RootCA given).
+	AmazonCA bool
 }
 
 func (r *Report) add(s State, kind, name, note string) {
@@ -180,6 +183,9 @@ func (c *Config) ours(tags map[string]string) bool { return tags[TagKey] == c.Na
 type StepError struct {
 	Step, Advice string
 	Err          error
+	// Invalid marks bad input found before anything was made (names, the
+	// certificate and key, the platform).
+	Invalid bool
 }
 
 func (e *StepError) Error() string {
@@ -192,4 +198,9 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-func stop(step, advice string, err error) error { return &StepError{step, advice, err} }
+func stop(step, advice string, err error) error { return &StepError{Step: step, Advice: advice, Err: err} }
+
+// invalidInput is a StepError for bad input.
+func invalidInput(step, advice string, err error) error {
+	return &StepError{Step: step, Advice: advice, Err: err, Invalid: true}
+}

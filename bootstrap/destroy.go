@@ -38,7 +38,7 @@ func Destroy(ctx context.Context, cl Cloud, cfg Config) (*Report, error) {
 	c := &cfg
 	c.Devices, c.Things = 0, nil
 	if err := c.names(account, cl.Region()); err != nil {
-		return rep, stop("input", "", err)
+		return rep, invalidInput("input", "", err)
 	}
 	if c.Group == "" {
 		c.Group = "otactl-" + c.Name + "-devices"

@@ -109,6 +109,7 @@ func (r *run) writeDeviceFiles(thing, endpoint string, ca []byte) error {
 		caFile = LocalCAFile
 		files[LocalCAFile] = string(ca)
 	} else {
+		r.rep.AmazonCA = true
 		files[readmeFile] = "Amazon's root CA for the " + endpoint + " endpoint (iot:Data-ATS) is not included:\n" +
 			"download Amazon Root CA 1 from " + AmazonRootCA + "\ninto this folder as " + AmazonCAFile + ".\n"
 	}

@@ -58,25 +58,25 @@ func (r *run) check(ctx context.Context) error {
 	}
 	r.account = account
 	if err := c.names(account, cl.Region()); err != nil {
-		return stop("input", "", err)
+		return invalidInput("input", "", err)
 	}
 	r.rep.Bucket = c.Bucket
 	if r.sig, err = c.loadSigning(); err != nil {
-		return stop("code-signing certificate", "pass a --cert and --key that belong together (PEM), or neither to have one made", err)
+		return invalidInput("code-signing certificate", "pass a --cert and --key that belong together (PEM), or neither to have one made", err)
 	}
 	plat, err := cl.SigningPlatform(ctx, c.Platform)
 	if errors.Is(err, ErrNotFound) {
-		return stop("signing platform", "aws signer list-signing-platforms lists them; FreeRTOS devices use "+DefaultPlatform, fmt.Errorf("no Signer platform %q", c.Platform))
+		return invalidInput("signing platform", "aws signer list-signing-platforms lists them; FreeRTOS devices use "+DefaultPlatform, fmt.Errorf("no Signer platform %q", c.Platform))
 	}
 	if err != nil {
 		return stop("signing platform", "", err)
 	}
 	if r.sig != nil {
 		if err := r.sig.fits(plat); err != nil {
-			return stop("code-signing certificate", "use a key the platform signs with (ECDSA P-256 for FreeRTOS)", err)
+			return invalidInput("code-signing certificate", "use a key the platform signs with (ECDSA P-256 for FreeRTOS)", err)
 		}
 	} else if !contains(plat.Algorithms, "ECDSA") {
-		return stop("code-signing certificate", "pass --cert/--key with an RSA pair for this platform", fmt.Errorf("platform %s does not sign with ECDSA, the key otactl makes", c.Platform))
+		return invalidInput("code-signing certificate", "pass --cert/--key with an RSA pair for this platform", fmt.Errorf("platform %s does not sign with ECDSA, the key otactl makes", c.Platform))
 	}
 	if err := r.checkBucket(ctx); err != nil {
 		return err

@@ -89,7 +89,7 @@ func runBootstrap(cmd *cobra.Command, f *bootstrapFlags) error {
 	printBootstrap(out, rep)
 	if err != nil {
 		var se *bootstrap.StepError
-		if errors.As(err, &se) && se.Step == "input" {
+		if errors.As(err, &se) && se.Invalid {
 			return invalid(err)
 		}
 		return err
@@ -124,5 +124,8 @@ func printNext(w io.Writer, rep *bootstrap.Report) {
 	fmt.Fprintf(w, "\nNext:\n  otactl create -f %s\n", rep.SpecPath)
 	if len(rep.Things) > 0 {
 		fmt.Fprintf(w, "  device folders: one per thing (%d), with the endpoint %s\n", len(rep.Things), rep.Endpoint)
+		if rep.AmazonCA {
+			fmt.Fprintf(w, "  root CA: not downloaded; put Amazon Root CA 1 (%s) in each folder as %s\n", bootstrap.AmazonRootCA, bootstrap.AmazonCAFile)
+		}
 	}
 }

@@ -77,7 +77,7 @@ func TestBootstrapRefusesBadInput(t *testing.T) {
 		{"bad name", []string{"--name", "Bad_Name"}, "lowercase"},
 	} {
 		msg, code := otactl(t, env, append(append([]string{}, base...), c.args...)...)
-		if code == 0 || !strings.Contains(msg, c.want) {
+		if code != ExitInvalid || !strings.Contains(msg, c.want) {
 			t.Errorf("%s: exit %d, want a message with %q:\n%s", c.name, code, c.want, msg)
 		}
 		assertNothingMade(t, env, out)
