@@ -198,7 +198,9 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-func stop(step, advice string, err error) error { return &StepError{Step: step, Advice: advice, Err: err} }
+func stop(step, advice string, err error) error {
+	return &StepError{Step: step, Advice: advice, Err: err}
+}
 
 // invalidInput is a StepError for bad input.
 func invalidInput(step, advice string, err error) error {
