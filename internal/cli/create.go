@@ -79,7 +79,7 @@ this without changing anything.`,
 				return createError(err)
 			}
 			if out.json() {
-				return printJSON(cmd.OutOrStdout(), res)
+				return printJSON(cmd.OutOrStdout(), createdView(res))
 			}
 			printCreated(cmd.OutOrStdout(), res)
 			return nil
@@ -177,4 +177,43 @@ func printChanges(w io.Writer, cs []ota.Change) {
 // withTimeout bounds management calls.
 func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, 5*time.Minute)
+}
+
+// createdJSON is create's JSON: the same members on every run, the outcome
+// named rather than implied by which members are there.
+type createdJSON struct {
+	UpdateID string `json:"otaUpdateId"`
+	JobID    string `json:"jobId"`
+	JobArn   string `json:"jobArn"`
+	// Outcome: created, unchanged (an earlier run made it as the spec says),
+	// updated (changed in place) or replaced (--replace made the next job).
+	Outcome       string           `json:"outcome"`
+	StreamID      string           `json:"streamId,omitempty"`
+	ReplacedJobID string           `json:"replacedJobId,omitempty"`
+	Changes       []ota.Change     `json:"changes"`
+	Files         []ota.FileResult `json:"files"`
+	Warnings      []string         `json:"warnings"`
+}
+
+func createdView(r *ota.Result) createdJSON {
+	v := createdJSON{UpdateID: r.UpdateID, JobID: r.JobID, JobArn: r.JobArn, StreamID: r.StreamID,
+		ReplacedJobID: r.Replaced, Changes: r.Changes, Files: r.Files, Warnings: r.Warnings, Outcome: "created"}
+	switch {
+	case r.Unchanged:
+		v.Outcome = "unchanged"
+	case r.Updated:
+		v.Outcome = "updated"
+	case r.Replaced != "":
+		v.Outcome = "replaced"
+	}
+	if v.Changes == nil {
+		v.Changes = []ota.Change{}
+	}
+	if v.Files == nil {
+		v.Files = []ota.FileResult{}
+	}
+	if v.Warnings == nil {
+		v.Warnings = []string{}
+	}
+	return v
 }

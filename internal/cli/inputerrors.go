@@ -79,7 +79,7 @@ func (f *specFlags) explain(err error) error {
 
 func (f *specFlags) explainOne(e ota.FieldError, pos map[string]ota.Position) string {
 	for _, m := range jobFlagFields {
-		if f.fs.Changed(m.flag) && under(e.Path, m.path) {
+		if f.changed(m.flag) && under(e.Path, m.path) {
 			return "--" + m.flag + ": " + e.Rule
 		}
 	}
@@ -88,7 +88,7 @@ func (f *specFlags) explainOne(e ota.FieldError, pos map[string]ota.Position) st
 			if !under(e.Path, m.path) {
 				continue
 			}
-			if f.fs.Changed(m.flag) || m.flag == "thing-group" && f.fs.Changed("thing") {
+			if f.changed(m.flag) || m.flag == "thing-group" && f.changed("thing") {
 				return "--" + m.flag + ": " + e.Rule
 			}
 			if m.flag == "thing-group" {

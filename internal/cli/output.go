@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -26,12 +25,6 @@ func (o *outputFlag) check() error {
 
 func (o *outputFlag) json() bool { return o.format == "json" }
 
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
 
 // naturalLess orders names as people count: dev-2 before dev-10.
 func naturalLess(a, b string) bool {
@@ -139,16 +132,13 @@ func truncate(s string, n int) string {
 }
 
 // wrap breaks text at spaces into lines of at most width runes, the lines
-// after the first indented (a single word longer than a line stays whole).
+// after the first prefixed with indent (a single word longer than a line
+// stays whole). Callers pick width so that the widest line fits tableWidth.
 func wrap(text string, width int, indent string) string {
 	var lines []string
 	line := ""
 	for _, word := range strings.Fields(text) {
-		limit := width
-		if len(lines) > 0 {
-			limit -= len(indent)
-		}
-		if line != "" && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > limit {
+		if line != "" && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > width {
 			lines, line = append(lines, line), ""
 		}
 		if line == "" {

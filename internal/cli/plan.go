@@ -147,7 +147,7 @@ func printPlan(w io.Writer, p *ota.Plan) error {
 			continue // printed in full below
 		}
 		in, _ := json.Marshal(st.Input)
-		fmt.Fprintf(w, "     %s\n", wrap(strings.ReplaceAll(unescapeHTML(in), `","`, `", "`), tableWidth-5, "       "))
+		fmt.Fprintf(w, "     %s\n", wrap(strings.NewReplacer(`","`, `", "`, `":{`, `": {`, `,{`, `, {`).Replace(unescapeHTML(in)), tableWidth-7, "       "))
 	}
 	fmt.Fprintln(w, "\nJob document (${...} is filled in by signing and upload):")
 	if err := printIndented(w, p.JobDocument); err != nil {

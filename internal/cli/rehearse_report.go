@@ -19,7 +19,7 @@ func writeRehearsalReport(path string, r *jobs.Rehearsal) error {
 		return nil
 	}
 	var js, text, page bytes.Buffer
-	if err := printJSON(&js, r); err != nil {
+	if err := printJSON(&js, rehearsalView(r)); err != nil {
 		return err
 	}
 	printRehearsal(&text, r)

@@ -33,6 +33,10 @@ type specFlags struct {
 	packageVersions                                     []string
 	presignExpires                                      time.Duration
 
+	// noSchedule leaves out --start and --end (rehearse's --start is its
+	// simulated clock; the spec's schedule is rehearsed as written).
+	noSchedule bool
+
 	fs *pflag.FlagSet
 }
 
@@ -59,8 +63,10 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.timeout, "in-progress-timeout", 0, "per-device in-progress timeout, e.g. 30m (timeoutConfig, whole minutes)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "same as --in-progress-timeout")
 	_ = fs.MarkDeprecated("timeout", "use --in-progress-timeout (--timeout means the whole run's time in fleet and demo)")
-	fs.StringVar(&f.start, "start", "", "scheduled start: "+timeForms+", or relative like +1h")
-	fs.StringVar(&f.end, "end", "", "scheduled end: "+timeForms+", or relative to the start like +48h")
+	if !f.noSchedule {
+		fs.StringVar(&f.start, "start", "", "scheduled start: "+timeForms+", or relative like +1h")
+		fs.StringVar(&f.end, "end", "", "scheduled end: "+timeForms+", or relative to the start like +48h")
+	}
 	fs.StringVar(&f.endBehavior, "end-behavior", "", "at the end time: STOP_ROLLOUT, CANCEL or FORCE_CANCEL")
 	fs.StringArrayVar(&f.windows, "maintenance-window", nil, "recurring window 'cron(0 2 ? * SAT *)=2h' (repeatable)")
 	fs.IntVar(&f.rolloutRate, "rollout-rate", 0, "at most N devices notified per minute (maximumPerMinute)")
@@ -83,7 +89,7 @@ func (f *specFlags) spec(now time.Time) (*ota.Spec, error) {
 		return nil, fmt.Errorf("give either --file or --request, not both")
 	case f.file != "" || f.request != "":
 		for _, n := range fileFlagNames {
-			if f.fs.Changed(n) {
+			if f.changed(n) {
 				return nil, fmt.Errorf("--%s cannot be combined with --file or --request: the file describes the update", n)
 			}
 		}
@@ -168,7 +174,7 @@ func (f *specFlags) path() string {
 
 // applyJobFlags overlays the job-configuration flags that were set.
 func (f *specFlags) applyJobFlags(s *ota.Spec, now time.Time) error {
-	ch := f.fs.Changed
+	ch := f.changed
 	if ch("protocol") {
 		s.Protocols = nil
 		for _, p := range f.protocols {
@@ -328,7 +334,7 @@ func parseWindowFlag(v string) (ota.MaintenanceWindow, error) {
 // numberOfRetries, --retry-on the failureType. --retry-on with nothing to
 // take a count from is an input error, never a silent 0.
 func (f *specFlags) applyRetries(s *ota.Spec) error {
-	ch := f.fs.Changed
+	ch := f.changed
 	if !ch("retries") && !ch("retry-on") {
 		return nil
 	}
@@ -393,4 +399,13 @@ func (f *specFlags) warnings(s *ota.Spec) []string {
 		}
 	}
 	return out
+}
+
+// changed says whether the user set one of these flags (a command that
+// registers its own --start, as rehearse does, does not set the schedule).
+func (f *specFlags) changed(name string) bool {
+	if f.noSchedule && (name == "start" || name == "end") {
+		return false
+	}
+	return f.fs.Changed(name)
 }

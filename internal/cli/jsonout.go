@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// otactl's JSON output follows one contract on every command (see
+// `otactl help output`): AWS's camelCase member names, no Go field names,
+// absent fields left out (no null, no 0001-01-01 time), members in a fixed
+// order. normalizeJSON enforces it on whatever a command prints, so that an
+// SDK struct passed through (DescribeJob's job) reads as the AWS CLI prints it.
+
+// opaqueKeys hold user data (thing names, package names, statuses as keys):
+// their members are printed as they are.
+var opaqueKeys = map[string]bool{
+	"statusDetails": true, "detailsMap": true, "packages": true, "executionCounts": true,
+	"documentParameters": true, "additionalParameters": true, "jobProcessDetailsByStatus": true,
+	"counts": true, "attributes": true,
+}
+
+// keepCase are AWS members that are capitalised in the API itself (Tag's Key and Value).
+var keepCase = map[string]bool{"Key": true, "Value": true}
+
+// jsonMember is one member of an object, in order.
+type jsonMember struct {
+	key string
+	val any
+}
+
+type jsonObject []jsonMember
+
+// decodeOrdered reads JSON keeping the order of members.
+func decodeOrdered(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			obj := jsonObject{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := decodeOrdered(dec)
+				if err != nil {
+					return nil, err
+				}
+				obj = append(obj, jsonMember{kt.(string), v})
+			}
+			_, err := dec.Token()
+			return obj, err
+		case '[':
+			arr := []any{}
+			for dec.More() {
+				v, err := decodeOrdered(dec)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			_, err := dec.Token()
+			return arr, err
+		}
+	}
+	return tok, nil
+}
+
+// absent is a value that stands for "not there": null, or Go's zero time.
+func absent(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case string:
+		return t == "0001-01-01T00:00:00Z"
+	}
+	return false
+}
+
+// camel turns a Go field name (JobArn, NumberOfQueuedThings) into AWS's
+// member name (jobArn, numberOfQueuedThings); names that are not Go
+// field names (QUEUED, thing names) stay as they are.
+func camel(k string) string {
+	if keepCase[k] {
+		return k
+	}
+	r, n := utf8.DecodeRuneInString(k)
+	if !unicode.IsUpper(r) || strings.IndexFunc(k, unicode.IsLower) < 0 || strings.ContainsAny(k, "-_.:/ ") {
+		return k
+	}
+	return string(unicode.ToLower(r)) + k[n:]
+}
+
+func normalize(v any, opaque bool) any {
+	switch t := v.(type) {
+	case jsonObject:
+		out := jsonObject{}
+		for _, m := range t {
+			if absent(m.val) {
+				continue
+			}
+			k := m.key
+			if !opaque {
+				k = camel(k)
+			}
+			out = append(out, jsonMember{k, normalize(m.val, opaqueKeys[k])})
+		}
+		return out
+	case []any:
+		for i := range t {
+			t[i] = normalize(t[i], false)
+		}
+		return t
+	}
+	return v
+}
+
+func encodeOrdered(b *bytes.Buffer, v any, indent string) {
+	switch t := v.(type) {
+	case jsonObject:
+		if len(t) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		b.WriteString("{\n")
+		for i, m := range t {
+			b.WriteString(indent + "  ")
+			writeString(b, m.key)
+			b.WriteString(": ")
+			encodeOrdered(b, m.val, indent+"  ")
+			if i < len(t)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString(indent + "}")
+	case []any:
+		if len(t) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteString("[\n")
+		for i, el := range t {
+			b.WriteString(indent + "  ")
+			encodeOrdered(b, el, indent+"  ")
+			if i < len(t)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString(indent + "]")
+	case string:
+		writeString(b, t)
+	case json.Number:
+		b.WriteString(t.String())
+	case bool:
+		fmt.Fprint(b, t)
+	case nil:
+		b.WriteString("null")
+	}
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	var sb bytes.Buffer
+	enc := json.NewEncoder(&sb)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	b.Write(bytes.TrimRight(sb.Bytes(), "\n"))
+}
+
+// printJSON writes v as otactl's JSON (see normalize), indented.
+func printJSON(w io.Writer, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tree, err := decodeOrdered(dec)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	encodeOrdered(&b, normalize(tree, false), "")
+	b.WriteByte('\n')
+	_, err = w.Write(b.Bytes())
+	return err
+}
