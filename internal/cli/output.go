@@ -25,7 +25,6 @@ func (o *outputFlag) check() error {
 
 func (o *outputFlag) json() bool { return o.format == "json" }
 
-
 // naturalLess orders names as people count: dev-2 before dev-10.
 func naturalLess(a, b string) bool {
 	for a != "" && b != "" {

@@ -22,10 +22,10 @@ func TestRehearse(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var r struct {
-		Status   string         `json:"status"`
-		Counts   map[string]int `json:"jobProcessDetails"`
-		Retries  int            `json:"retries"`
-		Rollout    []struct {
+		Status  string         `json:"status"`
+		Counts  map[string]int `json:"jobProcessDetails"`
+		Retries int            `json:"retries"`
+		Rollout []struct {
 			Things int `json:"things"`
 		} `json:"rollout"`
 		Timeline []struct {
