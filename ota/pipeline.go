@@ -26,7 +26,7 @@ type Pipeline struct {
 	// SigningTimeout bounds the wait for each signing job (default 10 min).
 	SigningTimeout time.Duration
 	// PollInterval is the first wait between DescribeSigningJob calls; it
-	// doubles up to 5 s (default 10 ms: signingPoll in poll.go).
+	// doubles up to 5 s (default 5 ms: signingPoll in poll.go).
 	PollInterval time.Duration
 	// CreatePackageVersions creates missing destination package versions.
 	CreatePackageVersions bool

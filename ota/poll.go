@@ -6,18 +6,19 @@ import "time"
 // the first wait is short, then each wait doubles up to a cap.
 //
 // Why these numbers (signingPoll):
-//   - First 10 ms. A signer that finishes at once (otactl local signs a
-//     1 MiB image in a few milliseconds) is seen finished after one short
-//     wait instead of a fixed 200 ms: the wait was most of `otactl create`'s
-//     wall time against otactl local. On AWS the job is never done that
-//     fast, and the extra calls cost nothing but a few requests.
-//   - Doubling. AWS Signer jobs take seconds. Doubling finds the end within
-//     its own length again at worst (a job done at 2.6 s is seen by 5.1 s)
-//     with few calls: the call times are 0, 10, 30, 70, 150, 310, 630 ms,
-//     1.27, 2.55, 5.11 s: 7 calls in the first second, 9 in the first 5 s.
+//   - First 5 ms. A signer that finishes at once (otactl local signs a
+//     1 MiB image in about 10 ms) is seen finished within a few
+//     milliseconds of the end instead of after a fixed 200 ms: that wait
+//     was most of `otactl create`'s wall time against otactl local. On AWS
+//     the job is never done that fast, and the early calls cost only a few
+//     requests.
+//   - Doubling. AWS Signer jobs take seconds. Doubling sees the end at
+//     most about the job's own age late (a job done at 2.6 s is seen at
+//     5.1 s) with few calls: the calls go out at 0, 5, 15, 35, 75, 155, 315,
+//     635 ms, 1.275, 2.555, 5.115 s: 8 in the first second, 10 in 5 s.
 //   - Cap 5 s. After that one call every 5 s (0.2 per second) for as long as
-//     the signing timeout allows: 128 calls in the default 10 minutes,
-//     far under Signer's per-second API quotas even with several updates
+//     the signing timeout allows: 129 calls in the default 10 minutes, far
+//     under Signer's per-second API quotas even with several updates
 //     created at once, and a job that ends is seen within 5 s.
 //   - No server hint to honour: Signer's DescribeSigningJob sends none
 //     (no Retry-After, no estimate). A ThrottlingException is retried by
@@ -32,7 +33,7 @@ type pollSchedule struct {
 	Max   time.Duration // no wait is longer
 }
 
-var signingPoll = pollSchedule{First: 10 * time.Millisecond, Max: 5 * time.Second}
+var signingPoll = pollSchedule{First: 5 * time.Millisecond, Max: 5 * time.Second}
 
 // Next is the wait after one of wait: double, capped at Max.
 func (p pollSchedule) Next(wait time.Duration) time.Duration {

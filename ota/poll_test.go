@@ -19,8 +19,9 @@ func callTimes(p pollSchedule, horizon time.Duration) []time.Duration {
 func TestSigningPollNext(t *testing.T) {
 	ms := time.Millisecond
 	for _, c := range []struct{ wait, next time.Duration }{
-		{0, 10 * ms}, // no wait yet: the first
-		{-ms, 10 * ms},
+		{0, 5 * ms}, // no wait yet: the first
+		{-ms, 5 * ms},
+		{5 * ms, 10 * ms},
 		{10 * ms, 20 * ms},
 		{20 * ms, 40 * ms},
 		{1280 * ms, 2560 * ms},
@@ -44,10 +45,10 @@ func TestSigningPollCalls(t *testing.T) {
 		horizon time.Duration
 		calls   int
 	}{
-		{time.Second, 7},
-		{5 * time.Second, 9},
-		{5110 * time.Millisecond, 10},
-		{10 * time.Minute, 128},
+		{time.Second, 8},
+		{5 * time.Second, 10},
+		{5115 * time.Millisecond, 11},
+		{10 * time.Minute, 129},
 	} {
 		if got := len(callTimes(signingPoll, c.horizon)); got != c.calls {
 			t.Errorf("calls in the first %v = %d, want %d", c.horizon, got, c.calls)
