@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/otactl/otactl/ota"
 )
 
 // otactl's JSON output follows one contract on every command (see
@@ -194,4 +196,37 @@ func printJSON(w io.Writer, v any) error {
 	b.WriteByte('\n')
 	_, err = w.Write(b.Bytes())
 	return err
+}
+
+// deletedJSON is delete's JSON: like every management command's, an object
+// that starts with the update id and names jobs and streams by AWS's members.
+type deletedJSON struct {
+	UpdateID        string   `json:"otaUpdateId"`
+	JobID           string   `json:"jobId"`
+	StreamID        string   `json:"streamId,omitempty"`
+	ReplacedJobs    []string `json:"replacedJobIds"`
+	ReplacedStreams []string `json:"replacedStreamIds"`
+	ObjectVersions  []string `json:"deletedObjectVersions"`
+}
+
+func deletedView(id string, d *ota.Deleted) deletedJSON {
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	return deletedJSON{UpdateID: updateArg(id), JobID: d.Job, StreamID: d.Stream, ReplacedJobs: nonNil(d.Replaced),
+		ReplacedStreams: nonNil(d.OtherStreams), ObjectVersions: nonNil(d.ObjectVersion)}
+}
+
+// updateArg is the update id in what a user may paste for it: the id, the
+// job id (AFR_OTA-<id>) or the job's ARN from the console.
+func updateArg(v string) string {
+	if strings.HasPrefix(v, "arn:") {
+		if i := strings.LastIndex(v, ":job/"); i >= 0 {
+			v = v[i+len(":job/"):]
+		}
+	}
+	return strings.TrimPrefix(v, ota.JobIDPrefix)
 }

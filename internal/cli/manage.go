@@ -37,6 +37,9 @@ func manageCmd(use, short string, args cobra.PositionalArgs, run func(cmd *cobra
 				return err
 			}
 			cmd.SetContext(ctx)
+			for i := range a {
+				a[i] = updateArg(a[i]) // the id, AFR_OTA-<id> or the job ARN
+			}
 			return cloudError(run(cmd, &ota.Manager{Cloud: cloud}, &out, a))
 		}}
 	cf.register(cmd.Flags())
@@ -339,7 +342,7 @@ func newDeleteCmd() *cobra.Command {
 				return err
 			}
 			if out.json() {
-				return printJSON(cmd.OutOrStdout(), del)
+				return printJSON(cmd.OutOrStdout(), deletedView(args[0], del))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Deleted job %s\n", del.Job)
 			if del.Stream != "" {
