@@ -293,7 +293,7 @@ func (s *Service) StartNextExecution(thing string, details map[string]string, st
 			out = &next
 			return nil
 		}
-		e, ev, err := s.transitionTx(tx, thing, next.JobID, func(_ *Job, e *Execution) error {
+		e, _, ev, err := s.transitionTx(tx, thing, next.JobID, func(_ *Job, e *Execution) error {
 			e.Status = StatusInProgress
 			if details != nil {
 				e.StatusDetails = details
@@ -338,7 +338,10 @@ func (s *Service) UpdateExecution(thing, jobID string, u ExecutionUpdate) (Execu
 	// with a RetryPolicy: that asks the policy, which counts attempts, and
 	// a batch may run its function twice.
 	batch := u.Status != StatusFailed || s.RetryPolicy == nil
-	return s.transition(batch, thing, jobID, func(j *Job, e *Execution) error {
+	// The answer is the execution as the device left it (FAILED, say),
+	// as AWS answers; a retry it caused is the next execution number, which
+	// notify-next announces.
+	_, reported, err := s.transition(batch, thing, jobID, func(j *Job, e *Execution) error {
 		if !deviceStatuses[u.Status] {
 			return invalid("status must be IN_PROGRESS, SUCCEEDED, FAILED or REJECTED, got %q", u.Status)
 		}
@@ -367,6 +370,7 @@ func (s *Service) UpdateExecution(thing, jobID string, u ExecutionUpdate) (Execu
 		}
 		return nil
 	})
+	return reported, err
 }
 
 // Transition changes the execution of jobID on thing with fn, in one
@@ -377,19 +381,22 @@ func (s *Service) UpdateExecution(thing, jobID string, u ExecutionUpdate) (Execu
 // ended is COMPLETED. The job engine uses it to time out, cancel or remove
 // executions; fn returning an error changes nothing.
 func (s *Service) Transition(thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, error) {
-	return s.transition(false, thing, jobID, fn)
+	out, _, err := s.transition(false, thing, jobID, fn)
+	return out, err
 }
 
 // transition is Transition, in a shared commit when batch is set: then fn
 // may run more than once, each time on freshly loaded records, and only
 // the last run's result and events count (they are assigned, not added).
-func (s *Service) transition(batch bool, thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, error) {
-	var out Execution
+// It returns the execution as stored and as fn left it (they differ when a
+// retry replaced a failed attempt by the next one).
+func (s *Service) transition(batch bool, thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, Execution, error) {
+	var out, reported Execution
 	var evs []Event
 	var refused error
 	run := func(tx *store.Tx) (err error) {
 		refused = nil
-		out, evs, err = s.transitionTx(tx, thing, jobID, fn)
+		out, reported, evs, err = s.transitionTx(tx, thing, jobID, fn)
 		var we *wire.Error
 		if batch && errors.As(err, &we) {
 			// A refused update has written nothing (the checks come first):
@@ -408,38 +415,39 @@ func (s *Service) transition(batch bool, thing, jobID string, fn func(j *Job, e 
 		err = refused
 	}
 	if err != nil {
-		return Execution{}, err
+		return Execution{}, Execution{}, err
 	}
 	s.emit(evs...)
-	return out, nil
+	return out, reported, nil
 }
 
-func (s *Service) transitionTx(tx *store.Tx, thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, []Event, error) {
+func (s *Service) transitionTx(tx *store.Tx, thing, jobID string, fn func(j *Job, e *Execution) error) (Execution, Execution, []Event, error) {
 	j, err := s.loadJob(tx, jobID)
 	if err != nil {
-		return Execution{}, nil, err
+		return Execution{}, Execution{}, nil, err
 	}
 	e, err := loadExec(tx, jobID, thing)
 	if err != nil {
-		return Execution{}, nil, err
+		return Execution{}, Execution{}, nil, err
 	}
 	prev := e.Status
 	if err := fn(j, e); err != nil {
-		return Execution{}, nil, err
+		return Execution{}, Execution{}, nil, err
 	}
-	s.stamp(j, prev, e)
+	reported := s.stamp(j, prev, e)
 	if err := saveExec(tx, j, prev, e); err != nil {
-		return Execution{}, nil, err
+		return Execution{}, Execution{}, nil, err
 	}
 	evs := []Event{{Kind: ExecutionChanged, JobID: jobID, Execution: e, PreviousStatus: prev}}
 	if s.settle(j, e.LastUpdatedAt) {
 		evs = append(evs, Event{Kind: JobChanged, JobID: jobID})
 	}
-	return *e, evs, tx.Put(tJobs, jobID, j)
+	return *e, reported, evs, tx.Put(tJobs, jobID, j)
 }
 
-// stamp sets what every change of an execution implies.
-func (s *Service) stamp(j *Job, prev string, e *Execution) {
+// stamp sets what every change of an execution implies, and returns the
+// execution as the change left it, before a retry replaced it.
+func (s *Service) stamp(j *Job, prev string, e *Execution) Execution {
 	now := s.now()
 	e.VersionNumber++
 	e.LastUpdatedAt = now
@@ -451,6 +459,9 @@ func (s *Service) stamp(j *Job, prev string, e *Execution) {
 	}
 	if Terminal(e.Status) {
 		e.InProgressTimeoutAt, e.StepTimeoutAt = time.Time{}, time.Time{}
+	}
+	reported := *e
+	if Terminal(e.Status) {
 		if (e.Status == StatusFailed || e.Status == StatusTimedOut) && s.RetryPolicy != nil && s.RetryPolicy(j, e) {
 			// A new attempt: the next execution number, queued again.
 			*e = Execution{JobID: e.JobID, ThingName: e.ThingName, ThingArn: e.ThingArn, Status: StatusQueued,
@@ -459,6 +470,7 @@ func (s *Service) stamp(j *Job, prev string, e *Execution) {
 		}
 	}
 	j.LastUpdatedAt = now
+	return reported
 }
 
 // StartJob moves a SCHEDULED job to IN_PROGRESS and queues its executions;

@@ -236,7 +236,13 @@ func TestRetryPolicyAndTransition(t *testing.T) {
 	f.group(t, "g", 2)
 	f.job(t, "j", groupArn("g"))
 	f.svc.RetryPolicy = func(j *iot.Job, e *iot.Execution) bool { return e.RetryAttempt < 1 }
+	// The device is answered with what it reported, as AWS answers; the
+	// retry is the next execution number.
 	e := must(f.svc.UpdateExecution("g-0000", "j", iotUpdate("FAILED")))
+	if e.Status != "FAILED" || e.ExecutionNumber != 1 || e.VersionNumber != 2 {
+		t.Fatalf("answer to the failed report: %+v", e)
+	}
+	e = must(f.svc.Execution("g-0000", "j"))
 	if e.Status != "QUEUED" || e.ExecutionNumber != 2 || e.RetryAttempt != 1 {
 		t.Fatalf("retried execution: %+v", e)
 	}

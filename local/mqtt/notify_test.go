@@ -73,9 +73,11 @@ func TestNotifyNextOnRetry(t *testing.T) {
 			t.Fatalf("attempt %v: notify after start-next = %v", attempt, n)
 		}
 		d.pubJSON(base+"job-1/update", map[string]any{"status": "FAILED", "statusDetails": map[string]string{"reason": "self-test failed"},
-			"executionNumber": attempt, "clientToken": "f"})
-		// The answer comes first, then what the update caused.
-		if a := d.nextJSON(base + "job-1/update/accepted"); a["clientToken"] != "f" {
+			"executionNumber": attempt, "clientToken": "f", "includeJobExecutionState": true})
+		// The answer comes first, then what the update caused. It shows the
+		// execution as the device left it (FAILED), not the retry.
+		if a := d.nextJSON(base + "job-1/update/accepted"); a["clientToken"] != "f" ||
+			field(a, "executionState", "status") != "FAILED" {
 			t.Fatalf("attempt %v: update/accepted = %v", attempt, a)
 		}
 		m = d.collect(2)
