@@ -319,7 +319,7 @@ func (s *Service) RemoveThingFromThingGroup(in membershipInput) error {
 // same transaction and emits its events once committed.
 func (s *Service) changeMembership(in membershipInput, change func(tx *store.Tx, in *membershipInput) ([]Event, error)) error {
 	var evs []Event
-	err := s.st.Update(func(tx *store.Tx) error {
+	err := s.groupUpdate(func(tx *store.Tx) error {
 		evs = nil
 		in := in
 		if err := s.resolveMembership(tx, &in); err != nil {

@@ -179,7 +179,7 @@ func (s *Service) CreateThing(name, typeName, billingGroup string, attrs map[str
 	}
 	t := thingRec{Name: name, ID: uuid.NewString(), Arn: s.thingArn(name), TypeName: typeName,
 		Billing: billingGroup, Attributes: attrs, Version: 1, CreatedAt: s.now()}
-	err := s.st.Update(func(tx *store.Tx) error {
+	err := s.groupUpdate(func(tx *store.Tx) error {
 		var old thingRec
 		if ok, err := tx.Get(tThings, name, &old); err != nil {
 			return err

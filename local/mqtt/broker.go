@@ -17,7 +17,6 @@ package mqtt
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -106,9 +105,10 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumQos = 1 // AWS IoT Core supports QoS 0 and 1
 	// Answers are written on the requester's connection, not queued; the
-	// queue only holds notifications. Its buffer is allocated per client,
-	// so a small one keeps a fleet of thousands cheap.
-	caps.MaximumClientWritesPending = 1024
+	// queue holds notifications and relayed messages. Its buffer is
+	// allocated per client when it connects: 128 pointers are 1 KiB of
+	// every idle connection (1024 were 8 KiB).
+	caps.MaximumClientWritesPending = 128
 	// Checked against each packet's fixed header before its body is read
 	// or allocated (CONNECT included): the connection closes instead.
 	caps.MaximumPacketSize = maxPacket
@@ -118,7 +118,10 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 		Logger:                   log,
 		SysTopicResendInterval:   3600, // $SYS is out of every device's reach anyway
 		ClientNetWriteBufferSize: 16 << 10,
-		ClientNetReadBufferSize:  4 << 10,
+		// Allocated for every connection and kept while it lives: small,
+		// since requests are small (a larger packet's body is read past
+		// the buffer, straight into the packet).
+		ClientNetReadBufferSize: 2 << 10,
 	})
 	b := &Broker{cfg: cfg, deps: deps, srv: srv, log: log, recheck: make(chan struct{}, 1), done: make(chan struct{})}
 	b.limits = newLimiter(cfg.JobsRate, cfg.JobsBurst)
@@ -161,7 +164,7 @@ func (b *Broker) Start() error {
 			b.closeListeners()
 			return fmt.Errorf("mqtt: listen %s: %w", b.cfg.TLSAddr, err)
 		}
-		b.secure = tls.NewListener(connectDeadline{l}, tc)
+		b.secure = newHandshakeListener(l, tc)
 		if err := b.srv.AddListener(listeners.NewNet(listenerTLS, b.secure)); err != nil {
 			b.closeListeners()
 			return err

@@ -1,0 +1,93 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// handshakeListener completes each TLS handshake on a short-lived
+// goroutine of its own before mochi sees the connection. A handshake
+// (certificate parsing and verification, ECDHE) grows a goroutine's stack
+// to tens of KiB; done on mochi's connection goroutine, which then reads
+// the connection for as long as it lives, that stack stays with every idle
+// device. Here it goes when the handshake ends. At most maxHandshakes run
+// at once, so a fleet connecting together queues in the kernel's backlog
+// instead of starting ten thousand handshakes that all compete for the CPU.
+type handshakeListener struct {
+	net.Listener // the raw listener (its Addr, Close)
+	cfg          *tls.Config
+	ready        chan net.Conn
+	done         chan struct{}
+	closeOnce    sync.Once
+}
+
+const maxHandshakes = 256
+
+func newHandshakeListener(raw net.Listener, cfg *tls.Config) *handshakeListener {
+	l := &handshakeListener{Listener: raw, cfg: cfg, ready: make(chan net.Conn), done: make(chan struct{})}
+	go l.acceptLoop()
+	return l
+}
+
+func (l *handshakeListener) acceptLoop() {
+	slots := make(chan struct{}, maxHandshakes)
+	defer l.closeOnce.Do(func() { close(l.done) })
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-l.done:
+			return
+		}
+		c, err := l.Listener.Accept()
+		if err != nil {
+			<-slots
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors, an aborted connection: the listener
+			// itself is fine, and mochi stops serving on any error.
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		go func() {
+			defer func() { <-slots }()
+			tc := tls.Server(c, l.cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+			err := tc.HandshakeContext(ctx)
+			cancel()
+			if err != nil {
+				c.Close()
+				return
+			}
+			// The rest of connectTimeout bounds CONNECT; mochi's
+			// keepalive deadline takes over after it.
+			c.SetDeadline(time.Now().Add(connectTimeout))
+			select {
+			case l.ready <- tc:
+			case <-l.done:
+				tc.Close()
+			}
+		}()
+	}
+}
+
+// Accept returns the next connection whose handshake succeeded.
+func (l *handshakeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ready:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting; handshakes under way are dropped.
+func (l *handshakeListener) Close() error {
+	err := l.Listener.Close()
+	l.closeOnce.Do(func() { close(l.done) })
+	return err
+}
