@@ -18,13 +18,21 @@ func createArgs(j Job, updateID string) []string {
 		"--start", "+1h", "--end", "+1h", "--end-behavior", "CANCEL", "--output", "json"}
 }
 
+// clientEnv is the environment both sides load their AWS configuration
+// from: otactl local's endpoint and credentials, no profile files. Anything
+// else (AWS_CA_BUNDLE, say) comes from the benchmark's own environment and
+// costs both the same.
+func clientEnv(endpoint string) []string {
+	return []string{"AWS_ENDPOINT_URL=" + endpoint, "AWS_ACCESS_KEY_ID=AKIDLOCAL",
+		"AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+}
+
 // runCreate runs `otactl create` as its own process, as a user would, and
 // returns its wall time (exec to exit) and CPU time (user + system).
 func runCreate(ctx context.Context, bin, endpoint string, args []string) (wall, cpu time.Duration, err error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+endpoint, "AWS_ACCESS_KEY_ID=AKIDLOCAL",
-		"AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	cmd.Env = append(os.Environ(), clientEnv(endpoint)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	t0 := time.Now()

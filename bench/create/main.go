@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -116,8 +117,12 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 		ThingsInGroups: true}); err != nil {
 		return nil, fmt.Errorf("seeding otactl local: %w", err)
 	}
+	for _, kv := range clientEnv(endpoint) {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
 	// One unmeasured run of each warms the server and the page cache.
-	if err := runSample(ctx, cfg, j, "warm-sample"); err != nil {
+	if err := runSample(ctx, j, "warm-sample"); err != nil {
 		return nil, err
 	}
 	if _, _, err := runCreate(ctx, bin, endpoint, createArgs(j, "warm-otactl")); err != nil {
@@ -130,7 +135,7 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 			load := localproc.LoadAvg()
 			cpu0 := selfCPU()
 			t0 := time.Now()
-			if err := runSample(ctx, cfg, j, fmt.Sprintf("sample-%d", i)); err != nil {
+			if err := runSample(ctx, j, fmt.Sprintf("sample-%d", i)); err != nil {
 				return err
 			}
 			res.Sample = append(res.Sample, Run{Wall: time.Since(t0), CPU: selfCPU() - cpu0, Load: load})

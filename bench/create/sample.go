@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/signer"
 	signertypes "github.com/aws/aws-sdk-go-v2/service/signer/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/google/uuid"
 )
 
@@ -42,8 +44,16 @@ type Job struct {
 //	iot CreateJob (document with the signature; SNAPSHOT, 10-minute
 //	  timeout, 3 TIMED_OUT retries, scheduled +1h..+2h, CANCEL)
 //
-// Its clients are made inside the timed part, as the script makes them.
-func runSample(ctx context.Context, cfg aws.Config, j Job, jobID string) error {
+// Its configuration is loaded and its clients made inside the timed part,
+// from the environment otactl create gets too, as the script's boto3
+// clients are.
+func runSample(ctx context.Context, j Job, jobID string) error {
+	// Quiet: the SDK's default logger notes each GetObject it cannot
+	// checksum, which the script does not print.
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(logging.Nop{}))
+	if err != nil {
+		return err
+	}
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	sc, ic, stc := signer.NewFromConfig(cfg), iot.NewFromConfig(cfg), sts.NewFromConfig(cfg)
 
