@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -130,7 +131,15 @@ func runDemo(cmd *cobra.Command, f *demoFlags) error {
 	fmt.Fprintf(w, "3. otactl create %s: retries %d on FAILED, timeout %d min, rollout %d/min, package version %s\n", spec.OTAUpdateID,
 		spec.JobExecutionsRetryConfig.CriteriaList[0].NumberOfRetries, spec.TimeoutConfig.InProgressTimeoutInMinutes,
 		spec.JobExecutionsRolloutConfig.MaximumPerMinute, spec.DestinationPackageVersions[0])
-	printCreated(&indent{w: w}, res)
+	// create's "Watch it: otactl describe ..." does not apply: the demo's
+	// environment ends with it.
+	var created strings.Builder
+	printCreated(&created, res)
+	for _, line := range strings.SplitAfter(created.String(), "\n") {
+		if !strings.HasPrefix(line, "Watch it:") {
+			fmt.Fprint(&indent{w: w}, line)
+		}
+	}
 
 	trust, err := device.TrustPEM(seeded.SigningCertPEM)
 	if err != nil {
@@ -176,6 +185,9 @@ func runDemo(cmd *cobra.Command, f *demoFlags) error {
 	if !f.out.json() {
 		describeTo(w, d)
 		fmt.Fprintf(w, "\nDone in %s.\n", time.Since(started).Round(100*time.Millisecond))
+		if f.keep {
+			fmt.Fprintf(w, "The environment's data is kept in %s; to look at it again:\n  otactl local --data-dir %s &\n  otactl describe %s --executions\n", dir, dir, spec.OTAUpdateID)
+		}
 	} else if err := printJSON(cmd.OutOrStdout(), map[string]any{"create": res, "fleet": rep, "update": d}); err != nil {
 		return err
 	}

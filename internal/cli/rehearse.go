@@ -24,6 +24,7 @@ func newRehearseCmd() *cobra.Command {
 	var start string
 	var report string
 	var advanceEvery time.Duration
+	var failOn failOnFlag
 	cmd := &cobra.Command{
 		Use:   "rehearse [SPEC]",
 		Short: "Rehearse a campaign's schedule, windows, rollout, retries and abort rules on a simulated fleet",
@@ -52,6 +53,9 @@ started, how its gate was evaluated, and the outcome.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
+				return err
+			}
+			if err := failOn.check(); err != nil {
 				return err
 			}
 			if len(args) == 1 {
@@ -95,10 +99,13 @@ started, how its gate was evaluated, and the outcome.`,
 				return err
 			}
 			if out.json() {
-				return printJSON(cmd.OutOrStdout(), rehearsalView(r))
+				if err := printJSON(cmd.OutOrStdout(), rehearsalView(r)); err != nil {
+					return err
+				}
+			} else {
+				printRehearsal(cmd.OutOrStdout(), r)
 			}
-			printRehearsal(cmd.OutOrStdout(), r)
-			return nil
+			return failOn.outcome(r)
 		},
 	}
 	f := cmd.Flags()
@@ -115,6 +122,7 @@ started, how its gate was evaluated, and the outcome.`,
 	f.StringVar(&start, "start", "", "when the simulated clock starts: "+timeForms+", or +1h (default: now)")
 	f.StringVar(&report, "report", "", "also write FILE.html: one self-contained page plotting the timeline (statuses, rollout rate, windows, retries, abort)")
 	f.DurationVar(&advanceEvery, "advance-every", 15*time.Minute, "campaign specs: how often otactl campaign advance runs (as from cron), in simulated time")
+	failOn.register(f)
 	out.register(f)
 	return cmd
 }
