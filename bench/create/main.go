@@ -17,6 +17,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/otactl/otactl/bench/internal/localproc"
+	"github.com/otactl/otactl/internal/cli"
 	"github.com/otactl/otactl/internal/demo"
 )
 
@@ -57,10 +59,15 @@ type Result struct {
 	ImageSize  int       `json:"imageSize"`
 	Sample     []Run     `json:"sample"`
 	Otactl     []Run     `json:"otactl"`
+	// InProcess is the same otactl create run by cli.Main inside this
+	// process: the difference to Otactl is exec, the Go runtime's start
+	// and package initialisation.
+	InProcess []Run `json:"inProcess"`
 	// Medians of wall time, and the ratio sample/otactl of the medians.
-	SampleMedian time.Duration `json:"sampleMedianNs"`
-	OtactlMedian time.Duration `json:"otactlMedianNs"`
-	Ratio        float64       `json:"ratio"`
+	SampleMedian    time.Duration `json:"sampleMedianNs"`
+	OtactlMedian    time.Duration `json:"otactlMedianNs"`
+	InProcessMedian time.Duration `json:"inProcessMedianNs"`
+	Ratio           float64       `json:"ratio"`
 	// PairRatios are sample/otactl within each pair (the spread).
 	PairRatios  []float64 `json:"pairRatios"`
 	MeetsTarget bool      `json:"meetsTarget"`
@@ -150,20 +157,30 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 			res.Otactl = append(res.Otactl, Run{Wall: wall, CPU: cpu, Load: load})
 			return nil
 		}
-		first, second := sample, ours
+		inProcess := func() error {
+			load := localproc.LoadAvg()
+			cpu0 := selfCPU()
+			t0 := time.Now()
+			var out bytes.Buffer
+			if code := cli.Main(createArgs(j, fmt.Sprintf("inproc-%d", i)), &out, &out); code != 0 {
+				return fmt.Errorf("otactl create in process: exit %d\n%s", code, out.String())
+			}
+			res.InProcess = append(res.InProcess, Run{Wall: time.Since(t0), CPU: selfCPU() - cpu0, Load: load})
+			return nil
+		}
+		order := []func() error{sample, ours, inProcess}
 		if i%2 == 1 {
-			first, second = ours, sample
+			order = []func() error{ours, inProcess, sample}
 		}
-		if err := first(); err != nil {
-			return nil, err
-		}
-		if err := second(); err != nil {
-			return nil, err
+		for _, f := range order {
+			if err := f(); err != nil {
+				return nil, err
+			}
 		}
 		res.PairRatios = append(res.PairRatios, float64(res.Sample[i].Wall)/float64(res.Otactl[i].Wall))
 	}
 	res.LoadAfter = localproc.LoadAvg()
-	res.SampleMedian, res.OtactlMedian = median(res.Sample), median(res.Otactl)
+	res.SampleMedian, res.OtactlMedian, res.InProcessMedian = median(res.Sample), median(res.Otactl), median(res.InProcess)
 	res.Ratio = float64(res.SampleMedian) / float64(res.OtactlMedian)
 	res.MeetsTarget = res.Ratio >= target
 	return res, nil
@@ -194,17 +211,18 @@ func report(r *Result) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
 	fmt.Printf("create latency, %d-byte image, %d pairs, %d CPUs, %s\n", r.ImageSize, len(r.Sample), r.CPUs, r.Started.Format(time.RFC3339))
 	fmt.Printf("load average before %s, after %s\n", r.LoadBefore, r.LoadAfter)
-	fmt.Printf("%-5s %-28s %-28s %s\n", "pair", "sample flow (wall, cpu, load)", "otactl create (wall, cpu, load)", "ratio")
+	fmt.Printf("%-5s %-36s %-36s %-7s %s\n", "pair", "sample flow (wall, cpu, load)", "otactl create (wall, cpu, load)", "ratio", "in process (wall, cpu)")
 	for i := range r.Sample {
-		s, o := r.Sample[i], r.Otactl[i]
-		fmt.Printf("%-5d %-9s %-8s %-9s %-9s %-8s %-9s %.1f×\n", i+1, ms(s.Wall), ms(s.CPU), s.Load,
-			ms(o.Wall), ms(o.CPU), o.Load, r.PairRatios[i])
+		s, o, p := r.Sample[i], r.Otactl[i], r.InProcess[i]
+		fmt.Printf("%-5d %-9s %-8s %-18s %-9s %-8s %-18s %-7s %s %s\n", i+1, ms(s.Wall), ms(s.CPU), s.Load,
+			ms(o.Wall), ms(o.CPU), o.Load, fmt.Sprintf("%.1f×", r.PairRatios[i]), ms(p.Wall), ms(p.CPU))
 	}
 	lo, hi := slices.Min(r.PairRatios), slices.Max(r.PairRatios)
 	verdict := "meets"
 	if !r.MeetsTarget {
 		verdict = "MISSES"
 	}
+	fmt.Printf("otactl create run in this process (cli.Main, no exec or Go start-up): median %s\n", ms(r.InProcessMedian))
 	fmt.Printf("median wall: sample %s, otactl create %s: ratio %.1f× (pairs %.1f×..%.1f×); %s the %.0f× target\n",
 		ms(r.SampleMedian), ms(r.OtactlMedian), r.Ratio, lo, hi, verdict, target)
 }
