@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
@@ -20,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/signer"
 
 	"github.com/otactl/otactl/bootstrap"
-	"github.com/otactl/otactl/device"
 	"github.com/otactl/otactl/local/localtest"
 	"github.com/otactl/otactl/local/mqtt"
 )
@@ -106,17 +102,38 @@ func TestBootstrapEndToEnd(t *testing.T) {
 		t.Fatalf("--destroy while the update runs: exit %d\n%s", code, msg)
 	}
 
-	rep := runFleetFromFolders(t, out, things)
-	for _, d := range rep.Devices {
-		if d.Status != "SUCCEEDED" {
-			t.Fatalf("%s ended %s", d.Thing, d.Status)
+	// otactl fleet with the device folders: mutual TLS with each thing's
+	// own certificate and key, the root CA and the code-signing
+	// certificate from its folder, the endpoint bootstrap wrote.
+	dev1 := filepath.Join(out, "devices", things[0])
+	endpoint, err := os.ReadFile(filepath.Join(dev1, bootstrap.EndpointFile)) // every folder has the same
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One otactl fleet per device folder (--cert/--key are one device's);
+	// each exits 0 only when its device SUCCEEDED.
+	var msg string
+	for _, th := range things {
+		d := filepath.Join(out, "devices", th)
+		msg, code = otactl(t, env, "fleet", "--things", th, "--cert", filepath.Join(d, th+".crt"), "--key", filepath.Join(d, th+".key"),
+			"--ca", filepath.Join(d, bootstrap.LocalCAFile), "--signing-cert", "code_sign.crt="+filepath.Join(d, "code_sign.crt"),
+			"--endpoint", strings.TrimSpace(string(endpoint)), "--timeout", "2m")
+		if code != 0 || !strings.Contains(msg, "(1 succeeded, 0 failed)") {
+			t.Fatalf("otactl fleet %s: exit %d (0 only when the device SUCCEEDED)\n%s", th, code, msg)
 		}
 	}
-	if len(rep.Devices) != 3 {
-		t.Fatalf("%d devices ran", len(rep.Devices))
+
+	execs, err := iot.NewFromConfig(env.Config).ListJobExecutionsForJob(context.Background(), &iot.ListJobExecutionsForJobInput{JobId: aws.String("AFR_OTA-e2e-update-1")})
+	if err != nil || len(execs.ExecutionSummaries) != 3 {
+		t.Fatalf("executions: %+v %v", execs, err)
+	}
+	for _, e := range execs.ExecutionSummaries {
+		if e.JobExecutionSummary.Status != "SUCCEEDED" {
+			t.Fatalf("%s: %s", aws.ToString(e.ThingArn), e.JobExecutionSummary.Status)
+		}
 	}
 
-	msg, code := otactl(t, env, "bootstrap", "--name", "e2e", "--out", out, "--destroy")
+	msg, code = otactl(t, env, "bootstrap", "--name", "e2e", "--out", out, "--destroy")
 	if code != 0 {
 		t.Fatalf("--destroy: exit %d\n%s", code, msg)
 	}
@@ -125,49 +142,6 @@ func TestBootstrapEndToEnd(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("the output folder is still there: %v", err)
 	}
-}
-
-// runFleetFromFolders runs the simulated devices with nothing but what
-// each device folder holds: endpoint, client id, certificate, key, root CA
-// and the code-signing certificate under its certname.
-func runFleetFromFolders(t *testing.T, out string, things []string) *device.Report {
-	t.Helper()
-	folder := func(th string) string { return filepath.Join(out, "devices", th) }
-	read := func(th, name string) []byte {
-		b, err := os.ReadFile(filepath.Join(folder(th), name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	endpoint := strings.TrimSpace(string(read(things[0], bootstrap.EndpointFile)))
-	trust := &device.Trust{}
-	if err := trust.Add("code_sign.crt", read(things[0], "code_sign.crt")); err != nil {
-		t.Fatal(err)
-	}
-	fleet := &device.Fleet{
-		Things: things,
-		TLSFor: func(th string) (*tls.Config, error) {
-			if id := strings.TrimSpace(string(read(th, bootstrap.ClientIDFile))); id != th {
-				t.Errorf("client id of %s: %q", th, id)
-			}
-			pair, err := tls.LoadX509KeyPair(filepath.Join(folder(th), th+".crt"), filepath.Join(folder(th), th+".key"))
-			if err != nil {
-				return nil, err
-			}
-			roots := x509.NewCertPool()
-			roots.AppendCertsFromPEM(read(th, bootstrap.LocalCAFile))
-			return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
-		},
-		Base: device.Config{Endpoint: endpoint, Trust: trust, ExitOnSuccess: true, Reboot: true, IdleTimeout: 5 * time.Second},
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	rep, err := fleet.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rep
 }
 
 // assertNothingTagged looks in every service for what bootstrap name
