@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -98,6 +100,12 @@ are rarely on 8883 and 443.`,
 				}
 				cfg.Credentials[ak] = sk
 			}
+			// A taken port is found before the data directory is made.
+			for _, l := range []struct{ flag, addr string }{{"--addr", orDefault(cfg.Addr, local.DefaultAddr)}, {"--https-addr", cfg.HTTPSAddr}, {"--mqtt-addr", mqttCfg.Addr}, {"--mqtts-addr", mqttCfg.TLSAddr}} {
+				if err := portFree(l.flag, l.addr); err != nil {
+					return err
+				}
+			}
 			srv, err := local.New(cfg)
 			if err != nil {
 				return invalid(err)
@@ -116,7 +124,11 @@ are rarely on 8883 and 443.`,
 			ak, sk := srv.PresignCredentials()
 			c := srv.Config()
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "# otactl local: serving on %s, data in %s\n", srv.URL(), c.DataDir)
+			dataDir := c.DataDir
+			if abs, err := filepath.Abs(dataDir); err == nil {
+				dataDir = abs // state lives where otactl local was started: say where
+			}
+			fmt.Fprintf(out, "# otactl local: serving on %s, data in %s\n", srv.URL(), dataDir)
 			if a := srv.HTTPSAddr(); a != "" {
 				fmt.Fprintf(out, "# HTTPS: https://%s, CA certificate %s\n", a, filepath.Join(c.DataDir, mqtt.CAFile))
 			}
@@ -169,4 +181,19 @@ are rarely on 8883 and 443.`,
 	f.StringVar(&mqttCfg.TLSAddr, "mqtts-addr", local.DefaultMQTTSAddr, "mutual-TLS MQTT listener for devices (\"\" for none)")
 	f.StringArrayVar(&creds, "credentials", nil, "ACCESS_KEY_ID:SECRET key pair accepted (repeatable)")
 	return cmd
+}
+
+// portFree fails, saying what to do, when addr cannot be listened on.
+func portFree(flag, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err == nil {
+		return l.Close()
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s %s is already in use (another otactl local, or LocalStack, which also uses 4566?): stop it, or pass %s with another port (port 0 picks a free one)", flag, addr, flag)
+	}
+	return fmt.Errorf("%s %s: %w", flag, addr, err)
 }
