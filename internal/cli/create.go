@@ -76,6 +76,9 @@ this without changing anything.`,
 				fmt.Fprint(cmd.ErrOrStderr(), "\r\033[K")
 			}
 			if err != nil {
+				if ctx.Err() != nil { // Ctrl-C
+					return interruptedCreate(err)
+				}
 				return createError(err)
 			}
 			if out.json() {
