@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -69,19 +70,46 @@ func (h *headless) Errors() []string {
 
 func (h *headless) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(h.ctx, steps...); err != nil {
+	ctx, cancel := context.WithTimeout(h.ctx, time.Minute) // a guard against a hang
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // eval returns the value of a JavaScript expression in the page.
-func eval[T any](t *testing.T, h *headless, expr string) T {
+func eval[T any](t *testing.T, h *headless, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
-	v, err := chromedp.Run(h.ctx, chromedp.Evaluate[T](expr))
+	v, err := tryEval[T](h, expr, opts...)
 	if err != nil {
 		t.Fatalf("%s: %v", expr, err)
 	}
 	return v
+}
+
+func tryEval[T any](h *headless, expr string, opts ...chromedp.EvaluateOption) (T, error) {
+	// A bound per call, so that a page that navigates away mid-call cannot
+	// hang the test (the browser then answers nothing).
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
+}
+
+// waitTrue evaluates expr until it is true. The deadline is a guard
+// against a hang, not a timing assertion.
+func waitTrue(t *testing.T, h *headless, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ok, err := tryEval[bool](h, expr)
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: never true (last error %v)", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // screenshot keeps a full-page screenshot as a test artifact: in
