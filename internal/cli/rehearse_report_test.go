@@ -145,4 +145,3 @@ func clip(a [][]float64) string {
 	}
 	return string(b)
 }
-
