@@ -13,7 +13,8 @@ import (
 type outputFlag struct{ format string }
 
 func (o *outputFlag) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.format, "output", "o", "table", "output format: table or json")
+	fs.StringVarP(&o.format, "output", "o", "table", "output format: table or json (see otactl help output)")
+	completeEnums(fs, map[string][]string{"output": {"table", "json"}})
 }
 
 func (o *outputFlag) check() error {
