@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otactl/otactl/local/iam"
 	"github.com/otactl/otactl/local/s3"
 	"github.com/otactl/otactl/local/sigv4"
 	"github.com/otactl/otactl/local/store"
@@ -381,6 +382,8 @@ func (s *Server) authError(w http.ResponseWriter, r *http.Request, service strin
 		s3.WriteError(w, r, &s3.Error{Code: code, Message: msg, Status: status})
 	case "sts":
 		sts.WriteError(w, status, code, msg)
+	case "iam":
+		wire.WriteQueryError(w, iam.Namespace, status, code, msg)
 	default:
 		wire.WriteError(w, &wire.Error{Status: status, Code: code, Message: msg})
 	}

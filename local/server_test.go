@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	sdkacm "github.com/aws/aws-sdk-go-v2/service/acm"
+	sdkiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
 	sdks3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -162,6 +163,11 @@ func TestStrictAuth(t *testing.T) {
 	_, err = sdksts.NewFromConfig(wrongSecret).GetCallerIdentity(ctx, &sdksts.GetCallerIdentityInput{})
 	wantCode(t, err, "SignatureDoesNotMatch", 403)
 	_, err = sdksts.NewFromConfig(unknownKey).GetCallerIdentity(ctx, &sdksts.GetCallerIdentityInput{})
+	wantCode(t, err, "InvalidClientTokenId", 403)
+	// IAM speaks the query protocol, as STS: its SDK reads the XML shape.
+	_, err = sdkiam.NewFromConfig(wrongSecret).ListRoles(ctx, &sdkiam.ListRolesInput{})
+	wantCode(t, err, "SignatureDoesNotMatch", 403)
+	_, err = sdkiam.NewFromConfig(unknownKey).ListRoles(ctx, &sdkiam.ListRolesInput{})
 	wantCode(t, err, "InvalidClientTokenId", 403)
 	_, err = sdkiot.NewFromConfig(wrongSecret).ListThings(ctx, &sdkiot.ListThingsInput{})
 	wantCode(t, err, "InvalidSignatureException", 403)

@@ -15,8 +15,6 @@
 package iam
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -116,50 +114,20 @@ func writeResponse(w http.ResponseWriter, action string, result any) {
 	}
 	enc.EncodeElement(struct {
 		RequestID string `xml:"RequestId"`
-	}{requestID()}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
+	}{wire.RequestID()}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
 	enc.EncodeToken(resp.End())
 	enc.Flush()
 }
 
-type errorResponse struct {
-	XMLName xml.Name `xml:"ErrorResponse"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Error   struct {
-		Type    string
-		Code    string
-		Message string
-	}
-	RequestID string `xml:"RequestId"`
-}
+// Namespace is IAM's XML namespace (its errors are written in it).
+const Namespace = xmlns
 
 func writeError(w http.ResponseWriter, err error) {
 	var we *wire.Error
 	if !errors.As(err, &we) {
 		we = &wire.Error{Status: http.StatusInternalServerError, Code: "ServiceFailure", Message: err.Error()}
 	}
-	var e errorResponse
-	e.Xmlns = xmlns
-	e.Error.Type = "Sender"
-	if we.Status >= 500 {
-		e.Error.Type = "Receiver"
-	}
-	e.Error.Code, e.Error.Message = we.Code, we.Message
-	e.RequestID = requestID()
-	writeXML(w, we.Status, e)
-}
-
-func writeXML(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	io.WriteString(w, xml.Header)
-	xml.NewEncoder(w).Encode(v)
-}
-
-func requestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	wire.WriteQueryError(w, xmlns, we.Status, we.Code, we.Message)
 }
 
 // The errors IAM answers with, with AWS's statuses.

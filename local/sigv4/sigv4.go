@@ -136,7 +136,7 @@ func (e *Error) Code(service string) string {
 		switch service {
 		case "s3":
 			return "AuthorizationHeaderMalformed"
-		case "sts":
+		case "sts", "iam":
 			return "IncompleteSignature"
 		}
 		return "IncompleteSignatureException"
@@ -144,7 +144,7 @@ func (e *Error) Code(service string) string {
 		switch service {
 		case "s3":
 			return "AuthorizationQueryParametersError"
-		case "sts":
+		case "sts", "iam":
 			return "IncompleteSignature"
 		}
 		return "IncompleteSignatureException"
@@ -157,7 +157,7 @@ func (e *Error) Code(service string) string {
 		switch service {
 		case "s3":
 			return "InvalidAccessKeyId"
-		case "sts":
+		case "sts", "iam":
 			return "InvalidClientTokenId"
 		}
 		return "UnrecognizedClientException"
@@ -169,7 +169,7 @@ func (e *Error) Code(service string) string {
 		}
 		return "SignatureDoesNotMatch"
 	}
-	if service == "s3" || service == "sts" {
+	if service == "s3" || service == "sts" || service == "iam" {
 		return "SignatureDoesNotMatch"
 	}
 	return "InvalidSignatureException"

@@ -3,8 +3,6 @@
 package sts
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -65,8 +63,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res.Result.Account = s.env.AccountID
 		res.Result.UserID = ak
 		res.Result.Arn = "arn:aws:iam::" + s.env.AccountID + ":user/otactl-local"
-		res.RequestID = requestID()
-		writeXML(w, http.StatusOK, res)
+		res.RequestID = wire.RequestID()
+		wire.WriteXML(w, http.StatusOK, res)
 	default:
 		WriteError(w, http.StatusBadRequest, "InvalidAction", "Could not find operation "+action+" for version 2011-06-15")
 	}
@@ -84,40 +82,7 @@ func accessKey(r *http.Request) string {
 	return ak
 }
 
-type errorResponse struct {
-	XMLName xml.Name `xml:"ErrorResponse"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Error   struct {
-		Type    string
-		Code    string
-		Message string
-	}
-	RequestID string `xml:"RequestId"`
-}
-
-// WriteError writes the query protocol's error shape:
-// <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>.
+// WriteError writes the query protocol's error shape in STS's namespace.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	var e errorResponse
-	e.Xmlns = xmlns
-	e.Error.Type = "Sender"
-	if status >= 500 {
-		e.Error.Type = "Receiver"
-	}
-	e.Error.Code, e.Error.Message = code, message
-	e.RequestID = requestID()
-	writeXML(w, status, e)
-}
-
-func writeXML(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	xml.NewEncoder(w).Encode(v)
-}
-
-func requestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	wire.WriteQueryError(w, xmlns, status, code, message)
 }
