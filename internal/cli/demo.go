@@ -56,10 +56,14 @@ table. Exit 0 only if every device succeeded.`,
 	fs := cmd.Flags()
 	fs.IntVar(&f.devices, "devices", 25, "number of simulated devices")
 	fs.IntVar(&f.firmwareSize, "firmware-size", 256*1024, "size of the generated firmware image in bytes")
-	fs.IntVar(&f.failFirst, "fail-first", 3, "devices whose first attempt fails (the job's retries bring them through)")
+	fs.IntVar(&f.failFirst, "failing-devices", 3, "devices whose first attempt fails (the job's retries bring them through)")
+	fs.IntVar(&f.failFirst, "fail-first", 3, "same as --failing-devices")
+	deprecate(fs, "fail-first", "use --failing-devices (in fleet, --fail-first N fails each device's first N executions)")
 	fs.Float64Var(&f.dropRate, "drop-rate", 0.02, "fraction of stream blocks every device loses and asks for again")
 	fs.BoolVar(&f.keep, "keep", false, "keep the data directory")
-	fs.DurationVar(&f.timeout, "timeout", 3*time.Minute, "give up after this long")
+	fs.DurationVar(&f.timeout, "run-timeout", 3*time.Minute, "give up after this long (the whole run)")
+	fs.DurationVar(&f.timeout, "timeout", 3*time.Minute, "same as --run-timeout")
+	deprecate(fs, "timeout", "use --run-timeout (in plan and create, --in-progress-timeout is per device)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	f.out.register(fs)
 	return cmd
@@ -69,8 +73,21 @@ func runDemo(cmd *cobra.Command, f *demoFlags) error {
 	if err := f.out.check(); err != nil {
 		return err
 	}
-	if f.devices < 1 || f.failFirst < 0 || f.failFirst > f.devices || f.firmwareSize < 1 || f.dropRate < 0 || f.dropRate >= 1 {
-		return invalid(fmt.Errorf("--devices must be at least 1, --fail-first 0..devices, --firmware-size positive, --drop-rate in [0,1)"))
+	var bad []string
+	if f.devices < 1 {
+		bad = append(bad, fmt.Sprintf("--devices must be at least 1, got %d", f.devices))
+	}
+	if f.failFirst < 0 || f.failFirst > f.devices {
+		bad = append(bad, fmt.Sprintf("--failing-devices must be 0 to --devices (%d), got %d", f.devices, f.failFirst))
+	}
+	if f.firmwareSize < 1 {
+		bad = append(bad, fmt.Sprintf("--firmware-size must be at least 1 byte, got %d", f.firmwareSize))
+	}
+	if f.dropRate < 0 || f.dropRate >= 1 {
+		bad = append(bad, fmt.Sprintf("--drop-rate must be at least 0 and below 1, got %g", f.dropRate))
+	}
+	if len(bad) > 0 {
+		return invalid(inputErrors(bad))
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()

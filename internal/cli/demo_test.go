@@ -7,7 +7,7 @@ import (
 )
 
 func TestDemoEndToEnd(t *testing.T) {
-	code, out, errOut := run(t, "demo", "--devices", "8", "--fail-first", "2")
+	code, out, errOut := run(t, "demo", "--devices", "8", "--failing-devices", "2")
 	if code != 0 {
 		t.Fatalf("demo: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -17,7 +17,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	}
 
-	code, out, errOut = run(t, "demo", "--devices", "5", "--fail-first", "1", "-o", "json")
+	code, out, errOut = run(t, "demo", "--devices", "5", "--failing-devices", "1", "-o", "json")
 	if code != 0 {
 		t.Fatalf("demo json: exit %d\n%s", code, errOut)
 	}

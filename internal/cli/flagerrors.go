@@ -77,3 +77,29 @@ func usageError(c *cobra.Command, err error) error {
 	}
 	return fmt.Errorf("%s takes %s only, got %s arguments; see '%s --help'", name, strings.Join(want, " "), m[2], path)
 }
+
+const deprecatedAnnotation = "otactl_deprecated"
+
+// deprecate keeps an old flag name working, hidden from help, with a
+// warning on stderr when used (pflag's own notice would go to stdout and
+// spoil --output json).
+func deprecate(fs *pflag.FlagSet, name, instead string) {
+	f := fs.Lookup(name)
+	if f == nil {
+		return
+	}
+	f.Hidden = true
+	if f.Annotations == nil {
+		f.Annotations = map[string][]string{}
+	}
+	f.Annotations[deprecatedAnnotation] = []string{instead}
+}
+
+// warnDeprecated prints the warning of each deprecated flag that was set.
+func warnDeprecated(c *cobra.Command) {
+	c.Flags().Visit(func(f *pflag.Flag) {
+		if msg, ok := f.Annotations[deprecatedAnnotation]; ok {
+			fmt.Fprintf(c.ErrOrStderr(), "warning: --%s is deprecated: %s\n", f.Name, msg[0])
+		}
+	})
+}

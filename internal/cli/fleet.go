@@ -76,22 +76,28 @@ otherwise ("1 of 1 devices connected, waiting for jobs", ...). Ctrl-C stops
 the devices and prints what they did so far (exit 130).
 
 Exits 0 only if every device ended SUCCEEDED.`,
-		Example: `  otactl fleet --things sensor-1 --signing-profile fleet_signer           # against otactl local
-  otactl fleet --count 100 --create-things --thing-group sensors --fail-first 1 --drop-rate 0.02 --signing-profile fleet_signer
-  otactl fleet --things sensor-1,sensor-2 --cert-dir certs/ --ca AmazonRootCA1.pem --signing-cert ecdsa=signer.crt
-  otactl fleet --count 25 --prefix dev- --endpoint 127.0.0.1:1883 --signing-cert signer.crt  # plain listener`,
+		Example: `  otactl fleet --thing sensor-1 --signing-profile fleet_signer           # against otactl local
+  otactl fleet --devices 100 --create-things --add-to-group sensors --fail-first 1 --drop-rate 0.02 --signing-profile fleet_signer
+  otactl fleet --thing sensor-1,sensor-2 --cert-dir certs/ --ca AmazonRootCA1.pem --signing-cert ecdsa=signer.crt
+  otactl fleet --devices 25 --prefix dev- --endpoint 127.0.0.1:1883 --signing-cert signer.crt  # plain listener`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runFleet(cmd, &f) },
 	}
 	fs := cmd.Flags()
 	f.cloud.register(fs)
 	f.out.register(fs)
-	fs.StringSliceVar(&f.things, "things", nil, "thing names of the devices (comma-separated)")
-	fs.IntVar(&f.count, "count", 0, "number of devices, named <prefix>1 ... <prefix>N")
-	fs.StringVar(&f.prefix, "prefix", "dev-", "name prefix with --count")
+	fs.StringSliceVar(&f.things, "thing", nil, "thing name of a device (repeatable, or comma-separated)")
+	fs.StringSliceVar(&f.things, "things", nil, "same as --thing")
+	deprecate(fs, "things", "use --thing (repeatable, as in create)")
+	fs.IntVar(&f.count, "devices", 0, "number of devices, named <prefix>1 ... <prefix>N")
+	fs.IntVar(&f.count, "count", 0, "same as --devices")
+	deprecate(fs, "count", "use --devices (as in demo and rehearse)")
+	fs.StringVar(&f.prefix, "prefix", "dev-", "name prefix with --devices")
 	fs.StringVar(&f.endpoint, "endpoint", "", "MQTT endpoint host:port (default: the IoT control plane's DescribeEndpoint)")
 	fs.BoolVar(&f.createThings, "create-things", false, "register the things first (CreateThing; with --thing-group, the group; with --cert-dir, certificates for things that have none, from CreateCertificateFromCsr with keys made here, and --policy attached)")
-	fs.StringVar(&f.group, "thing-group", "", "thing group the things are added to with --create-things")
+	fs.StringVar(&f.group, "add-to-group", "", "thing group the things are added to with --create-things")
+	fs.StringVar(&f.group, "thing-group", "", "same as --add-to-group")
+	deprecate(fs, "thing-group", "use --add-to-group (in create, --thing-group is a target)")
 	fs.StringVar(&f.policy, "policy", device.DefaultPolicyName, "IoT policy attached to the certificates --create-things makes or finds in --cert-dir (created, thing-scoped, when missing; \"\" for none)")
 	fs.StringVar(&f.cert, "cert", "", "client certificate PEM for mutual TLS (every device)")
 	fs.StringVar(&f.key, "key", "", "client private key PEM for --cert")
@@ -105,7 +111,9 @@ Exits 0 only if every device ended SUCCEEDED.`,
 	fs.BoolVar(&f.preferHTTP, "prefer-http", false, "download over HTTP when a job allows both MQTT and HTTP")
 	fs.DurationVar(&f.requestTimeout, "request-timeout", 2*time.Second, "wait for a stream request's blocks before asking again")
 	fs.DurationVar(&f.idle, "idle", 5*time.Second, "a device stops when nothing is pending for this long after a job")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "stop every device after this long")
+	fs.DurationVar(&f.timeout, "run-timeout", 10*time.Minute, "stop every device after this long (the whole run)")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "same as --run-timeout")
+	deprecate(fs, "timeout", "use --run-timeout (in plan and create, --in-progress-timeout is per device)")
 	fs.Float64Var(&f.faults.DropRate, "drop-rate", 0, "fault: fraction of blocks lost (asked for again)")
 	fs.Float64Var(&f.faults.CorruptRate, "corrupt-rate", 0, "fault: chance that a download has a corrupted block (signature check fails: FAILED)")
 	fs.IntVar(&f.faults.FailFirst, "fail-first", 0, "fault: the first N executions of each device fail their self-test")
@@ -117,11 +125,11 @@ Exits 0 only if every device ended SUCCEEDED.`,
 	return cmd
 }
 
-// thingNames resolves --things / --count.
+// thingNames resolves --thing / --devices.
 func (f *fleetFlags) thingNames() ([]string, error) {
 	switch {
 	case len(f.things) > 0 && f.count > 0:
-		return nil, errors.New("use --things or --count, not both")
+		return nil, errors.New("use --thing or --devices, not both")
 	case len(f.things) > 0:
 		return f.things, nil
 	case f.count > 0:
@@ -131,7 +139,7 @@ func (f *fleetFlags) thingNames() ([]string, error) {
 		}
 		return names, nil
 	}
-	return nil, errors.New("name the devices: --things a,b or --count N [--prefix dev-]")
+	return nil, errors.New("name the devices: --thing a,b or --devices N [--prefix dev-]")
 }
 
 func (f *fleetFlags) check() error {
@@ -162,13 +170,13 @@ func (f *fleetFlags) check() error {
 		errs = append(errs, errors.New("use --cert/--key or --cert-dir, not both"))
 	}
 	if f.group != "" && !f.createThings {
-		errs = append(errs, errors.New("--thing-group needs --create-things"))
+		errs = append(errs, errors.New("--add-to-group needs --create-things"))
 	}
 	if len(f.signingCerts) == 0 && f.signingProfile == "" {
 		errs = append(errs, errors.New("--signing-profile NAME or --signing-cert FILE is required: the code-signing certificate the devices trust"))
 	}
 	if f.timeout <= 0 || f.idle <= 0 || f.requestTimeout <= 0 {
-		errs = append(errs, errors.New("--timeout, --idle and --request-timeout must be positive"))
+		errs = append(errs, errors.New("--run-timeout, --idle and --request-timeout must be positive"))
 	}
 	if f.endpoint != "" && !strings.Contains(f.endpoint, ":") {
 		errs = append(errs, fmt.Errorf("--endpoint must be host:port, got %q", f.endpoint))

@@ -108,7 +108,7 @@ func fleetJSON(t *testing.T, args ...string) *device.Report {
 func TestFleetAgainstOtactlLocal(t *testing.T) {
 	env, cert := fleetLocal(t, "MQTT", true, "dev-1", "dev-2", "dev-3")
 	ca := filepath.Join(env.Server.Config().DataDir, "ca.pem")
-	rep := fleetJSON(t, "--things", "dev-1,dev-2,dev-3", "--endpoint-url", env.URL, "--signing-cert", cert,
+	rep := fleetJSON(t, "--thing", "dev-1,dev-2,dev-3", "--endpoint-url", env.URL, "--signing-cert", cert,
 		"--create-things", "--cert-dir", filepath.Join(t.TempDir(), "certs"), "--ca", ca,
 		"--drop-rate", "0.05", "--offline-rate", "1", "--offline-for", "50ms")
 	if s := rep.Stats; s.Succeeded != 3 || s.Reconnects < 3 || s.Rerequests == 0 {
@@ -127,7 +127,7 @@ func TestFleetAgainstOtactlLocal(t *testing.T) {
 
 func TestFleetHTTPAgainstOtactlLocal(t *testing.T) {
 	env, cert := fleetLocal(t, "HTTP", false, "web-1", "web-2")
-	rep := fleetJSON(t, "--things", "web-1,web-2", "--endpoint-url", env.URL, "--signing-cert", cert, "--http-chunk", "16384")
+	rep := fleetJSON(t, "--thing", "web-1,web-2", "--endpoint-url", env.URL, "--signing-cert", cert, "--http-chunk", "16384")
 	if s := rep.Stats; s.Succeeded != 2 || rep.Devices[0].Jobs[0].Protocol != "HTTP" {
 		t.Fatalf("stats %+v", s)
 	}

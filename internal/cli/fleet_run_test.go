@@ -27,11 +27,11 @@ func fleetEnv(t *testing.T, retries int, things ...string) (*devicetest.Env, str
 	return e, pemFile
 }
 
-var fastFleet = []string{"--request-timeout", "300ms", "--idle", "1s", "--timeout", "1m"}
+var fastFleet = []string{"--request-timeout", "300ms", "--idle", "1s", "--run-timeout", "1m"}
 
 func TestFleetRunSucceeds(t *testing.T) {
 	e, signer := fleetEnv(t, 1, "cli-1", "cli-2", "cli-3")
-	args := append([]string{"fleet", "--count", "3", "--prefix", "cli-", "--endpoint", e.Broker.Addr(),
+	args := append([]string{"fleet", "--devices", "3", "--prefix", "cli-", "--endpoint", e.Broker.Addr(),
 		"--signing-cert", signer, "--fail-first", "1", "-o", "json"}, fastFleet...)
 	code, stdout, stderr := run(t, args...)
 	if code != ExitOK {
@@ -51,7 +51,7 @@ func TestFleetRunSucceeds(t *testing.T) {
 
 func TestFleetRunFailureExitsOne(t *testing.T) {
 	e, signer := fleetEnv(t, 0, "bad-1", "bad-2")
-	args := append([]string{"fleet", "--things", "bad-1,bad-2", "--endpoint", e.Broker.Addr(),
+	args := append([]string{"fleet", "--thing", "bad-1,bad-2", "--endpoint", e.Broker.Addr(),
 		"--signing-cert", "other=" + signer, "--corrupt-rate", "0"}, fastFleet...)
 	// The certificate is only trusted under the name "other": the job's
 	// certfile names another one, so the signature cannot be checked.
@@ -79,7 +79,7 @@ func TestFleetRegistersThingsAndCertificates(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "none"))
 	certs := filepath.Join(dir, "certs")
-	args := append([]string{"fleet", "--things", "tls-1,tls-2", "--endpoint", e.Broker.TLSAddr(), "--endpoint-url", e.URL,
+	args := append([]string{"fleet", "--thing", "tls-1,tls-2", "--endpoint", e.Broker.TLSAddr(), "--endpoint-url", e.URL,
 		"--create-things", "--thing-group", "fleet-g", "--cert-dir", certs, "--ca", ca, "--signing-cert", signer}, fastFleet...)
 	code, stdout, stderr := run(t, args...)
 	if code != ExitOK {

@@ -116,7 +116,7 @@ started, how its gate was evaluated, and the outcome.`,
 	f.Float64Var(&cfg.TimeoutRate, "timeout-rate", 0, "chance that an attempt never reports (ends only by a timeout)")
 	f.Float64Var(&cfg.OfflineRate, "never-online-rate", 0, "share of devices that never come online")
 	f.Float64Var(&cfg.OfflineRate, "offline-rate", 0, "same as --never-online-rate")
-	_ = f.MarkDeprecated("offline-rate", "use --never-online-rate (in fleet, --offline-rate is a download that drops and resumes)")
+	deprecate(f, "offline-rate", "use --never-online-rate (in fleet, --offline-rate is a download that drops and resumes)")
 	f.DurationVar(&cfg.Duration, "duration", 168*time.Hour, "simulated time to run at most")
 	f.Int64Var(&cfg.Seed, "seed", 1, "random seed of the simulated fleet")
 	f.StringVar(&start, "start", "", "when the simulated clock starts: "+timeForms+", or +1h (default: now)")

@@ -64,6 +64,7 @@ and runs the whole pipeline locally with no AWS account.
 	var debug bool
 	root.PersistentFlags().BoolVar(&debug, "debug", false, "log every AWS call to stderr: operation, URL, HTTP status, request id, duration")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		warnDeprecated(cmd)
 		if debug {
 			cmd.SetContext(awscloud.WithDebug(cmd.Context(), cmd.ErrOrStderr()))
 		}

@@ -62,7 +62,7 @@ func (f *specFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.retryOn, "retry-on", "", "failure type --retries applies to: FAILED, TIMED_OUT or ALL (default FAILED; alone, it changes the spec's failureType only)")
 	fs.DurationVar(&f.timeout, "in-progress-timeout", 0, "per-device in-progress timeout, e.g. 30m (timeoutConfig, whole minutes)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "same as --in-progress-timeout")
-	_ = fs.MarkDeprecated("timeout", "use --in-progress-timeout (--timeout means the whole run's time in fleet and demo)")
+	deprecate(fs, "timeout", "use --in-progress-timeout (--timeout means the whole run's time in fleet and demo)")
 	if !f.noSchedule {
 		fs.StringVar(&f.start, "start", "", "scheduled start: "+timeForms+", or relative like +1h")
 		fs.StringVar(&f.end, "end", "", "scheduled end: "+timeForms+", or relative to the start like +48h")
