@@ -15,9 +15,9 @@ import (
 // the plain operation on the bucket or object.
 var unsupported = []string{
 	"acl", "policy", "cors", "lifecycle", "website", "logging", "notification",
-	"replication", "encryption", "object-lock",
+	"replication", "object-lock",
 	"retention", "legal-hold", "torrent", "restore", "select", "accelerate", "analytics",
-	"inventory", "metrics", "ownershipControls", "publicAccessBlock", "requestPayment",
+	"inventory", "metrics", "ownershipControls", "requestPayment",
 	"intelligent-tiering", "attributes",
 }
 
@@ -130,8 +130,13 @@ func (s *Service) AddHostSuffix(suffix string) {
 }
 
 func (s *Service) serveBucket(w http.ResponseWriter, r *http.Request, bucket string, q url.Values) error {
-	if q.Has("tagging") {
+	switch {
+	case q.Has("tagging"):
 		return s.serveBucketTagging(w, r, bucket)
+	case q.Has("encryption"):
+		return s.serveBucketEncryption(w, r, bucket)
+	case q.Has("publicAccessBlock"):
+		return s.servePublicAccessBlock(w, r, bucket)
 	}
 	switch r.Method {
 	case http.MethodPut:

@@ -109,9 +109,14 @@ func (s *Service) createUpload(w http.ResponseWriter, r *http.Request, bucket, k
 		ct = "binary/octet-stream"
 	}
 	err = s.st.Update(func(tx *store.Tx) error {
-		if !tx.Has(bucketsTable, bucket) {
-			return errNoSuchBucket(bucket)
+		var b bucketRecord
+		if found, err := tx.Get(bucketsTable, bucket, &b); err != nil || !found {
+			if err == nil {
+				err = errNoSuchBucket(bucket)
+			}
+			return err
 		}
+		b.applyDefaultEncryption(&sse, &kmsKey) // the upload's object gets the default of now
 		return tx.Put(uploadsTable, id, uploadRecord{Bucket: bucket, Key: key, Initiated: s.now().UTC(),
 			ContentType: ct, Metadata: userMetadata(r.Header), SSE: sse, SSEKMSKeyID: kmsKey, Tags: tags})
 	})

@@ -26,7 +26,8 @@ func (s *Service) CreateBucket(name string) error {
 			e.Resource = name
 			return e
 		}
-		return tx.Put(bucketsTable, name, bucketRecord{Name: name, Created: s.now().UTC()})
+		pab := blockAllPublicAccess // S3's setting for every new bucket
+		return tx.Put(bucketsTable, name, bucketRecord{Name: name, Created: s.now().UTC(), PublicAccessBlock: &pab})
 	})
 }
 
@@ -214,6 +215,9 @@ func (s *Service) commit(bucket string, rec objectRecord) (ObjectInfo, error) {
 			return err
 		}
 		rec.Seq = seq
+		if !rec.DeleteMarker {
+			b.applyDefaultEncryption(&rec.SSE, &rec.SSEKMSKeyID)
+		}
 		if b.Versioning == VersioningEnabled {
 			rec.VersionID = newVersionID()
 		} else {

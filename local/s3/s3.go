@@ -137,6 +137,12 @@ type bucketRecord struct {
 	Created    time.Time `json:"created"`
 	Versioning string    `json:"versioning,omitempty"`
 	Tags       []Tag     `json:"tags,omitempty"`
+	// Encryption is the default encryption PutBucketEncryption set (nil:
+	// SSE-S3); PublicAccessBlock the Block Public Access settings (nil:
+	// none, after DeletePublicAccessBlock or on a bucket made before they
+	// were kept).
+	Encryption        *BucketEncryption  `json:"encryption,omitempty"`
+	PublicAccessBlock *PublicAccessBlock `json:"publicAccessBlock,omitempty"`
 }
 
 type objectRecord struct {

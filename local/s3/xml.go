@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -346,3 +349,59 @@ type listUploadsResult struct {
 	Uploads            []uploadXML    `xml:"Upload"`
 	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
 }
+
+// serverSideEncryptionConfiguration is the body of Put/GetBucketEncryption:
+// Rule is flattened (one or more Rule elements, S3 takes exactly one).
+type serverSideEncryptionConfiguration struct {
+	XMLName xml.Name         `xml:"ServerSideEncryptionConfiguration"`
+	Xmlns   string           `xml:"xmlns,attr,omitempty"`
+	Rules   []encryptionRule `xml:"Rule"`
+}
+
+type encryptionRule struct {
+	Default          *encryptionByDefault `xml:"ApplyServerSideEncryptionByDefault"`
+	Blocked          *blockedTypes        `xml:"BlockedEncryptionTypes"`
+	BucketKeyEnabled xsBool
+}
+
+type encryptionByDefault struct {
+	SSEAlgorithm   string
+	KMSMasterKeyID string `xml:",omitempty"`
+}
+
+type blockedTypes struct {
+	EncryptionType []string
+}
+
+// publicAccessBlockConfiguration is the body of Put/GetPublicAccessBlock;
+// a member left out of a Put is false.
+type publicAccessBlockConfiguration struct {
+	XMLName               xml.Name `xml:"PublicAccessBlockConfiguration"`
+	Xmlns                 string   `xml:"xmlns,attr,omitempty"`
+	BlockPublicAcls       xsBool
+	IgnorePublicAcls      xsBool
+	BlockPublicPolicy     xsBool
+	RestrictPublicBuckets xsBool
+}
+
+// xsBool is an XML Schema boolean ("true", "false", "1", "0"); Set tells
+// whether the element was there. encoding/xml's own bool also takes "T"
+// and "TRUE", which S3's schema refuses.
+type xsBool struct {
+	Value, Set bool
+}
+
+func (b *xsBool) UnmarshalText(t []byte) error {
+	switch strings.TrimSpace(string(t)) {
+	case "true", "1":
+		b.Value = true
+	case "false", "0":
+		b.Value = false
+	default:
+		return fmt.Errorf("%q is not a boolean", t)
+	}
+	b.Set = true
+	return nil
+}
+
+func (b xsBool) MarshalText() ([]byte, error) { return []byte(strconv.FormatBool(b.Value)), nil }
