@@ -53,7 +53,7 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc.EnableCertificates(ca)
+	svc.SetCertificateIssuer(ca)
 	adapter := NewMQTTIoT(svc)
 	objects := MQTTObjects{S3: s.s3}
 	cfg.Region, cfg.AccountID = s.env.Region, s.env.AccountID

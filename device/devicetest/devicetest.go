@@ -146,7 +146,7 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.EnableCertificates(ca)
+	svc.SetCertificateIssuer(ca)
 	hs := httptest.NewServer(svc)
 	t.Cleanup(hs.Close)
 	files := httptest.NewServer(objs)

@@ -8,12 +8,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"sort"
 	"strings"
 	"sync"
@@ -86,36 +84,6 @@ func (s *Service) SetCertificateIssuer(issuer CertificateIssuer) {
 	s.issuer.mu.Lock()
 	defer s.issuer.mu.Unlock()
 	s.issuer.v = issuer
-}
-
-// EnableCertificates is SetCertificateIssuer under its former name (the
-// certificate operations are always routed now), except that a nil issuer
-// means certificates signed by their own key, as it did.
-//
-// Deprecated: use SetCertificateIssuer.
-func (s *Service) EnableCertificates(issuer CertificateIssuer) {
-	if issuer == nil {
-		issuer = selfSigned{}
-	}
-	s.SetCertificateIssuer(issuer)
-}
-
-// selfSigned issues a certificate signed by a throwaway key of its own
-// (tests that need a certificate but no CA).
-type selfSigned struct{}
-
-func (selfSigned) IssueCertificate(pub crypto.PublicKey, cn string) ([]byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Date(2049, 12, 31, 23, 59, 59, 0, time.UTC),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	return x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, key)
 }
 
 func (s *Service) certIssuer(op string) (CertificateIssuer, error) {

@@ -10,13 +10,18 @@ import (
 	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
 
 	"github.com/otactl/otactl/local/iot"
+	"github.com/otactl/otactl/local/mqtt"
 )
 
 // startWithCerts is start with the certificate operations enabled.
 func startWithCerts(t testing.TB) *fixture {
 	t.Helper()
 	f := start(t)
-	f.svc.EnableCertificates(nil)
+	ca, err := mqtt.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.SetCertificateIssuer(ca)
 	return f
 }
 

@@ -199,7 +199,7 @@ func newEnv(t testing.TB, cfg mqtt.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.EnableCertificates(ca)
+	svc.SetCertificateIssuer(ca)
 	hs := httptest.NewServer(svc)
 	t.Cleanup(hs.Close)
 	api := sdkiot.New(sdkiot.Options{
