@@ -407,7 +407,7 @@ func (s *Service) DeleteCertificate(id string, force bool) error {
 			if !force {
 				return deleteConflict("Certificate %s has policies attached; detach them (DetachPolicy) or delete with forceDelete.", rec.ID)
 			}
-			if err := detachPrincipalPolicies(tx, rec.Arn); err != nil {
+			if _, err := detachAllPolicies(tx, rec.Arn); err != nil {
 				return err
 			}
 		}
@@ -423,20 +423,6 @@ func (s *Service) DeleteCertificate(id string, force bool) error {
 // status changed: the certificate and the things it is attached to.
 func principalEvent(tx *store.Tx, arn string) *Event {
 	return &Event{Kind: PoliciesChanged, Principals: []string{arn}, Things: keysUnder(tx, tPrincipalThings, arn+"\x00")}
-}
-
-// detachPrincipalPolicies removes every policy attachment of a principal
-// (forceDelete), in both of the policy API's attachment tables.
-func detachPrincipalPolicies(tx *store.Tx, principal string) error {
-	for _, name := range keysUnder(tx, tTargetPolicies, principal+"\x00") {
-		if err := tx.Delete(tTargetPolicies, principal+"\x00"+name); err != nil {
-			return err
-		}
-		if err := tx.Delete(tPolicyTargets, name+"\x00"+principal); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // certFilter selects the certificates of a listing.

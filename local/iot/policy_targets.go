@@ -259,19 +259,27 @@ func (s *Service) ListPolicyPrincipals(name string, p page) ([]string, string, e
 // detachGroupPolicies detaches every policy from a thing group being
 // deleted, and returns the event for its things (none when it had none).
 func (s *Service) detachGroupPolicies(tx *store.Tx, g groupRec) ([]Event, error) {
-	names := keysUnder(tx, tTargetPolicies, g.Arn+"\x00")
-	if len(names) == 0 {
-		return nil, nil
-	}
-	for _, n := range names {
-		if err := tx.Delete(tTargetPolicies, g.Arn+"\x00"+n); err != nil {
-			return nil, err
-		}
-		if err := tx.Delete(tPolicyTargets, n+"\x00"+g.Arn); err != nil {
-			return nil, err
-		}
+	n, err := detachAllPolicies(tx, g.Arn)
+	if err != nil || n == 0 {
+		return nil, err
 	}
 	return []Event{{Kind: PoliciesChanged, Groups: []string{g.Name}, Things: s.groupThings(tx, g.Name, true)}}, nil
+}
+
+// detachAllPolicies removes every policy attachment of a target (a thing
+// group being deleted, a certificate deleted with forceDelete) from both
+// attachment tables, and returns how many there were.
+func detachAllPolicies(tx *store.Tx, target string) (int, error) {
+	names := keysUnder(tx, tTargetPolicies, target+"\x00")
+	for _, n := range names {
+		if err := tx.Delete(tTargetPolicies, target+"\x00"+n); err != nil {
+			return 0, err
+		}
+		if err := tx.Delete(tPolicyTargets, n+"\x00"+target); err != nil {
+			return 0, err
+		}
+	}
+	return len(names), nil
 }
 
 // membershipPolicyEvents is the event for a thing joining or leaving a
