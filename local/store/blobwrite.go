@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // BlobOptions say what WriteBlobWith checks and computes besides the MD5
@@ -30,6 +31,11 @@ const (
 	chunksInFlight = 3
 	writebackEvery = 8 << 20
 )
+
+// chunkPool keeps large chunks between writes. A write takes at most
+// chunksInFlight+1 of them whether or not the pool has any, so memory stays
+// bounded when the pool is empty (as it often is under -race).
+var chunkPool = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 
 // WriteBlobWith copies r into a new blob as WriteBlob does, computing what
 // o asks for.
@@ -108,15 +114,25 @@ func copyChunks(f *os.File, r io.Reader, m, h hash.Hash) (int64, error) {
 		}
 		if allocated <= chunksInFlight+1 {
 			allocated++
-			return make([]byte, chunkSize)
+			return chunkPool.Get().(*[chunkSize]byte)[:]
 		}
 		return <-free
 	}
+	// Every large chunk is back in free once the writer is done; the next
+	// write reuses them rather than making garbage.
+	defer func() {
+		for range len(free) {
+			chunkPool.Put((*[chunkSize]byte)(<-free))
+		}
+	}()
 	var total int64
 	var rerr error
 	for {
 		buf := next()
 		n, err := io.ReadFull(r, buf)
+		if n == 0 && cap(buf) == chunkSize {
+			free <- buf[:chunkSize]
+		}
 		if n > 0 {
 			m.Write(buf[:n])
 			if h != nil {
