@@ -13,7 +13,7 @@ import (
 var (
 	unknownFlagRE = regexp.MustCompile(`^unknown (?:shorthand )?flag: '?-{0,2}([^' ]+)'?`)
 	badValueRE    = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: `)
-	argCountRE    = regexp.MustCompile(`^accepts (\d+) arg\(s\), received (\d+)$|^unknown command "(.*)" for`)
+	argCountRE    = regexp.MustCompile(`^accepts (?:at most )?(\d+) arg\(s\), received (\d+)$|^unknown command "(.*)" for`)
 )
 
 // flagError rewrites pflag's errors in otactl's words: a did-you-mean for

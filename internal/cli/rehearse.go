@@ -13,6 +13,7 @@ import (
 
 	"github.com/otactl/otactl/campaign"
 	"github.com/otactl/otactl/local/jobs"
+	"github.com/otactl/otactl/ota"
 )
 
 func init() { extraCommands = append(extraCommands, newRehearseCmd) }
@@ -91,6 +92,7 @@ started, how its gate was evaluated, and the outcome.`,
 			if err != nil {
 				return invalid(err)
 			}
+			packageARNs(spec)
 			r, err := jobs.Rehearse(spec, cfg)
 			if err != nil {
 				return sf.explain(err)
@@ -223,4 +225,15 @@ func printRehearsal(w io.Writer, r *jobs.Rehearsal) {
 		fmt.Fprintf(w, "  %d devices now report %s\n", n, pv)
 	}
 	fmt.Fprintf(w, "Rehearsed in %s of wall time.\n", r.Wall.Round(time.Millisecond))
+}
+
+// packageARNs writes package@version references as the ARNs CreateJob
+// takes (plan and create resolve them against the account; a rehearsal has
+// none, so the engine's defaults stand in).
+func packageARNs(s *ota.Spec) {
+	for i, v := range s.DestinationPackageVersions {
+		if name, version, ok := strings.Cut(v, "@"); ok && !strings.HasPrefix(v, "arn:") {
+			s.DestinationPackageVersions[i] = "arn:aws:iot:us-east-1:000000000000:package/" + name + "/version/" + version
+		}
+	}
 }
