@@ -24,7 +24,8 @@ type Span struct {
 	End   time.Time `json:"end"`
 }
 
-// maxSpans bounds WindowSpans (a window every minute for a week is 10,080).
+// maxSpans bounds WindowSpans' answer (and 12×maxSpans the openings it
+// looks at: a window every minute for a week is 10,080 openings).
 const maxSpans = 2000
 
 // WindowSpans returns the maintenance windows of sc that are open at some
@@ -39,13 +40,14 @@ func WindowSpans(sc *ota.SchedulingConfig, from, to time.Time) []Span {
 		return nil
 	}
 	var out []Span
-	t := from
-	if s, e := openWindow(ws, t); !s.IsZero() {
+	if s, e := openWindow(ws, from); !s.IsZero() {
 		out = append(out, Span{s, e})
-		t = e
 	}
-	for len(out) < maxSpans {
-		s := nextOpening(ws, t.Add(-time.Nanosecond))
+	// Every opening in [from, to), one by one (windows of different
+	// lengths may overlap), each merged into the span it overlaps.
+	t := from.Add(-time.Nanosecond)
+	for i := 0; len(out) < maxSpans && i < 12*maxSpans; i++ {
+		s := nextOpening(ws, t)
 		if s.IsZero() || !s.Before(to) {
 			break
 		}
@@ -55,7 +57,7 @@ func WindowSpans(sc *ota.SchedulingConfig, from, to time.Time) []Span {
 		} else {
 			out = append(out, Span{s, e})
 		}
-		t = maxTime(e, s.Add(time.Minute))
+		t = s
 	}
 	return out
 }
