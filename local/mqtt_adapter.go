@@ -33,9 +33,7 @@ func (a *MQTTIoT) Watch(b *mqtt.Broker) {
 				b.PendingChanged(e.Execution.ThingName)
 			}
 		case iot.JobDeleted:
-			// The event does not name the things; look again at all the
-			// things that had something pending.
-			b.PendingChangedAll()
+			b.PendingChanged(e.Things...)
 		case iot.PoliciesChanged:
 			b.PoliciesChanged()
 		}

@@ -281,8 +281,8 @@ func TestPresignedDocument(t *testing.T) {
 	}
 }
 
-// TestNotifyOnDelete: deleting a job (its event names no thing) still tells
-// the thing that its next job changed.
+// TestNotifyOnDelete: deleting a job tells the things it had executions
+// on that their next job changed.
 func TestNotifyOnDelete(t *testing.T) {
 	e := newEnv(t, mqtt.Config{})
 	e.thing("dev-1")

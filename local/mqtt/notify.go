@@ -82,9 +82,6 @@ func (b *Broker) PendingChanged(things ...string) {
 	}
 }
 
-// PendingChangedAll is PendingChanged for every thing that had something
-// pending (a change whose things are not known, such as a deleted job).
-func (b *Broker) PendingChangedAll() { b.notifier.changedKnown() }
 
 func (n *notifier) changed(thing string) {
 	n.mu.Lock()
@@ -213,15 +210,3 @@ func (n *notifier) announce(thing string) {
 	}
 }
 
-// changedKnown marks every thing that had something pending.
-func (n *notifier) changedKnown() {
-	n.mu.Lock()
-	things := make([]string, 0, len(n.last))
-	for t := range n.last {
-		things = append(things, t)
-	}
-	n.mu.Unlock()
-	for _, t := range things {
-		n.changed(t)
-	}
-}
