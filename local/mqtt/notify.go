@@ -82,7 +82,6 @@ func (b *Broker) PendingChanged(things ...string) {
 	}
 }
 
-
 func (n *notifier) changed(thing string) {
 	n.mu.Lock()
 	n.queueLocked(thing)
@@ -209,4 +208,3 @@ func (n *notifier) announce(thing string) {
 		n.b.publish(base+"notify-next", mustJSON(msg))
 	}
 }
-
