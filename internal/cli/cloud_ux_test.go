@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"encoding/json"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestVersion (M16): otactl version, --version and version -o json.
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, "version")
+	code2, out2, _ := run(t, "--version")
+	if code != ExitOK || code2 != ExitOK || !strings.HasPrefix(out, "otactl ") || out != out2 || !strings.Contains(out, "go1.") {
+		t.Fatalf("version: %d %q, --version: %d %q", code, out, code2, out2)
+	}
+	_, out, _ = run(t, "version", "-o", "json")
+	var v buildVersion
+	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Version == "" || v.GoVersion == "" || v.Platform == "" {
+		t.Fatalf("version json: %v %s", err, out)
+	}
+}
+
+// TestDebugLogsEveryCall (M16): --debug prints one line per AWS call with
+// the operation, the URL, the HTTP status, the request id and the time.
+func TestDebugLogsEveryCall(t *testing.T) {
+	_, url := localEnv(t)
+	spec := writeSpec(t, "dbg-1")
+	code, out, errOut := run(t, "create", "-f", spec, "--endpoint-url", url, "--debug")
+	if code != ExitOK {
+		t.Fatalf("create: %d\n%s\n%s", code, out, errOut)
+	}
+	line := regexp.MustCompile(`(?m)^debug: \d\d:\d\d:\d\d\.\d{3} (\w+)\.(\w+) (GET|PUT|POST|HEAD|DELETE|PATCH) ` + regexp.QuoteMeta(url) + `/\S* status=(\d{3}) request-id=(\S+) \S+$`)
+	ops := map[string]bool{}
+	for _, m := range line.FindAllStringSubmatch(errOut, -1) {
+		ops[m[1]+"."+m[2]] = true
+		// otactl local sends request ids for S3 only so far (AWS does for every service).
+		if m[1] == "S3" && m[5] == "-" {
+			t.Errorf("no request id: %s", m[0])
+		}
+	}
+	for _, want := range []string{"S3.HeadObject", "signer.StartSigningJob", "IoT.CreateStream", "IoT.CreateJob"} {
+		if !ops[want] {
+			t.Errorf("--debug did not log %s; logged %v\n%s", want, ops, errOut)
+		}
+	}
+	if strings.Contains(out, "debug:") {
+		t.Errorf("debug lines on stdout")
+	}
+	// Without --debug, nothing of it.
+	if _, _, errOut := run(t, "list", "--endpoint-url", url); strings.Contains(errOut, "debug:") {
+		t.Errorf("debug output without --debug: %s", errOut)
+	}
+}
+
+// TestCloudErrorsInPlainWords (M9): an endpoint that does not answer and
+// missing credentials are said plainly, with the endpoint and what to check.
+func TestCloudErrorsInPlainWords(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	code, _, errOut := run(t, "list", "--endpoint-url", closed)
+	if code != ExitFailure || !strings.HasPrefix(errOut, "otactl: cannot reach "+closed+" (connection refused): is otactl local (or the service) running there? Check --endpoint-url and AWS_ENDPOINT_URL") {
+		t.Errorf("closed port: exit %d\n%s", code, errOut)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	code, _, errOut = run(t, "describe", "x", "--endpoint-url", closed)
+	if code != ExitFailure || !strings.HasPrefix(errOut, "otactl: no AWS credentials found: set --profile or AWS_PROFILE, run aws configure") {
+		t.Errorf("no credentials: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestUpdateArgumentsAndCompletion (L6, L14): describe takes the job ARN;
+// shell completion offers the update ids and the values of enum flags.
+func TestUpdateArgumentsAndCompletion(t *testing.T) {
+	_, url := localEnv(t)
+	for _, id := range []string{"cmp-1", "cmp-2"} {
+		if code, _, errOut := run(t, "create", "-f", writeSpec(t, id), "--endpoint-url", url); code != ExitOK {
+			t.Fatalf("create %s: %s", id, errOut)
+		}
+	}
+	code, out, errOut := run(t, "describe", "cmp-1", "--endpoint-url", url, "-o", "json")
+	var d struct {
+		Job struct{ JobArn string }
+	}
+	if code != ExitOK || json.Unmarshal([]byte(out), &d) != nil || d.Job.JobArn == "" {
+		t.Fatalf("describe: %d %s %s", code, out, errOut)
+	}
+	for _, arg := range []string{d.Job.JobArn, "AFR_OTA-cmp-1"} {
+		if code, out, errOut := run(t, "describe", arg, "--endpoint-url", url); code != ExitOK || !strings.Contains(out, "cmp-1") {
+			t.Errorf("describe %s: exit %d\n%s", arg, code, errOut)
+		}
+	}
+	_, out, _ = run(t, "__complete", "describe", "--endpoint-url", url, "cmp")
+	if !strings.Contains(out, "cmp-1\ncmp-2\n:4") {
+		t.Errorf("update ids not completed:\n%s", out)
+	}
+	for flag, want := range map[string]string{"--retry-on": "FAILED\nTIMED_OUT\nALL\n", "--output": "table\njson\n", "--end-behavior": "STOP_ROLLOUT\nCANCEL\nFORCE_CANCEL\n"} {
+		_, out, _ := run(t, "__complete", "create", flag, "")
+		if !strings.HasPrefix(out, want) {
+			t.Errorf("%s completes %q", flag, out)
+		}
+	}
+}
