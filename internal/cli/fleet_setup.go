@@ -69,6 +69,9 @@ func (f *fleetFlags) control(ctx context.Context) (*awscloud.Cloud, error) {
 func signingProfileCert(ctx context.Context, c *awscloud.Cloud, profile string) ([]byte, error) {
 	p, err := signer.NewFromConfig(c.Config()).GetSigningProfile(ctx, &signer.GetSigningProfileInput{ProfileName: aws.String(profile)})
 	if err != nil {
+		if isNotFound(err) { // the user named it, and nothing was done yet
+			return nil, invalid(fmt.Errorf("--signing-profile %s: no such signing profile (aws signer list-signing-profiles)", profile))
+		}
 		return nil, fmt.Errorf("--signing-profile %s: signer:GetSigningProfile: %w", profile, err)
 	}
 	if p.SigningMaterial == nil || aws.ToString(p.SigningMaterial.CertificateArn) == "" {
@@ -110,6 +113,24 @@ func dialEndpoint(ctx context.Context, endpoint string) (net.Conn, error) {
 	return nil, fmt.Errorf("cannot connect to the MQTT endpoint %s: %v; %s", endpoint, errors.Unwrap(errors.Unwrap(err)), hint)
 }
 
+var errUntrusted = errors.New("the broker's certificate is not signed by a CA the devices trust")
+
+// roots is the pool --ca names; nil for the system roots.
+func (f *fleetFlags) roots() (*x509.CertPool, error) {
+	if f.ca == "" {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(f.ca)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(raw) {
+		return nil, fmt.Errorf("--ca %s: no PEM certificates", f.ca)
+	}
+	return roots, nil
+}
+
 // checkTLS makes one TLS handshake as the first device, so that a broker
 // the devices cannot trust is one line, not a row per device.
 func checkTLS(ctx context.Context, endpoint string, cfg *tls.Config) error {
@@ -131,7 +152,7 @@ func checkTLS(ctx context.Context, endpoint string, cfg *tls.Config) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &unknown):
-		return fmt.Errorf("%s: the broker's certificate is not signed by a CA the devices trust: pass --ca FILE (otactl local writes <data dir>/%s; fleet looks in ./%s)", endpoint, mqtt.CAFile, local.DefaultDataDir)
+		return fmt.Errorf("%s: %w: pass --ca FILE (otactl local writes <data dir>/%s; fleet looks in ./%s)", endpoint, errUntrusted, mqtt.CAFile, local.DefaultDataDir)
 	default:
 		return fmt.Errorf("%s: TLS handshake: %v", endpoint, err)
 	}
@@ -154,6 +175,13 @@ func (f *fleetFlags) setUpTLS(ctx context.Context, stderr io.Writer, things []st
 			return fmt.Errorf("%s is a mutual-TLS listener: the devices need certificates: pass --cert-dir DIR (certificates are made there for things that have none) or --cert/--key, and --ca FILE (otactl local writes <data dir>/%s); against otactl local, run fleet where otactl local runs and it finds ./%s", f.endpoint, mqtt.CAFile, filepath.Join(local.DefaultDataDir, mqtt.CAFile))
 		}
 		f.certDir = filepath.Join(filepath.Dir(f.ca), fleetCertDir)
+	}
+	// The broker's certificate first: a CA that does not fit is one line,
+	// before any certificate is made.
+	if roots, err := f.roots(); err != nil {
+		return invalid(err)
+	} else if err := checkTLS(ctx, f.endpoint, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}); err != nil && errors.Is(err, errUntrusted) {
+		return err
 	}
 	if f.certDir != "" {
 		if err := f.makeCerts(ctx, stderr, things); err != nil {
