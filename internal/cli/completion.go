@@ -92,6 +92,6 @@ func updateIDs(jobs []ota.JobSummary, prefix string) []string {
 			out = append(out, id)
 		}
 	}
-	sort.Slice(out, func(a, b int) bool { return naturalLess(out[a], out[b]) })
+	sort.Slice(out, func(a, b int) bool { return thingLess(out[a], out[b]) })
 	return out
 }

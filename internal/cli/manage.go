@@ -72,13 +72,13 @@ func newListCmd() *cobra.Command {
 				}
 				return printJSON(cmd.OutOrStdout(), ups)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "UPDATE\tSTATUS\tSUCCEEDED\tTARGETS\tCREATED\tPROTOCOLS")
+			var tb table // fits 80 columns
+			tb.row("UPDATE", "STATUS", "SUCCEEDED", "TARGETS", "CREATED", "PROTOCOLS")
 			for _, u := range ups {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.UpdateID, u.Status, progressOf(u.Counts), shortTargets(u.Targets),
-					u.CreatedAt.UTC().Format(time.RFC3339), strings.Join(u.Protocols, "+"))
+				tb.row(u.UpdateID, u.Status, progressOf(u.Counts), firstTargets(u.Targets),
+					u.CreatedAt.UTC().Format("2006-01-02 15:04Z"), strings.Join(u.Protocols, "+"))
 			}
-			return tw.Flush()
+			return tb.write(cmd.OutOrStdout())
 		})
 	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only updates whose job has this status: "+strings.Join(jobStatuses, ", ")+" (repeatable)")
 	cmd.Example = `  otactl list
@@ -219,16 +219,19 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 	w.Flush()
 	if len(d.Executions) > 0 {
 		fmt.Fprintln(out)
-		ew := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(ew, "THING\tSTATUS\tEXECUTION\tRETRY\tUPDATED\tPACKAGES")
+		var tb table // fits 80 columns
+		tb.row("THING", "STATUS", "EXEC", "RETRY", "UPDATED", "PACKAGES")
 		sort.Slice(d.Executions, func(a, b int) bool { return thingLess(d.Executions[a].ThingArn, d.Executions[b].ThingArn) })
 		for _, e := range d.Executions {
-			fmt.Fprintf(ew, "%s\t%s\t%d\t%d\t%s\t%s\n", shortTargets([]string{e.ThingArn}), e.Status, e.ExecutionNumber, e.RetryAttempt,
+			tb.row(strings.TrimPrefix(shortTargets([]string{e.ThingArn}), "thing/"), e.Status, fmt.Sprint(e.ExecutionNumber), fmt.Sprint(e.RetryAttempt),
 				e.LastUpdt.UTC().Format(time.RFC3339), packageList(e.Packages))
 		}
-		ew.Flush()
+		tb.write(out)
 	}
-	fmt.Fprintf(out, "\nJob document:\n%s\n", d.Document)
+	fmt.Fprintln(out, "\nJob document:")
+	if printIndented(out, []byte(d.Document)) != nil {
+		fmt.Fprintln(out, d.Document) // not JSON: as it is
+	}
 }
 
 // packageList shows package versions as name@version, sorted; "-" for none.

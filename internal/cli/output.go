@@ -26,40 +26,6 @@ func (o *outputFlag) check() error {
 
 func (o *outputFlag) json() bool { return o.format == "json" }
 
-// naturalLess orders names as people count: dev-2 before dev-10.
-func naturalLess(a, b string) bool {
-	for a != "" && b != "" {
-		da, db := digitsPrefix(a), digitsPrefix(b)
-		if da != "" && db != "" {
-			na, nb := strings.TrimLeft(da, "0"), strings.TrimLeft(db, "0")
-			if len(na) != len(nb) {
-				return len(na) < len(nb)
-			}
-			if na != nb {
-				return na < nb
-			}
-			if len(da) != len(db) {
-				return len(da) < len(db)
-			}
-			a, b = a[len(da):], b[len(db):]
-			continue
-		}
-		if a[0] != b[0] {
-			return a[0] < b[0]
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) < len(b)
-}
-
-func digitsPrefix(s string) string {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return s[:i]
-}
-
 // tableWidth is what every table and line of otactl's output fits in.
 const tableWidth = 80
 
@@ -151,4 +117,20 @@ func wrap(text string, width int, indent string) string {
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n"+indent)
+}
+
+// firstTargets shows a list of targets in one short cell: the first
+// (thinggroup/name, not the ARN) and how many more.
+func firstTargets(ts []string) string {
+	if len(ts) == 0 {
+		return "-"
+	}
+	first := ts[0]
+	if j := strings.LastIndex(first, ":"); j >= 0 {
+		first = first[j+1:]
+	}
+	if len(ts) > 1 {
+		return fmt.Sprintf("%s +%d", first, len(ts)-1)
+	}
+	return first
 }
