@@ -146,14 +146,15 @@ func printCreated(w io.Writer, r *ota.Result) {
 			fmt.Fprintf(w, "  stream  %s\n", r.StreamID)
 		}
 		for i, f := range r.Files {
-			fmt.Fprintf(w, "  files[%d] %d bytes, %s, certfile %s", i, f.Size, f.SigKey, f.CertFile)
+			// One fact a line, so that lines stay within 80 columns
+			// (an S3 URL alone may not).
+			fmt.Fprintf(w, "  files[%d] %d bytes, %s, certfile %s\n", i, f.Size, f.SigKey, f.CertFile)
 			if f.SigningJobID != "" {
-				fmt.Fprintf(w, ", signing job %s", f.SigningJobID)
+				fmt.Fprintf(w, "           signing job %s\n", f.SigningJobID)
 			}
 			if f.Raw != nil {
-				fmt.Fprintf(w, "\n           devices download s3://%s/%s?versionId=%s", f.Raw.Bucket, f.Raw.Key, f.Raw.Version)
+				fmt.Fprintf(w, "           devices download s3://%s/%s\n             ?versionId=%s\n", f.Raw.Bucket, f.Raw.Key, f.Raw.Version)
 			}
-			fmt.Fprintln(w)
 		}
 	}
 	for _, warn := range r.Warnings {
