@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func newHeadless(t *testing.T) *headless {
 			}
 			if m.Type == chromedp.ConsoleError || m.IsException() {
 				h.mu.Lock()
-				h.errors = append(h.errors, m.String())
+				h.errors = append(h.errors, m.URL+": "+m.String())
 				h.mu.Unlock()
 			}
 		}
@@ -61,11 +62,22 @@ func newHeadless(t *testing.T) *headless {
 	return h
 }
 
-// Errors returns the console errors and exceptions seen so far.
-func (h *headless) Errors() []string {
+// Errors returns the console errors and exceptions seen so far ("URL:
+// message"), but those about a URL in except.
+func (h *headless) Errors(except ...string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]string(nil), h.errors...)
+	var out []string
+next:
+	for _, e := range h.errors {
+		for _, u := range except {
+			if strings.HasPrefix(e, u+": ") {
+				continue next
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func (h *headless) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
