@@ -137,7 +137,6 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("after the cross-origin post the job is %v", api["status"])
 	}
 
-
 	// "Cancel job" on the page: the job and its queued executions are canceled.
 	h.do(t, chromedp.Navigate(jobURL), chromedp.WaitVisible(chromedp.ID("cancel-job")))
 	eval[bool](t, h, `document.getElementById("cancel-job").click(), true`)
