@@ -32,6 +32,11 @@ func (o signerObjects) Put(bucket, key string, body io.Reader, contentType strin
 	return err
 }
 
+func (o signerObjects) PutThen(bucket, key string, body io.Reader, contentType string, then func(*store.Tx) error) error {
+	_, err := o.s.PutObjectThen(bucket, key, body, contentType, then)
+	return err
+}
+
 // iotObjects is iot.Objects.
 type iotObjects struct{ s *s3.Service }
 

@@ -109,6 +109,14 @@ func (s *Service) PutObject(bucket, key string, body io.Reader, contentType stri
 	return s.putObject(bucket, key, body, putOptions{contentType: contentType})
 }
 
+// PutObjectThen is PutObject with then run inside the transaction that
+// records the new version, so that what the object is for (a signing job
+// finished) is committed with it or not at all. An error from then undoes
+// the put.
+func (s *Service) PutObjectThen(bucket, key string, body io.Reader, contentType string, then func(*store.Tx) error) (ObjectInfo, error) {
+	return s.putObject(bucket, key, body, putOptions{contentType: contentType, then: then})
+}
+
 type putOptions struct {
 	contentType string
 	md5         []byte // Content-MD5 to check, nil for none
@@ -116,7 +124,8 @@ type putOptions struct {
 	metadata    map[string]string
 	sse, kmsKey string // server-side encryption asked for ("" = S3's default)
 	tags        []Tag
-	partSizes   []int64 // a multipart object's parts
+	partSizes   []int64               // a multipart object's parts
+	then        func(*store.Tx) error // runs in the commit's transaction
 }
 
 // sseOrDefault is the x-amz-server-side-encryption S3 reports: every new
@@ -181,7 +190,7 @@ func (s *Service) putObject(bucket, key string, body io.Reader, o putOptions) (O
 		LastModified: s.now().UTC(), ContentType: o.contentType, Metadata: o.metadata,
 		SSE: o.sse, SSEKMSKeyID: o.kmsKey, Tags: o.tags,
 	}
-	oi, err := s.commit(bucket, rec)
+	oi, err := s.commitThen(bucket, rec, o.then)
 	if err != nil {
 		s.st.RemoveBlob(blob.ID)
 	}
@@ -199,6 +208,11 @@ func checkKey(key string) error {
 // latest. When versioning is not enabled it replaces the "null" version,
 // whose blob is removed after the commit.
 func (s *Service) commit(bucket string, rec objectRecord) (ObjectInfo, error) {
+	return s.commitThen(bucket, rec, nil)
+}
+
+// commitThen is commit with then (when not nil) run in its transaction.
+func (s *Service) commitThen(bucket string, rec objectRecord, then func(*store.Tx) error) (ObjectInfo, error) {
 	var drop []string
 	err := s.st.Update(func(tx *store.Tx) error {
 		drop = nil
@@ -235,7 +249,10 @@ func (s *Service) commit(bucket string, rec objectRecord) (ObjectInfo, error) {
 				}
 			}
 		}
-		return tx.Put(objectsTable, objectKey(bucket, rec.Key, seq), rec)
+		if err := tx.Put(objectsTable, objectKey(bucket, rec.Key, seq), rec); err != nil || then == nil {
+			return err
+		}
+		return then(tx)
 	})
 	if err != nil {
 		return ObjectInfo{}, err

@@ -43,7 +43,7 @@ func BenchmarkSign16MiB(b *testing.B) {
 	b.SetBytes(int64(len(objs.data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.sign(j); err != nil {
+		if _, _, err := s.sign(j); err != nil {
 			b.Fatal(err)
 		}
 	}

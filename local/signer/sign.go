@@ -19,44 +19,60 @@ func (s *Service) run(id string) {
 	if s.beforeSign != nil {
 		s.beforeSign(id)
 	}
-	key, err := s.sign(j)
-	s.st.Update(func(tx *store.Tx) error {
-		var cur job
-		if found, err := tx.Get(jobsTable, id, &cur); !found || err != nil {
-			return err
-		}
-		cur.CompletedAt = s.now().UTC()
-		if err != nil {
-			cur.Status, cur.StatusReason = "Failed", err.Error()
-		} else {
-			cur.Status, cur.StatusReason, cur.SignedKey = "Succeeded", "Signing Succeeded", key
-		}
-		return tx.Put(jobsTable, id, cur)
-	})
+	key, recorded, err := s.sign(j)
+	if recorded {
+		return
+	}
+	s.st.Update(func(tx *store.Tx) error { return s.finish(tx, id, key, err) })
+}
+
+// finish records in tx how job id ended: Succeeded with the signed
+// object's key, or Failed with signErr as the reason.
+func (s *Service) finish(tx *store.Tx, id, key string, signErr error) error {
+	var cur job
+	if found, err := tx.Get(jobsTable, id, &cur); !found || err != nil {
+		return err
+	}
+	cur.CompletedAt = s.now().UTC()
+	if signErr != nil {
+		cur.Status, cur.StatusReason = "Failed", signErr.Error()
+	} else {
+		cur.Status, cur.StatusReason, cur.SignedKey = "Succeeded", "Signing Succeeded", key
+	}
+	return tx.Put(jobsTable, id, cur)
+}
+
+// thenPutter is an Objects that can record more in the transaction that
+// stores an object (otactl local's S3 can): the job then ends Succeeded in
+// the same commit as its signed object, one disk sync fewer, and no moment
+// where the object exists while the job is still InProgress.
+type thenPutter interface {
+	PutThen(bucket, key string, body io.Reader, contentType string, then func(*store.Tx) error) error
 }
 
 // sign reads the source version, signs the digest of the whole file with
 // the profile's key and writes the signed object to <prefix><jobId> in the
 // destination bucket. The error, if any, is the job's statusReason.
-func (s *Service) sign(j *job) (string, error) {
+// recorded says the job's end was committed with the signed object.
+func (s *Service) sign(j *job) (string, bool, error) {
 	pl := findPlatform(j.PlatformID)
 	if pl == nil {
-		return "", fmt.Errorf("Signing platform %s is not supported", j.PlatformID)
+		return "", false, fmt.Errorf("Signing platform %s is not supported", j.PlatformID)
 	}
 	cert, key, err := s.certs.KeyPair(j.CertificateArn)
 	if err != nil {
-		return "", fmt.Errorf("Signing material %s could not be loaded: %v", j.CertificateArn, err)
+		return "", false, fmt.Errorf("Signing material %s could not be loaded: %v", j.CertificateArn, err)
 	}
 	if !pl.keyFits(cert.PublicKey) {
-		return "", fmt.Errorf("Signing material %s does not fit platform %s", j.CertificateArn, pl.PlatformID)
+		return "", false, fmt.Errorf("Signing material %s does not fit platform %s", j.CertificateArn, pl.PlatformID)
 	}
 	src := j.Source
 	v, err := s.objs.Versioning(src.BucketName)
 	if err != nil {
-		return "", fmt.Errorf("Source bucket %s could not be read: %v", src.BucketName, err)
+		return "", false, fmt.Errorf("Source bucket %s could not be read: %v", src.BucketName, err)
 	}
 	if v != "Enabled" {
-		return "", fmt.Errorf("Source bucket %s does not have versioning enabled; Signer signs only objects in versioning-enabled buckets", src.BucketName)
+		return "", false, fmt.Errorf("Source bucket %s does not have versioning enabled; Signer signs only objects in versioning-enabled buckets", src.BucketName)
 	}
 
 	// First pass: the digest of the whole file. The format puts the
@@ -65,22 +81,22 @@ func (s *Service) sign(j *job) (string, error) {
 	// signature.
 	body, size, err := s.objs.Open(src.BucketName, src.Key, src.Version)
 	if err != nil {
-		return "", fmt.Errorf("Source object s3://%s/%s version %s could not be read: %v", src.BucketName, src.Key, src.Version, err)
+		return "", false, fmt.Errorf("Source object s3://%s/%s version %s could not be read: %v", src.BucketName, src.Key, src.Version, err)
 	}
 	defer func() { body.Close() }()
 	if max := int64(pl.MaxSizeInMB) << 20; size > max {
-		return "", fmt.Errorf("Source object is %d bytes; platform %s signs at most %d MB", size, pl.PlatformID, pl.MaxSizeInMB)
+		return "", false, fmt.Errorf("Source object is %d bytes; platform %s signs at most %d MB", size, pl.PlatformID, pl.MaxSizeInMB)
 	}
 	buf := make([]byte, readChunk)
 	h := pl.hash.New()
 	n, err := io.CopyBuffer(h, onlyReader{body}, buf)
 	if err != nil {
-		return "", fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
+		return "", false, fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
 	}
 	// ECDSA keys give an ASN.1 DER signature, RSA keys PKCS #1 v1.5.
 	sig, err := key.Sign(rand.Reader, h.Sum(nil), pl.hash)
 	if err != nil {
-		return "", fmt.Errorf("Signing failed: %v", err)
+		return "", false, fmt.Errorf("Signing failed: %v", err)
 	}
 
 	// Second pass: the signed object, the payload base64-encoded by a
@@ -96,7 +112,7 @@ func (s *Service) sign(j *job) (string, error) {
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
+		return "", false, fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
 	}
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
@@ -105,13 +121,20 @@ func (s *Service) sign(j *job) (string, error) {
 		pw.CloseWithError(writeSigned(pw, body, buf, n, sig, pl.algorithm))
 	}()
 	dst := j.Destination.Prefix + j.ID
-	err = s.objs.Put(j.Destination.BucketName, dst, pr, "application/json")
+	var recorded bool
+	if tp, ok := s.objs.(thenPutter); ok {
+		err = tp.PutThen(j.Destination.BucketName, dst, pr, "application/json",
+			func(tx *store.Tx) error { return s.finish(tx, j.ID, dst, nil) })
+		recorded = err == nil
+	} else {
+		err = s.objs.Put(j.Destination.BucketName, dst, pr, "application/json")
+	}
 	pr.CloseWithError(io.ErrClosedPipe) // stops the writer if Put returned early
 	<-done
 	if err != nil {
-		return "", fmt.Errorf("Signed object could not be written to s3://%s/%s: %v", j.Destination.BucketName, dst, err)
+		return "", false, fmt.Errorf("Signed object could not be written to s3://%s/%s: %v", j.Destination.BucketName, dst, err)
 	}
-	return dst, nil
+	return dst, recorded, nil
 }
 
 // readChunk is how much of the source one read takes: large sequential
