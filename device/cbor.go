@@ -43,9 +43,12 @@ func EncodeGet(r GetRequest) []byte {
 
 // DecodeData decodes a data/cbor message and checks its length field.
 func DecodeData(raw []byte) (DataBlock, error) {
-	var d DataBlock
-	if err := cbor.Unmarshal(raw, &d); err != nil {
-		return d, fmt.Errorf("data block: %w", err)
+	d, ok := decodeDataFast(raw) // cbor_fast.go
+	if !ok {
+		d = DataBlock{}
+		if err := cbor.Unmarshal(raw, &d); err != nil {
+			return d, fmt.Errorf("data block: %w", err)
+		}
 	}
 	if d.L != len(d.P) {
 		return d, fmt.Errorf("data block %d: l=%d but %d payload bytes", d.I, d.L, len(d.P))

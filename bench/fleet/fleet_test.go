@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,6 +26,7 @@ func TestRunSmall(t *testing.T) {
 		t.Logf("SKIPPING THE BASELINE: %v; only otactl local is measured", err)
 		o.NoBaseline = true
 	}
+	o.Otactl = testOtactl(t)
 	var log bytes.Buffer
 	r, err := Run(context.Background(), o, &log)
 	if err != nil {
@@ -77,5 +80,51 @@ func TestProcReaders(t *testing.T) {
 	}
 	if loadAvg() == "?" {
 		t.Fatal("no load average")
+	}
+}
+
+var built struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// testOtactl builds otactl once for the tests of this package.
+func testOtactl(t *testing.T) string {
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "otactl-bench-test-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.bin, built.err = buildOtactl(context.Background(), dir, false, io.Discard)
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+// TestScaleSmall runs the mutual-TLS scale mode with 20 devices and a
+// rollout of 10 a minute: seeded over the SDK, certificates from
+// device.Register, every device connected and idle, and exactly the first
+// wave's 10 notified of the job. Figures are not checked (no timing
+// assertions), only that each was measured.
+func TestScaleSmall(t *testing.T) {
+	o := ScaleOptions{Devices: 20, SeedConcurrency: 4, ConnectConcurrency: 8, Wave: 10, Otactl: testOtactl(t), Timeout: 2 * time.Minute}
+	var log bytes.Buffer
+	s, err := RunScale(context.Background(), o, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if s.WaveDevices != 10 || s.Seed <= 0 || s.Connect <= 0 || s.Notified <= 0 || s.RSSIdleMiB <= 0 || s.PeakRSSMiB <= 0 {
+		t.Fatalf("scale = %+v\n%s", s, log.String())
+	}
+	var out bytes.Buffer
+	printScale(&out, s)
+	for _, want := range []string{"things/s", "KiB per connection", "the first wave"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
 	}
 }

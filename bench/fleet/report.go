@@ -34,18 +34,23 @@ func printResult(w io.Writer, r *Result) {
 			b.Subscribers, d(b.Connect), b.Publishers, b.Messages, b.Window)
 		fmt.Fprintf(w, "\nratio ours/mosquitto: %.0f%% (download phase; target ≥ %.0f%%: %s), %.0f%% over our whole fleet run\n",
 			r.Ratio*100, targetRatio*100, verdict(r.RatioOK), r.RatioEndToEnd*100)
-		fmt.Fprintf(w, "payload per server CPU second ours/mosquitto: %.0f%% (the figure other load on the machine changes least)\n", r.RatioCPU*100)
+		fmt.Fprintf(w, "payload per server CPU second ours/mosquitto: %.0f%% (target ≥ %.0f%%: %s; the figure other load on the machine changes least)\n",
+			r.RatioCPU*100, targetCPURatio*100, verdict(r.RatioCPUOK))
 	} else {
 		fmt.Fprintf(w, "\nNO BASELINE (%s): no ratio\n", r.BaselineSkipped)
 	}
 	if len(r.Rounds) > 1 {
-		fmt.Fprintf(w, "rounds (ours download MB/s / mosquitto MB/s = ratio):")
-		for _, rd := range r.Rounds {
-			if rd.Baseline != nil {
-				fmt.Fprintf(w, "  %.1f/%.1f=%.0f%%", rd.Ours.DownloadMBps, rd.Baseline.MBps, rd.Ratio*100)
+		fmt.Fprintln(w, "rounds (the round with the median rate ratio is shown above):")
+		for i, rd := range r.Rounds {
+			if rd.Baseline != nil && rd.Ours != nil {
+				fmt.Fprintf(w, "  %d: ours %.1f MB/s / mosquitto %.1f MB/s = %.0f%%; per server CPU second %.0f/%.0f MB = %.0f%%; load %s\n",
+					i+1, rd.Ours.DownloadMBps, rd.Baseline.MBps, rd.Ratio*100,
+					rd.Ours.MBPerCPUSecond, rd.Baseline.MBPerCPUSecond, rd.RatioCPU*100, rd.Load)
 			}
 		}
-		fmt.Fprintln(w, "; the median round is shown")
+		lo, hi := spread(r.Rounds, func(rd Round) float64 { return rd.Ratio })
+		clo, chi := spread(r.Rounds, func(rd Round) float64 { return rd.RatioCPU })
+		fmt.Fprintf(w, "spread over %d rounds: rate ratio %.0f–%.0f%%, CPU ratio %.0f–%.0f%%\n", len(r.Rounds), lo*100, hi*100, clo*100, chi*100)
 	}
 	fmt.Fprintf(w, "peak server RSS: %.0f MiB (target ≤ %d MiB: %s)\n", r.PeakRSSMiB, targetRSSMiB, verdict(r.RSSOK))
 }
@@ -62,4 +67,23 @@ func d(x time.Duration) string {
 		return x.Round(10 * time.Millisecond).String()
 	}
 	return x.Round(100 * time.Microsecond).String()
+}
+
+// spread is the lowest and highest of f over the rounds that have both.
+func spread(rounds []Round, f func(Round) float64) (lo, hi float64) {
+	first := true
+	for _, rd := range rounds {
+		if rd.Baseline == nil || rd.Ours == nil {
+			continue
+		}
+		v := f(rd)
+		if first || v < lo {
+			lo = v
+		}
+		if first || v > hi {
+			hi = v
+		}
+		first = false
+	}
+	return lo, hi
 }

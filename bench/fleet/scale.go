@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,11 @@ type Scale struct {
 	Seed            time.Duration `json:"seedNs"`
 	SeedConcurrency int           `json:"seedConcurrency"`
 	SeedPerSecond   float64       `json:"seedThingsPerSecond"`
+	// SeedServerCPU and SeedClientCPU are the CPU time seeding took in
+	// otactl local and in the SDK clients (this process): what the load
+	// of other programs changes least.
+	SeedServerCPU time.Duration `json:"seedServerCpuNs"`
+	SeedClientCPU time.Duration `json:"seedClientCpuNs"`
 	// Register is device.Register making the certificates (not a target).
 	Register time.Duration `json:"registerNs"`
 	// Connect is from the first TLS dial to the last SUBACK, at most
@@ -172,6 +178,8 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 		return nil, fmt.Errorf("CreateThingGroup: %w", err)
 	}
 	phase(syscall.SIGUSR1)
+	stopClient := profileClient(o.ProfileDir, "client-seed.pprof")
+	scpu0, ccpu0 := srv.cpu(), selfCPU()
 	t0 := time.Now()
 	if err := parallel(ctx, o.Devices, o.SeedConcurrency, func(i int) error {
 		if _, err := ic.CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String(things[i])}); err != nil {
@@ -186,10 +194,13 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 		return nil, err
 	}
 	s.Seed = time.Since(t0)
+	s.SeedServerCPU, s.SeedClientCPU = srv.cpu()-scpu0, selfCPU()-ccpu0
+	stopClient()
 	phase(syscall.SIGUSR2)
 	s.SeedPerSecond = float64(o.Devices) / s.Seed.Seconds()
-	fmt.Fprintf(log, "scale: seeded %d things into %s in %v (%.0f things/s, %d requests at a time; load %s)\n",
-		o.Devices, group, s.Seed.Round(time.Millisecond), s.SeedPerSecond, o.SeedConcurrency, loadAvg())
+	fmt.Fprintf(log, "scale: seeded %d things into %s in %v (%.0f things/s, %d requests at a time; CPU %v server, %v clients; load %s)\n",
+		o.Devices, group, s.Seed.Round(time.Millisecond), s.SeedPerSecond, o.SeedConcurrency,
+		s.SeedServerCPU, s.SeedClientCPU.Round(10*time.Millisecond), loadAvg())
 
 	t0 = time.Now()
 	if err := device.Register(ctx, ic, things, device.Registration{CertDir: s.CertDir, Policy: device.DefaultPolicyName}); err != nil {
@@ -395,8 +406,9 @@ func seedHTTPClient(n int) *awshttp.BuildableClient {
 // printScale writes the scale run's summary.
 func printScale(w io.Writer, s *Scale) {
 	fmt.Fprintf(w, "\nscale benchmark: %d devices over mutual TLS, load average %s before, %s after\n\n", s.Devices, s.LoadBefore, s.LoadAfter)
-	fmt.Fprintf(w, "seeding (CreateThing + AddThingToThingGroup, %d at a time): %s, %.0f things/s (target ≥ %d: %s)\n",
-		s.SeedConcurrency, d(s.Seed), s.SeedPerSecond, targetSeedPerSecond, verdict(s.SeedOK))
+	fmt.Fprintf(w, "seeding (CreateThing + AddThingToThingGroup, %d at a time): %s, %.0f things/s (target ≥ %d: %s); CPU per thing %.0f µs server + %.0f µs SDK clients\n",
+		s.SeedConcurrency, d(s.Seed), s.SeedPerSecond, targetSeedPerSecond, verdict(s.SeedOK),
+		float64(s.SeedServerCPU.Microseconds())/float64(s.Devices), float64(s.SeedClientCPU.Microseconds())/float64(s.Devices))
 	fmt.Fprintf(w, "certificates (device.Register, CreateCertificateFromCsr): %s\n", d(s.Register))
 	fmt.Fprintf(w, "connect (TLS handshake, CONNECT, SUBSCRIBE notify-next; %d at a time): %s\n", s.ConnectConcurrency, d(s.Connect))
 	fmt.Fprintf(w, "server RSS: %.0f MiB seeded, %.0f MiB with every device idle for %s: %.1f KiB per connection (target ≤ %d: %s)\n",
@@ -408,4 +420,24 @@ func printScale(w io.Writer, s *Scale) {
 	}
 	fmt.Fprintf(w, "job (%s, %d devices): last notified %s after CreateJob, median %s (target ≤ %s: %s); server CPU from connect to wave %s\n",
 		wave, s.WaveDevices, d(s.Notified), d(s.NotifiedP50), targetWave, verdict(s.NotifiedOK), d(s.ServerCPU))
+}
+
+// profileClient profiles this process (the SDK clients, the devices) into
+// dir/name until the returned function is called; nothing without dir.
+func profileClient(dir, name string) (stop func()) {
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return func() {}
+	}
+	if pprof.StartCPUProfile(f) != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
