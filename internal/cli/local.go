@@ -35,6 +35,12 @@ By default any access key is accepted. --strict-auth verifies SigV4 signatures
 against the --credentials key pairs (default ` + local.DefaultAccessKeyID + `:` + local.DefaultSecretAccessKey + `).
 Presigned URLs are always verified.
 
+A web console is served on the same port at /console/ (open the address in a
+browser): things and groups, jobs with their configuration, live progress,
+rollout timeline and executions, MQTT streams, S3 object versions and Signer
+jobs. It only reads, except "cancel job" and "cancel execution". With
+--strict-auth it answers loopback clients only.
+
 Devices connect to the mutual-TLS listener (--mqtts-addr) with certificates
 from CreateKeysAndCertificate, CreateCertificateFromCsr or a registered CA.
 Every connect, publish, retain, Will, subscribe and receive is an IoT policy
@@ -129,6 +135,7 @@ are rarely on 8883 and 443.`,
 				dataDir = abs // state lives where otactl local was started: say where
 			}
 			fmt.Fprintf(out, "# otactl local: serving on %s, data in %s\n", srv.URL(), dataDir)
+			fmt.Fprintf(out, "# web console: %s/console/\n", srv.URL())
 			if a := srv.HTTPSAddr(); a != "" {
 				fmt.Fprintf(out, "# HTTPS: https://%s, CA certificate %s\n", a, filepath.Join(c.DataDir, mqtt.CAFile))
 			}

@@ -77,6 +77,12 @@ func (l *live) observe(ev iot.Event) {
 	if ev.Kind == iot.JobDeleted {
 		delete(l.samples, ev.JobID)
 		delete(l.events, ev.JobID)
+		for _, th := range ev.Things {
+			k := ev.JobID + "/" + th
+			delete(l.last, k)
+			delete(l.attempts, k)
+			delete(l.failures, k)
+		}
 	}
 	if x := ev.Execution; ev.Kind == iot.ExecutionChanged && x != nil {
 		l.attempt(*x)
