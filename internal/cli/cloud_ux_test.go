@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // TestVersion (M16): otactl version, --version and version -o json.
@@ -113,5 +115,35 @@ func TestUpdateArgumentsAndCompletion(t *testing.T) {
 		if !strings.HasPrefix(out, want) {
 			t.Errorf("%s completes %q", flag, out)
 		}
+	}
+}
+
+// TestOutputYAMLAndDefault (L13): --output yaml is the JSON document as
+// YAML, members in the same order; OTACTL_OUTPUT sets the default.
+func TestOutputYAMLAndDefault(t *testing.T) {
+	_, js, _ := run(t, "plan", "-f", "../../examples/firmware-update.yaml", "-o", "json")
+	code, ya, errOut := run(t, "plan", "-f", "../../examples/firmware-update.yaml", "-o", "yaml")
+	var fromJSON, fromYAML any
+	if err := json.Unmarshal([]byte(js), &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(ya), &fromYAML); code != ExitOK || err != nil {
+		t.Fatalf("yaml: exit %d %v\n%s%s", code, err, ya, errOut)
+	}
+	a, _ := json.Marshal(fromJSON)
+	b, _ := json.Marshal(fromYAML)
+	if string(a) != string(b) || !strings.HasPrefix(ya, "otaUpdateId: sensor-fw-1-4-0\njobId: ") {
+		t.Errorf("yaml differs from json:\n%s\n%s", a, b)
+	}
+	t.Setenv("OTACTL_OUTPUT", "json")
+	if _, out, _ := run(t, "version"); !json.Valid([]byte(out)) {
+		t.Errorf("OTACTL_OUTPUT=json: %s", out)
+	}
+	if _, out, _ := run(t, "version", "-o", "table"); json.Valid([]byte(out)) {
+		t.Errorf("-o table over OTACTL_OUTPUT=json: %s", out)
+	}
+	t.Setenv("OTACTL_OUTPUT", "xml")
+	if code, _, errOut := run(t, "version"); code != ExitInvalid || !strings.Contains(errOut, "OTACTL_OUTPUT") {
+		t.Errorf("OTACTL_OUTPUT=xml: exit %d %s", code, errOut)
 	}
 }

@@ -26,8 +26,23 @@ var opaqueKeys = map[string]bool{
 	"counts": true, "attributes": true,
 }
 
-// keepCase are AWS members that are capitalised in the API itself (Tag's Key and Value).
+// verbatimKeys hold an AWS call's input with the API's own member names,
+// which are PascalCase for S3 (Bucket, Key, VersionId): left as they are.
+var verbatimKeys = map[string]bool{"input": true}
+
+// keepCase are AWS members that are capitalised in the API itself: Tag's
+// Key and Value (an S3 input's Key is the SDK's name for key).
 var keepCase = map[string]bool{"Key": true, "Value": true}
+
+// isTag: an object of Key and Value only is an AWS Tag.
+func isTag(o jsonObject) bool {
+	for _, m := range o {
+		if !keepCase[m.key] {
+			return false
+		}
+	}
+	return len(o) > 0
+}
 
 // jsonMember is one member of an object, in order.
 type jsonMember struct {
@@ -92,9 +107,6 @@ func absent(v any) bool {
 // member name (jobArn, numberOfQueuedThings); names that are not Go
 // field names (QUEUED, thing names) stay as they are.
 func camel(k string) string {
-	if keepCase[k] {
-		return k
-	}
 	r, n := utf8.DecodeRuneInString(k)
 	if !unicode.IsUpper(r) || strings.IndexFunc(k, unicode.IsLower) < 0 || strings.ContainsAny(k, "-_.:/ ") {
 		return k
@@ -106,13 +118,18 @@ func normalize(v any, opaque bool) any {
 	switch t := v.(type) {
 	case jsonObject:
 		out := jsonObject{}
+		tag := isTag(t)
 		for _, m := range t {
 			if absent(m.val) {
 				continue
 			}
 			k := m.key
-			if !opaque {
+			if !opaque && !tag {
 				k = camel(k)
+			}
+			if verbatimKeys[k] {
+				out = append(out, jsonMember{k, m.val})
+				continue
 			}
 			out = append(out, jsonMember{k, normalize(m.val, opaqueKeys[k])})
 		}

@@ -1,30 +1,78 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 )
 
 // outputFlag is the --output flag every command has.
 type outputFlag struct{ format string }
 
 func (o *outputFlag) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.format, "output", "o", "table", "output format: table or json (see otactl help output)")
-	completeEnums(fs, map[string][]string{"output": {"table", "json"}})
+	def := "table"
+	if env := os.Getenv("OTACTL_OUTPUT"); env != "" {
+		def = env // checked with the flag's own value
+	}
+	fs.StringVarP(&o.format, "output", "o", def, "output format: table, json or yaml (default from $OTACTL_OUTPUT; see otactl help output)")
+	completeEnums(fs, map[string][]string{"output": {"table", "json", "yaml"}})
 }
 
 func (o *outputFlag) check() error {
-	if o.format != "table" && o.format != "json" {
-		return invalid(fmt.Errorf("--output: must be table or json, got %q", o.format))
+	if o.format != "table" && o.format != "json" && o.format != "yaml" {
+		return invalid(fmt.Errorf("--output (or OTACTL_OUTPUT) must be table, json or yaml, got %q", o.format))
 	}
 	return nil
 }
 
-func (o *outputFlag) json() bool { return o.format == "json" }
+// json: print the JSON document (for --output yaml too, which the root
+// command turns into YAML on the way out).
+func (o *outputFlag) json() bool { return o.format == "json" || o.format == "yaml" }
+
+// yamlOut collects what a command prints and writes it as YAML at the end:
+// the same members in the same order as --output json.
+type yamlOut struct {
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+func (y *yamlOut) Write(p []byte) (int, error) { return y.buf.Write(p) }
+
+func (y *yamlOut) flush() error {
+	raw := y.buf.Bytes()
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		_, werr := y.w.Write(raw) // not one JSON document: as it is
+		return werr
+	}
+	blockStyle(&doc)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	_, err := y.w.Write(b.Bytes())
+	return err
+}
+
+// blockStyle drops JSON's flow style and quotes; the encoder quotes what
+// would otherwise read as another type.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
 
 // tableWidth is what every table and line of otactl's output fits in.
 const tableWidth = 80

@@ -22,7 +22,8 @@ warnings go to stderr. On every command the JSON follows one contract:
 
   - member names are AWS's own, in camelCase, as the AWS CLI prints them
     (jobArn, jobProcessDetails.numberOfQueuedThings, streamId, thingArn);
-    Tag's Key and Value are capitalised, as in the AWS API
+    Tag's Key and Value are capitalised, as in the AWS API, and plan's step
+    inputs use each API's own names (S3's are PascalCase: Bucket, Key)
   - an absent field is left out: never null, never a zero time
   - times are RFC 3339 in UTC (2026-12-01T03:45:25Z)
   - lists are [] when empty; the same members come back on every run

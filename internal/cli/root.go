@@ -43,6 +43,14 @@ func notFound(err error) error { return &exitError{ExitNotFound, err} }
 
 // NewRoot builds the otactl command tree.
 func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	root, _ := newRoot(stdout, stderr)
+	return root
+}
+
+// newRoot also returns what to do once the command has run: write the
+// YAML of --output yaml.
+func newRoot(stdout, stderr io.Writer) (*cobra.Command, func() error) {
+	var yo *yamlOut
 	root := &cobra.Command{
 		Use:   "otactl",
 		Short: "Create and manage AWS IoT OTA updates with the full CreateJob configuration",
@@ -65,6 +73,11 @@ and runs the whole pipeline locally with no AWS account.
 	root.PersistentFlags().BoolVar(&debug, "debug", false, "log every AWS call to stderr: operation, URL, HTTP status, request id, duration")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		warnDeprecated(cmd)
+		if f := cmd.Flags().Lookup("output"); f != nil && f.Value.String() == "yaml" {
+			// Commands print JSON; it becomes YAML on the way out.
+			yo = &yamlOut{w: cmd.OutOrStdout()}
+			cmd.SetOut(yo)
+		}
 		if debug {
 			cmd.SetContext(awscloud.WithDebug(cmd.Context(), cmd.ErrOrStderr()))
 		}
@@ -75,7 +88,12 @@ and runs the whole pipeline locally with no AWS account.
 		root.AddCommand(add())
 	}
 	finishCommands(root)
-	return root
+	return root, func() error {
+		if yo == nil {
+			return nil
+		}
+		return yo.flush()
+	}
 }
 
 // extraCommands lets each command file register itself, so that adding a
@@ -84,9 +102,12 @@ var extraCommands []func() *cobra.Command
 
 // Main runs otactl with args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	root := NewRoot(stdout, stderr)
+	root, finish := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
+	if ferr := finish(); err == nil {
+		err = ferr
+	}
 	if err == nil {
 		return ExitOK
 	}
