@@ -205,7 +205,7 @@ func runDemo(cmd *cobra.Command, f *demoFlags) error {
 		if f.keep {
 			fmt.Fprintf(w, "The environment's data is kept in %s; to look at it again:\n  otactl local --data-dir %s &\n  otactl describe %s --executions\n", dir, dir, spec.OTAUpdateID)
 		}
-	} else if err := printJSON(cmd.OutOrStdout(), map[string]any{"create": res, "fleet": rep, "update": d}); err != nil {
+	} else if err := printJSON(cmd.OutOrStdout(), map[string]any{"create": createdView(res), "fleet": rep, "update": d}); err != nil {
 		return err
 	}
 	if !rep.Stats.AllSucceeded() {
