@@ -171,6 +171,11 @@ func TestOneInputVocabulary(t *testing.T) {
 	if !strings.Contains(out, "warning: files[0] has no fileName: devices get no file path") || !strings.Contains(out, "pass --file-name") {
 		t.Errorf("no warning for a missing --file-name:\n%s", out)
 	}
+	// A warning about a field a flag set names the flag.
+	_, out, _ = run(t, "plan", "-f", "testdata/update.yaml", "--rollout-rate", "1500")
+	if !strings.Contains(out, "jobExecutionsRolloutConfig.maximumPerMinute: is over 1000") || !strings.Contains(out, "(set by --rollout-rate)") {
+		t.Errorf("warning does not name --rollout-rate:\n%s", out)
+	}
 	// rehearse: SPEC, -f SPEC, --request FILE and the job flags.
 	for _, args := range [][]string{
 		{"rehearse", "testdata/update.yaml"},

@@ -120,3 +120,23 @@ func parentPath(p string) string {
 	}
 	return p[:i]
 }
+
+// noteFlags names, in warnings about fields a flag set, the flag:
+// "schedulingConfig.endBehavior: does not apply without an endTime (set by --end-behavior)".
+func (f *specFlags) noteFlags(ws []string) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w
+		path, _, ok := strings.Cut(w, ": ")
+		if !ok {
+			continue
+		}
+		for _, m := range jobFlagFields {
+			if f.changed(m.flag) && under(path, m.path) {
+				out[i] = w + " (set by --" + m.flag + ")"
+				break
+			}
+		}
+	}
+	return out
+}

@@ -71,7 +71,7 @@ those that only matter when acting change nothing here.`,
 				}
 			}
 			// What AWS would accept but otactl advises against is a warning.
-			p.Warnings = append(append(ota.Advise(s), p.Warnings...), sf.warnings(s)...)
+			p.Warnings = sf.noteFlags(append(append(ota.Advise(s), p.Warnings...), sf.warnings(s)...))
 			if out.json() {
 				return printJSON(cmd.OutOrStdout(), p)
 			}
