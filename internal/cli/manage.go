@@ -76,7 +76,7 @@ func newListCmd() *cobra.Command {
 			tb.row("UPDATE", "STATUS", "SUCCEEDED", "TARGETS", "CREATED", "PROTOCOLS")
 			for _, u := range ups {
 				tb.row(u.UpdateID, u.Status, progressOf(u.Counts), firstTargets(u.Targets),
-					u.CreatedAt.UTC().Format("2006-01-02 15:04Z"), strings.Join(u.Protocols, "+"))
+					stampUTC(u.CreatedAt), strings.Join(u.Protocols, "+"))
 			}
 			return tb.write(cmd.OutOrStdout())
 		})
@@ -182,13 +182,13 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 	fmt.Fprintf(w, "Job\t%s\n", j.JobArn)
 	fmt.Fprintf(w, "Status\t%s\n", j.Status)
 	fmt.Fprintf(w, "Targets\t%s (%s)\n", strings.Join(j.Targets, ", "), orDefault(j.TargetSelection, "SNAPSHOT"))
-	fmt.Fprintf(w, "Created\t%s\n", j.CreatedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "Created\t%s\n", stampUTC(j.CreatedAt))
 	for _, r := range d.Replaced {
-		fmt.Fprintf(w, "Replaced\t%s (%s, created %s)\n", r.JobID, r.Status, r.CreatedAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "Replaced\t%s (%s, created %s)\n", r.JobID, r.Status, stampUTC(r.CreatedAt))
 	}
 	if sc := j.SchedulingConfig; sc != nil {
 		if sc.StartTime != "" || sc.EndTime != "" {
-			fmt.Fprintf(w, "Schedule\tstart %s, end %s, then %s\n", orDefault(sc.StartTime, "-"), orDefault(sc.EndTime, "-"), orDefault(sc.EndBehavior, "-"))
+			fmt.Fprintf(w, "Schedule\tstart %s, end %s, then %s\n", scheduleStamp(sc.StartTime), scheduleStamp(sc.EndTime), orDefault(sc.EndBehavior, "-"))
 		}
 		for _, mw := range sc.MaintenanceWindows {
 			fmt.Fprintf(w, "Window\t%s for %d min\n", mw.StartTime, mw.DurationInMinutes)
@@ -197,7 +197,7 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 			fmt.Fprintf(w, "Window now\topen since %s, until %s\n", o.Opens.UTC().Format("15:04"), o.Closes.UTC().Format(windowStamp(o.Opens, o.Closes)))
 		}
 		for _, t := range d.NextWindows {
-			fmt.Fprintf(w, "Next window\t%s\n", t.UTC().Format("2006-01-02 15:04 MST"))
+			fmt.Fprintf(w, "Next window\t%s\n", stampUTC(t))
 		}
 	}
 	var counts []string
@@ -224,7 +224,7 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 		sort.Slice(d.Executions, func(a, b int) bool { return thingLess(d.Executions[a].ThingArn, d.Executions[b].ThingArn) })
 		for _, e := range d.Executions {
 			tb.row(strings.TrimPrefix(shortTargets([]string{e.ThingArn}), "thing/"), e.Status, fmt.Sprint(e.ExecutionNumber), fmt.Sprint(e.RetryAttempt),
-				e.LastUpdt.UTC().Format(time.RFC3339), packageList(e.Packages))
+				stampUTC(e.LastUpdt), packageList(e.Packages))
 		}
 		tb.write(out)
 	}

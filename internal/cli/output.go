@@ -6,7 +6,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/otactl/otactl/ota"
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -181,4 +184,26 @@ func firstTargets(ts []string) string {
 		return fmt.Sprintf("%s +%d", first, len(ts)-1)
 	}
 	return first
+}
+
+// stampUTC is the one time format of otactl's tables: to the minute, in
+// UTC, saying so. (JSON has RFC 3339; time flags take both.)
+func stampUTC(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// scheduleStamp shows a schedulingConfig time (YYYY-MM-DDTHH:MM, UTC) in
+// the tables' format.
+func scheduleStamp(v string) string {
+	if v == "" {
+		return "-"
+	}
+	t, err := ota.ParseScheduleTime(v)
+	if err != nil {
+		return v
+	}
+	return stampUTC(t)
 }
