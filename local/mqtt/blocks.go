@@ -9,7 +9,11 @@ import (
 // offset, or the bitmap's set bits (bit k, LSB first within each byte,
 // asks for block offset+k), at most limit of them and none past the end.
 func wantedBlocks(bitmap []byte, offset, blocks, limit int64) []int64 {
-	var want []int64
+	return wantedBlocksInto(nil, bitmap, offset, blocks, limit)
+}
+
+// wantedBlocksInto is wantedBlocks appending to want.
+func wantedBlocksInto(want []int64, bitmap []byte, offset, blocks, limit int64) []int64 {
 	if bitmap == nil {
 		for i := offset; i < blocks && int64(len(want)) < limit; i++ {
 			want = append(want, i)

@@ -22,7 +22,7 @@ const maxCachedObjects = 32
 
 type objectCache struct {
 	mu     sync.Mutex
-	by     map[string]*cachedObject
+	by     map[objectKey]*cachedObject
 	closed bool
 }
 
@@ -77,7 +77,10 @@ func (s *sharedObject) Close() error {
 	return nil
 }
 
-func cacheKey(f StreamFile) string { return f.Bucket + "\x00" + f.Key + "\x00" + f.Version }
+// objectKey names a version without building a string per request.
+type objectKey struct{ bucket, key, version string }
+
+func cacheKey(f StreamFile) objectKey { return objectKey{f.Bucket, f.Key, f.Version} }
 
 // open returns the cached version of f while its file is current, or
 // opens it with objects (and keeps it when it may be shared).
@@ -110,7 +113,7 @@ func (c *objectCache) open(objects Objects, f StreamFile) (Object, error) {
 		return obj, nil
 	}
 	if c.by == nil {
-		c.by = map[string]*cachedObject{}
+		c.by = map[objectKey]*cachedObject{}
 	}
 	var evicted *cachedObject
 	if old := c.by[k]; old != nil {
@@ -132,7 +135,7 @@ func (c *objectCache) open(objects Objects, f StreamFile) (Object, error) {
 
 // drop removes e from the cache (if it is still there) and lets go of the
 // cache's reference.
-func (c *objectCache) drop(k string, e *cachedObject) {
+func (c *objectCache) drop(k objectKey, e *cachedObject) {
 	c.mu.Lock()
 	held := c.by[k] == e
 	if held {
@@ -168,6 +171,9 @@ func (c *objectCache) close() {
 
 // current reports whether obj is an open file that still has a name.
 func current(obj Object) bool {
+	if linked, ok := fdLinked(obj); ok {
+		return linked // without a FileInfo per request
+	}
 	s, ok := obj.(statter)
 	if !ok {
 		return false

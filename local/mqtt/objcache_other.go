@@ -10,3 +10,5 @@ func linked(fs.FileInfo) bool { return false }
 func mapObject(Object) []byte { return nil }
 
 func unmapObject([]byte) {}
+
+func fdLinked(Object) (linked, ok bool) { return false, false }

@@ -13,6 +13,21 @@ func linked(fi fs.FileInfo) bool {
 	return ok && st.Nlink > 0
 }
 
+// fdLinked is linked for an open file, with fstat into a Stat_t on the
+// stack: a fleet asks this once per request. ok is false when obj has no
+// descriptor.
+func fdLinked(obj Object) (linked, ok bool) {
+	f, ok := obj.(fder)
+	if !ok {
+		return false, false
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return false, true
+	}
+	return st.Nlink > 0, true
+}
+
 // fder is an open file's descriptor (local/s3's objects embed *os.File).
 type fder interface{ Fd() uintptr }
 

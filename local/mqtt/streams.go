@@ -144,8 +144,14 @@ func (b *Broker) serveStreams(cl *mochi.Client, thing, rest string, payload []by
 }
 
 func decodeStreamRequest(format string, payload []byte) (*streamRequest, error) {
-	req := &streamRequest{}
-	if format == "cbor" && len(payload) > 0 || format == "json" && len(bytes.TrimSpace(payload)) > 0 {
+	req, fast := (*streamRequest)(nil), false
+	if format == "cbor" {
+		req, fast = decodeGetCBOR(payload) // request_cbor.go
+	}
+	if !fast {
+		req = &streamRequest{}
+	}
+	if !fast && (format == "cbor" && len(payload) > 0 || format == "json" && len(bytes.TrimSpace(payload)) > 0) {
 		var err error
 		if format == "json" {
 			err = json.Unmarshal(payload, req)
@@ -345,7 +351,8 @@ func (b *Broker) getStream(cl *mochi.Client, base, format, id string, req *strea
 		}
 		return nil
 	}
-	want := wantedBlocks(req.B, offset, blocks, limit)
+	var wantBuf [32]int64 // a window's blocks, without an allocation
+	want := wantedBlocksInto(wantBuf[:0], req.B, offset, blocks, limit)
 	if len(want) == 0 {
 		return nil
 	}

@@ -34,6 +34,9 @@ func serveSignals(dir string) {
 	for s := range sig {
 		switch {
 		case s == syscall.SIGUSR1 && cpu == nil:
+			// The allocations of the phase are heap-N less heap-start-N
+			// (go tool pprof -sample_index=alloc_space -diff_base).
+			write(filepath.Join(dir, fmt.Sprintf("heap-start-%d.pprof", n)), "heap", 0)
 			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", n)))
 			if err == nil && pprof.StartCPUProfile(f) == nil {
 				cpu = f
