@@ -223,7 +223,7 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 		tb.row("THING", "STATUS", "EXEC", "RETRY", "UPDATED", "PACKAGES")
 		sort.Slice(d.Executions, func(a, b int) bool { return thingLess(d.Executions[a].ThingArn, d.Executions[b].ThingArn) })
 		for _, e := range d.Executions {
-			tb.row(strings.TrimPrefix(shortTargets([]string{e.ThingArn}), "thing/"), e.Status, fmt.Sprint(e.ExecutionNumber), fmt.Sprint(e.RetryAttempt),
+			tb.row(shortTargets([]string{e.ThingArn}), e.Status, fmt.Sprint(e.ExecutionNumber), fmt.Sprint(e.RetryAttempt),
 				stampUTC(e.LastUpdt), packageList(e.Packages))
 		}
 		tb.write(out)
