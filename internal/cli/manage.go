@@ -220,11 +220,11 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 	if len(d.Executions) > 0 {
 		fmt.Fprintln(out)
 		var tb table // fits 80 columns
-		tb.row("THING", "STATUS", "EXEC", "RETRY", "UPDATED", "PACKAGES")
+		tb.row("THING", "STATUS", "EXEC", "RETRY", "UPDATED (UTC)", "PACKAGES")
 		sort.Slice(d.Executions, func(a, b int) bool { return thingLess(d.Executions[a].ThingArn, d.Executions[b].ThingArn) })
 		for _, e := range d.Executions {
 			tb.row(shortTargets([]string{e.ThingArn}), e.Status, fmt.Sprint(e.ExecutionNumber), fmt.Sprint(e.RetryAttempt),
-				stampUTC(e.LastUpdt), packageList(e.Packages))
+				e.LastUpdt.UTC().Format("2006-01-02 15:04"), packageList(e.Packages))
 		}
 		tb.write(out)
 	}

@@ -81,7 +81,8 @@ func blockStyle(n *yaml.Node) {
 const tableWidth = 80
 
 // table collects rows and writes them aligned in tableWidth columns: when
-// the rows are wider, the widest column is cut (with …) until they fit.
+// the rows are wider, the widest column but the first (the name a user
+// copies) is cut (with …) until they fit.
 type table struct {
 	rows [][]string
 }
@@ -111,8 +112,8 @@ func (t *table) write(w io.Writer) error {
 		return s
 	}
 	for total() > tableWidth {
-		widest := 0
-		for i := range widths {
+		widest := min(1, n-1)
+		for i := 1; i < n; i++ {
 			if widths[i] > widths[widest] {
 				widest = i
 			}
