@@ -82,7 +82,7 @@ const tableWidth = 80
 
 // table collects rows and writes them aligned in tableWidth columns: when
 // the rows are wider, the widest column but the first (the name a user
-// copies) is cut (with …) until they fit.
+// copies) is cut (with …) until they fit, the first only as a last resort.
 type table struct {
 	rows [][]string
 }
@@ -119,7 +119,9 @@ func (t *table) write(w io.Writer) error {
 			}
 		}
 		if widths[widest] <= 8 {
-			break // nothing sensible left to cut
+			// Nothing sensible left to cut but the first column itself.
+			widths[0] -= min(total()-tableWidth, max(widths[0]-8, 0))
+			break
 		}
 		widths[widest] -= min(total()-tableWidth, widths[widest]-8)
 	}
