@@ -14,9 +14,10 @@ import (
 // (certificate parsing and verification, ECDHE) grows a goroutine's stack
 // to tens of KiB; done on mochi's connection goroutine, which then reads
 // the connection for as long as it lives, that stack stays with every idle
-// device. Here it goes when the handshake ends. At most maxHandshakes run
-// at once, so a fleet connecting together queues in the kernel's backlog
-// instead of starting ten thousand handshakes that all compete for the CPU.
+// device. Here it goes when the handshake ends. Handshakes are not counted
+// or queued: a bound would let a few hundred silent sockets hold every
+// slot for connectTimeout, which one goroutine per connection (as before)
+// does not.
 type handshakeListener struct {
 	net.Listener // the raw listener (its Addr, Close)
 	cfg          *tls.Config
@@ -25,8 +26,6 @@ type handshakeListener struct {
 	closeOnce    sync.Once
 }
 
-const maxHandshakes = 256
-
 func newHandshakeListener(raw net.Listener, cfg *tls.Config) *handshakeListener {
 	l := &handshakeListener{Listener: raw, cfg: cfg, ready: make(chan net.Conn), done: make(chan struct{})}
 	go l.acceptLoop()
@@ -34,17 +33,10 @@ func newHandshakeListener(raw net.Listener, cfg *tls.Config) *handshakeListener 
 }
 
 func (l *handshakeListener) acceptLoop() {
-	slots := make(chan struct{}, maxHandshakes)
 	defer l.closeOnce.Do(func() { close(l.done) })
 	for {
-		select {
-		case slots <- struct{}{}:
-		case <-l.done:
-			return
-		}
 		c, err := l.Listener.Accept()
 		if err != nil {
-			<-slots
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -54,7 +46,6 @@ func (l *handshakeListener) acceptLoop() {
 			continue
 		}
 		go func() {
-			defer func() { <-slots }()
 			tc := tls.Server(c, l.cfg)
 			ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 			err := tc.HandshakeContext(ctx)
@@ -63,7 +54,7 @@ func (l *handshakeListener) acceptLoop() {
 				c.Close()
 				return
 			}
-			// The rest of connectTimeout bounds CONNECT; mochi's
+			// connectTimeout again bounds CONNECT; mochi's
 			// keepalive deadline takes over after it.
 			c.SetDeadline(time.Now().Add(connectTimeout))
 			select {
