@@ -5,6 +5,8 @@
 //
 //	go run ./bench/fleet                 # 1000 devices, 1 MiB image, 4 KiB blocks
 //	go run ./bench/fleet -devices 200 -json
+//	go run ./bench/fleet -rounds 3 -profile /tmp/prof   # CPU and heap profiles of otactl local and the devices
+//	go run ./bench/fleet -scale 10000    # mutual TLS: seeding, connect, RSS per idle connection, a wave notified
 //
 // otactl local runs as its own process (built from this module), so that
 // its peak memory is its own: VmHWM from /proc/<pid>/status, and VmRSS
