@@ -2,12 +2,12 @@ package iam
 
 import (
 	"crypto/rand"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/store"
 )
 
@@ -32,9 +32,9 @@ const (
 )
 
 var (
-	namePattern = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	pathPattern = regexp.MustCompile(`^/([\x21-\x7e]*/)?$`)
-	tagPattern  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	namePattern = lazyre.New(`^[\w+=,.@-]+$`)
+	pathPattern = lazyre.New(`^/([\x21-\x7e]*/)?$`)
+	tagPattern  = lazyre.New(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 )
 
 // Tag is a role tag.

@@ -7,9 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"regexp"
 	"time"
 
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/ota"
 )
@@ -44,7 +44,7 @@ type RegistrationConfig struct {
 	TemplateName string `json:"templateName,omitempty"` // 1-36 of [0-9A-Za-z_-]
 }
 
-var templateName = regexp.MustCompile(`^[0-9A-Za-z_-]{1,36}$`)
+var templateName = lazyre.New(`^[0-9A-Za-z_-]{1,36}$`)
 
 func (c *RegistrationConfig) check() error {
 	if c == nil {

@@ -2,8 +2,8 @@ package iot
 
 import (
 	"net/http"
-	"regexp"
 
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/ota"
 )
@@ -11,7 +11,7 @@ import (
 // The wire of the IoT control plane's jobs (the rules are in jobs.go):
 // parsing, the Go method, and the response shape.
 
-var reasonCodePattern = regexp.MustCompile(`^[\p{Lu}\p{N}_]{1,128}$`)
+var reasonCodePattern = lazyre.New(`^[\p{Lu}\p{N}_]{1,128}$`)
 
 // jobOutput is the answer of CreateJob, UpdateJob's callers,
 // AssociateTargetsWithJob and CancelJob.

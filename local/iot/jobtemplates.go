@@ -2,10 +2,10 @@ package iot
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/ota"
 )
@@ -53,7 +53,7 @@ type JobTemplateRequest struct {
 }
 
 // ref: JobTemplateId: 1-64 characters of [a-zA-Z0-9_-].
-var templateIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+var templateIDPattern = lazyre.New(`^[a-zA-Z0-9_-]{1,64}$`)
 
 func (s *Service) jobTemplateArn(id string) string { return s.env.ARN("iot", "jobtemplate/"+id) }
 

@@ -3,10 +3,10 @@ package iot
 import (
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/ota"
 )
@@ -18,8 +18,8 @@ const (
 )
 
 var (
-	packageNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-_.]{1,128}$`)
-	versionNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-_.+]{1,64}$`)
+	packageNamePattern = lazyre.New(`^[a-zA-Z0-9-_.]{1,128}$`)
+	versionNamePattern = lazyre.New(`^[a-zA-Z0-9-_.+]{1,64}$`)
 )
 
 type packageRec struct {

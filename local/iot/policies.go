@@ -3,10 +3,10 @@ package iot
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/policy"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/ota"
@@ -32,7 +32,7 @@ const (
 const maxPolicyVersions = 5
 
 // policyNamePattern is AWS's policyName: 1-128 of [\w+=,.@-].
-var policyNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+var policyNamePattern = lazyre.New(`^[\w+=,.@-]{1,128}$`)
 
 type policyRec struct {
 	Name           string    `json:"name"`

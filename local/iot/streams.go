@@ -2,16 +2,16 @@ package iot
 
 import (
 	"net/http"
-	"regexp"
 	"time"
 
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/ota"
 )
 
 const tStreams = "iot.streams" // stream id → StreamInfo
 
-var streamIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
+var streamIDPattern = lazyre.New(`^[a-zA-Z0-9_-]{1,128}$`)
 
 // StreamInfo is an MQTT stream as DescribeStream shows it.
 type StreamInfo struct {

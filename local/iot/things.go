@@ -1,13 +1,13 @@
 package iot
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/store"
 )
 
@@ -25,7 +25,7 @@ const (
 	tChildren    = "iot.children"    // parent/child → "" (child groups)
 )
 
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
+var namePattern = lazyre.New(`^[a-zA-Z0-9:_-]{1,128}$`)
 
 type thingRec struct {
 	Name       string            `json:"name"`
@@ -74,8 +74,8 @@ func checkName(what, name string) error {
 // (encoding/json replaces it), which no pattern admits: it is refused, never
 // stored.
 var (
-	attrNamePattern  = regexp.MustCompile(`^[a-zA-Z0-9_.,@/:#-]{1,128}$`)
-	attrValuePattern = regexp.MustCompile(`^[a-zA-Z0-9_.,@/:#=\[\]-]{0,800}$`)
+	attrNamePattern  = lazyre.New(`^[a-zA-Z0-9_.,@/:#-]{1,128}$`)
+	attrValuePattern = lazyre.New(`^[a-zA-Z0-9_.,@/:#=\[\]-]{0,800}$`)
 )
 
 // checkAttributes checks each attribute of field, in key order.

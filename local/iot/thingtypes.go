@@ -3,10 +3,10 @@ package iot
 import (
 	"encoding/json"
 	"reflect"
-	"regexp"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/store"
 	"github.com/otactl/otactl/ota"
 )
@@ -60,8 +60,8 @@ type thingTypeRec struct {
 func (s *Service) thingTypeArn(name string) string { return s.env.ARN("iot", "thingtype/"+name) }
 
 var (
-	userPropertyKeyPattern     = regexp.MustCompile(`^[a-zA-Z0-9:$.]{1,128}$`)
-	connectionAttributePattern = regexp.MustCompile(`^[a-zA-Z0-9:.]{1,128}$`)
+	userPropertyKeyPattern     = lazyre.New(`^[a-zA-Z0-9:$.]{1,128}$`)
+	connectionAttributePattern = lazyre.New(`^[a-zA-Z0-9:.]{1,128}$`)
 )
 
 // checkThingTypeProperties checks the members the API reference constrains.

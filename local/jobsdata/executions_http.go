@@ -4,10 +4,10 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"regexp"
 	"strconv"
 	"unicode"
 
+	"github.com/otactl/otactl/internal/lazyre"
 	"github.com/otactl/otactl/local/wire"
 )
 
@@ -22,9 +22,9 @@ const (
 )
 
 var (
-	thingNameRe = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
-	jobIDRe     = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-	detailKeyRe = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
+	thingNameRe = lazyre.New(`^[a-zA-Z0-9:_-]{1,128}$`)
+	jobIDRe     = lazyre.New(`^[a-zA-Z0-9_-]{1,64}$`)
+	detailKeyRe = lazyre.New(`^[a-zA-Z0-9:_-]{1,128}$`)
 )
 
 // deviceStatuses are the statuses a device may report (the others belong to

@@ -5,9 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"slices"
 	"time"
+
+	"github.com/otactl/otactl/internal/lazyre"
 )
 
 // profile is what the store keeps for a signing profile (its latest version).
@@ -82,7 +83,7 @@ func (s *Service) view(p *profile) profileView {
 	return v
 }
 
-var profileNameRE = regexp.MustCompile(`^[a-zA-Z0-9_]{2,64}$`)
+var profileNameRE = lazyre.New(`^[a-zA-Z0-9_]{2,64}$`)
 
 func checkProfileName(name string) error {
 	if !profileNameRE.MatchString(name) {
