@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -305,9 +304,6 @@ type Deleted struct {
 	OtherStreams  []string `json:"replacedStreams,omitempty"` // their streams
 	ObjectVersion []string `json:"objectVersions,omitempty"`
 }
-
-// signingJobKey matches a signed object's key: a prefix and a Signer job id.
-var signingJobKey = regexp.MustCompile(`([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
 
 // Delete deletes the update's job, then the stream otactl made for it (a
 // stream the user gave is never deleted), then optionally the signed

@@ -3,7 +3,6 @@ package ota
 import (
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -32,19 +31,7 @@ const (
 	maxScheduleSpan     = 2 * 365 * 24 * time.Hour
 )
 
-var (
-	idPattern          = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
-	thingNamePattern   = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
-	targetArnPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:iot:[a-z0-9-]+:\d{12}:(thing|thinggroup)/[a-zA-Z0-9:_-]{1,128}$`)
-	roleArnPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,64}$`)
-	roleNamePattern    = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	profileNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_]{2,64}$`)
-	signerJobIDPattern = regexp.MustCompile(`^[a-zA-Z0-9-]{1,64}$`)
-	bucketPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	packageArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iot:[a-z0-9-]+:\d{12}:package/[a-zA-Z0-9-_.]{1,128}/version/[a-zA-Z0-9-_.+]{1,64}$`)
-	packageRefPattern  = regexp.MustCompile(`^[a-zA-Z0-9-_.]{1,128}@[a-zA-Z0-9-_.+]{1,64}$`)
-	scheduleTimeLayout = "2006-01-02T15:04"
-)
+const scheduleTimeLayout = "2006-01-02T15:04"
 
 // Validate checks every rule AWS enforces on CreateOTAUpdate and CreateJob,
 // and those a FreeRTOS device needs, and returns all broken rules at once.

@@ -3,7 +3,6 @@ package ota
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -15,17 +14,6 @@ import (
 // otactl plan and create (Validate). otactl's stricter advice is in
 // validate_advice.go: plan shows it as warnings, the emulator never refuses
 // for it.
-
-var (
-	// ref: JobDescription, Comment, ParameterValue: Pattern [^\p{C}]+.
-	noControlPattern = regexp.MustCompile(`^[^\p{C}]+$`)
-	// ref: ParameterKey: 1-128, Pattern [a-zA-Z0-9_-]+.
-	parameterKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
-	// ref: TagKey: Pattern ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$.
-	tagKeyPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-	// ref: PackageVersionArn, JobTemplateArn: Pattern ^arn:[!-~]+$.
-	anyArnPattern = regexp.MustCompile(`^arn:[!-~]+$`)
-)
 
 const (
 	maxTargetArnLen      = 2048  // ref: TargetArn
