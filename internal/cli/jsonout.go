@@ -14,7 +14,7 @@ import (
 
 // otactl's JSON output follows one contract on every command (see
 // `otactl help output`): AWS's camelCase member names, no Go field names,
-// absent fields left out (no null, no 0001-01-01 time), members in a fixed
+// absent fields left out (no null, no "", no 0001-01-01 time), members in a fixed
 // order. normalizeJSON enforces it on whatever a command prints, so that an
 // SDK struct passed through (DescribeJob's job) reads as the AWS CLI prints it.
 
@@ -120,7 +120,9 @@ func normalize(v any, opaque bool) any {
 		out := jsonObject{}
 		tag := isTag(t)
 		for _, m := range t {
-			if absent(m.val) {
+			// An empty string is an absent member too (the SDK's unset
+			// enums), except as the value of a user-data map.
+			if absent(m.val) || !opaque && m.val == "" {
 				continue
 			}
 			k := m.key

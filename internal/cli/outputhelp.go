@@ -24,7 +24,7 @@ warnings go to stderr. On every command the JSON follows one contract:
     (jobArn, jobProcessDetails.numberOfQueuedThings, streamId, thingArn);
     Tag's Key and Value are capitalised, as in the AWS API, and plan's step
     inputs use each API's own names (S3's are PascalCase: Bucket, Key)
-  - an absent field is left out: never null, never a zero time
+  - an absent field is left out: never null, "" or a zero time
   - times are RFC 3339 in UTC (2026-12-01T03:45:25Z)
   - lists are [] when empty; the same members come back on every run
   - members keep the order shown below
