@@ -249,3 +249,33 @@ func updateArg(v string) string {
 	}
 	return strings.TrimPrefix(v, ota.JobIDPrefix)
 }
+
+// flatten lists a JSON value's scalars one a line as path: value, in the
+// document's order (destination.s3.bucketName: fleet-firmware).
+func flatten(raw []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	v, err := decodeOrdered(dec)
+	if err != nil {
+		return []string{string(raw)}
+	}
+	var out []string
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch t := v.(type) {
+		case jsonObject:
+			for _, m := range t {
+				walk(m.val, join(path, m.key))
+			}
+		case []any:
+			for i, el := range t {
+				walk(el, fmt.Sprintf("%s[%d]", path, i))
+			}
+		case nil:
+		default:
+			out = append(out, fmt.Sprintf("%s: %v", path, t))
+		}
+	}
+	walk(v, "")
+	return out
+}

@@ -138,7 +138,7 @@ func envRegion() string {
 
 // printPlan writes the plan for a person to read.
 func printPlan(w io.Writer, p *ota.Plan) error {
-	fmt.Fprintf(w, "Plan for OTA update %s (job %s). Nothing has been created.\n\n", p.UpdateID, p.JobID)
+	fmt.Fprintf(w, "Plan for OTA update %s (job %s).\nNothing has been created.\n\n", p.UpdateID, p.JobID)
 	fmt.Fprintln(w, "Steps:")
 	for i, st := range p.Steps {
 		fmt.Fprintf(w, "%3d. %s\n", i+1, st.Service+":"+st.Operation)
@@ -146,8 +146,12 @@ func printPlan(w io.Writer, p *ota.Plan) error {
 		if st.Operation == "CreateJob" {
 			continue // printed in full below
 		}
+		// The input one member a line (destination.s3.bucketName: ...),
+		// which reads and fits better than wrapped JSON.
 		in, _ := json.Marshal(st.Input)
-		fmt.Fprintf(w, "     %s\n", wrap(strings.NewReplacer(`","`, `", "`, `":{`, `": {`, `,{`, `, {`).Replace(unescapeHTML(in)), tableWidth-7, "       "))
+		for _, l := range flatten(in) {
+			fmt.Fprintf(w, "       %s\n", l)
+		}
 	}
 	fmt.Fprintln(w, "\nJob document (${...} is filled in by signing and upload):")
 	if err := printIndented(w, p.JobDocument); err != nil {
