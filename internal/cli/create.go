@@ -92,6 +92,13 @@ this without changing anything.`,
 	cf.register(cmd.Flags())
 	out.register(cmd.Flags())
 	cr.register(cmd.Flags(), false)
+	// plan's flags, so that one word turns a dry run into the real thing:
+	// create reads the account from the credentials and always compares
+	// with what exists.
+	var account string
+	var diff bool
+	cmd.Flags().StringVar(&account, "account-id", "", "plan's flag: create uses the account of the credentials and changes nothing with it")
+	cmd.Flags().BoolVar(&diff, "diff", false, "plan's flag: create always compares with the update that exists")
 	return cmd
 }
 

@@ -156,6 +156,10 @@ func TestOneInputVocabulary(t *testing.T) {
 	// plan takes create's flags (and changes nothing with them).
 	planJSON(t, "-f", "testdata/update.yaml", "--endpoint-url", "http://127.0.0.1:1", "--profile", "p", "--signing-timeout", "1m",
 		"--create-package-version", "--replace", "--quiet")
+	// ... and create takes plan's (a rule error, not an unknown flag, here).
+	if _, _, errOut := run(t, "create", "-f", "testdata/update.yaml", "--account-id", "123456789012", "--diff", "--rollout-rate", "0"); !strings.Contains(errOut, "--rollout-rate must be at least 1") {
+		t.Errorf("create with plan's flags: %s", errOut)
+	}
 	// A thing group flag takes NAME, thinggroup/NAME and an ARN.
 	group := func(g string) string {
 		r := planJSON(t, "--update-id", "x", "--bucket", "fw-bucket", "--file-key", "k", "--signing-profile", "fw_signer", "--role", "r",

@@ -98,7 +98,7 @@ started, how its gate was evaluated, and the outcome.`,
 				return sf.explain(err)
 			}
 			if err := writeRehearsalReport(report, r); err != nil {
-				return err
+				return fmt.Errorf("--report %s: %w", report, err)
 			}
 			if out.json() {
 				if err := printJSON(cmd.OutOrStdout(), rehearsalView(r)); err != nil {
