@@ -125,6 +125,26 @@ func TestJSONOutputShapesDemoAndCampaign(t *testing.T) {
 	jsonCmd(t, "campaign-plan", append([]string{"campaign", "plan", "-f", spec}, ep...)...)
 	jsonCmd(t, "campaign-start", append([]string{"campaign", "start", "-f", spec}, ep...)...)
 	jsonCmd(t, "campaign-status", append([]string{"campaign", "status", "-f", spec}, ep...)...)
+	// pause and resume print what start prints.
+	jsonCmd(t, "campaign-start", append([]string{"campaign", "pause", "-f", spec}, ep...)...)
+	jsonCmd(t, "campaign-start", append([]string{"campaign", "resume", "-f", spec}, ep...)...)
+}
+
+// TestJSONOutputShapeFleet: otactl fleet's report is what demo's fleet
+// member documents.
+func TestJSONOutputShapeFleet(t *testing.T) {
+	env, cert := fleetLocal(t, "HTTP", false, "web-1", "web-2")
+	out := jsonCmd(t, "fleet", append([]string{"fleet", "--thing", "web-1,web-2", "--endpoint-url", env.URL, "--signing-cert", cert}, fastFleet...)...)
+	_, demoOut, _ := run(t, "demo", "--devices", "2", "--failing-devices", "1", "-o", "json")
+	var d struct{ Fleet json.RawMessage }
+	if err := json.Unmarshal([]byte(demoOut), &d); err != nil {
+		t.Fatal(err)
+	}
+	fleet, _ := shapeOf([]byte(out))
+	demoFleet, _ := shapeOf(d.Fleet)
+	for _, diff := range shapeDiff("", demoFleet, fleet) {
+		t.Errorf("fleet -o json differs from demo's fleet member: %s", diff)
+	}
 }
 
 // isTagShape: a shape object of Key and Value only (an AWS Tag).

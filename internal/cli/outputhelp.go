@@ -35,8 +35,8 @@ warnings go to stderr. On every command the JSON follows one contract:
 The shapes below give each member's type (string, number, boolean, or any
 where it depends on what the member describes); a list shows the shape of
 its elements; "name?" is a member some elements leave out; "*" stands for
-the keys of a map whose keys are data (statuses, package names). otactl
-fleet prints what demo's "fleet" member holds; campaign advance, pause,
+the keys of a map whose keys are data (statuses, package names). demo's
+"fleet" member is what otactl fleet prints; campaign advance, pause,
 resume and abort print what campaign start prints.
 `
 
