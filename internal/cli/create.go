@@ -63,6 +63,9 @@ this without changing anything.`,
 			for _, w := range sf.warnings(s) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
+			if why := ota.NoWindowBetween(s.SchedulingConfig, time.Now()); why != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: schedulingConfig:", why)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			cloud, err := newCloud(ctx, &cf)
