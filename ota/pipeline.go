@@ -104,6 +104,11 @@ type run struct {
 	replaces string                                  // the job a replacement replaces
 	created  []func(context.Context) (string, error) // undo steps, oldest first
 	progress func(string)
+
+	// What check read that a later step of this run would read again
+	// (pipeline_memo.go): the step uses check's answer instead of a second
+	// call to the same API with the same input.
+	seen memo
 }
 
 // start validates s and reads the account.
@@ -141,7 +146,9 @@ func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
 	switch {
 	case err == nil:
 		return r.existing(ctx, res, g)
-	case !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNotOurs):
+	case errors.Is(err, ErrNotFound):
+		r.seen.freeJob = JobIDFor(s.OTAUpdateID, 1) // findUpdate's DescribeJob found no job of that id
+	case !errors.Is(err, ErrNotOurs):
 		return nil, &StepError{Step: "iot:DescribeJob", Err: err}
 	}
 	if err := r.check(ctx, r.jobID); err != nil {
@@ -246,19 +253,24 @@ func (r *run) stream(ctx context.Context, files []FileResult) (string, error) {
 	for _, f := range files {
 		want.Files = append(want.Files, StreamFileLocation{FileID: f.FileID, S3: *f.Raw})
 	}
-	if st, err := r.p.Cloud.DescribeStream(ctx, id); err == nil {
-		// Left by an earlier run that could not clean up: reuse it if it is the same.
-		if sameStreamFiles(st.Files, want.Files) {
+	r.progress("creating stream " + id)
+	role := resolver{env: PlanEnv{AccountID: r.account}}.roleArn(r.spec.RoleArn)
+	err := r.p.Cloud.CreateStream(ctx, want, role, []Tag{{TagUpdateID, r.spec.OTAUpdateID}})
+	if errors.Is(err, ErrAlreadyExists) {
+		// Left by an earlier run that could not clean up: reuse it if it
+		// is the same. Asked only after the conflict, so a usual run makes
+		// no DescribeStream.
+		st, err := r.p.Cloud.DescribeStream(ctx, id)
+		switch {
+		case err != nil:
+			return "", &StepError{Step: "iot:DescribeStream " + id, Err: err}
+		case sameStreamFiles(st.Files, want.Files):
 			r.progress("reusing stream " + id)
 			return id, nil
 		}
 		return "", &StepError{Step: "iot:CreateStream " + id, Err: fmt.Errorf("%w: stream %s exists with other files; delete it (otactl delete %s) and retry", ErrAlreadyExists, id, r.spec.OTAUpdateID)}
-	} else if !errors.Is(err, ErrNotFound) {
-		return "", &StepError{Step: "iot:DescribeStream " + id, Err: err}
 	}
-	r.progress("creating stream " + id)
-	role := resolver{env: PlanEnv{AccountID: r.account}}.roleArn(r.spec.RoleArn)
-	if err := r.p.Cloud.CreateStream(ctx, want, role, []Tag{{TagUpdateID, r.spec.OTAUpdateID}}); err != nil {
+	if err != nil {
 		return "", &StepError{Step: "iot:CreateStream", Err: err}
 	}
 	r.created = append(r.created, func(ctx context.Context) (string, error) {
@@ -322,7 +334,7 @@ func (r *run) targets(ctx context.Context) ([]string, error) {
 	for i, t := range r.spec.Targets {
 		isThing := false
 		if !strings.HasPrefix(t, "arn:") && !strings.Contains(t, "/") {
-			ok, err := r.p.Cloud.ThingGroupExists(ctx, t)
+			ok, err := r.seen.thingGroupExists(ctx, r.p.Cloud, t)
 			if err != nil {
 				return nil, &StepError{Step: "iot:DescribeThingGroup " + t, Err: err}
 			}

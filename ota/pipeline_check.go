@@ -114,6 +114,9 @@ func (c *preflight) jobID(ctx context.Context, jobID string) {
 		c.problem("otaUpdateId", "the job id %s is longer than the 64 characters CreateJob accepts", jobID)
 		return
 	}
+	if c.r.seen.freeJob == jobID {
+		return // this run's findUpdate asked already
+	}
 	job, err := c.r.p.Cloud.DescribeJob(ctx, jobID)
 	if errors.Is(err, ErrNotFound) {
 		return
@@ -154,6 +157,9 @@ func (c *preflight) file(ctx context.Context, i int) {
 	case cs.AWSSignerJobID != "":
 		jp := join(fp, "codeSigning.awsSignerJobId")
 		job, err := c.r.p.Cloud.DescribeSigningJob(ctx, cs.AWSSignerJobID)
+		if err == nil && job.Status == "Succeeded" {
+			c.r.seen.signingJob(cs.AWSSignerJobID, job)
+		}
 		switch {
 		case errors.Is(err, ErrNotFound):
 			c.missing(jp, "signing job %s does not exist", cs.AWSSignerJobID)
@@ -199,9 +205,10 @@ func orNever(status string) string {
 }
 
 func (c *preflight) object(ctx context.Context, path string, loc *S3Location) {
-	_, err := c.r.p.Cloud.HeadObject(ctx, loc.Bucket, loc.Key, loc.Version)
+	info, err := c.r.p.Cloud.HeadObject(ctx, loc.Bucket, loc.Key, loc.Version)
 	switch {
 	case err == nil:
+		c.r.seen.head(*loc, info)
 	case errors.Is(err, ErrNotFound) && loc.Version != "":
 		c.missing(join(path, "version"), "s3://%s/%s has no version %s", loc.Bucket, loc.Key, loc.Version)
 	case errors.Is(err, ErrNotFound):
@@ -216,6 +223,9 @@ func (c *preflight) object(ctx context.Context, path string, loc *S3Location) {
 func (c *preflight) profile(ctx context.Context, path string, p *StartSigningJobParameter) {
 	name := p.SigningProfileName
 	prof, err := c.r.p.Cloud.GetSigningProfile(ctx, name)
+	if err == nil {
+		c.r.seen.profile(name, prof)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound) && p.SigningProfileParameter != nil:
 		// created from signingProfileParameter, as CreateOTAUpdate does
@@ -269,7 +279,11 @@ func (c *preflight) target(ctx context.Context, path, t string) {
 	case "thing":
 		found, err = cloud.ThingExists(ctx, name)
 	case "":
-		if found, err = cloud.ThingGroupExists(ctx, name); err == nil && !found {
+		found, err = cloud.ThingGroupExists(ctx, name)
+		if err == nil {
+			c.r.seen.group(name, found) // targets() asks again to build the ARN
+		}
+		if err == nil && !found {
 			found, err = cloud.ThingExists(ctx, name)
 		}
 		kind = "thing group or thing"
