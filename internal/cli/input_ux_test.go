@@ -118,6 +118,8 @@ func TestInputErrorsSayWhatToDo(t *testing.T) {
 		{"int flag", []string{"plan", "--retries", "two"}, []string{`--retries must be a whole number, got "two"`}, []string{"strconv"}},
 		{"duration flag", []string{"plan", "--in-progress-timeout", "30"}, []string{`--in-progress-timeout needs a duration with a unit, like 30s, 30m or 1h30m, got "30"`}, []string{"time:"}},
 		{"float flag", []string{"rehearse", "x.yaml", "--failure-rate", "lots"}, []string{`--failure-rate must be a number`}, []string{"strconv"}},
+		{"rehearse without an update", []string{"rehearse"}, []string{"rehearse needs the update: SPEC, -f SPEC, --request FILE, or --update-id"}, nil},
+		{"rehearse by flags without a target", []string{"rehearse", "--update-id", "x", "--devices", "3"}, []string{"--thing-group or --thing is required"}, []string{"PUT /jobs", "__type"}},
 		{"missing argument", []string{"describe"}, []string{"describe needs UPDATE_ID (see otactl list)"}, []string{"accepts"}},
 		{"extra argument", []string{"rehearse", "a.yaml", "b.yaml"}, []string{"rehearse takes [SPEC] only, got 2 arguments"}, []string{"accepts"}},
 		{"missing spec file", []string{"plan", "-f", filepath.Join(dir, "nope.yaml")}, []string{"--file " + filepath.Join(dir, "nope.yaml") + ": no such file"}, []string{"open "}},

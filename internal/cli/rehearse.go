@@ -88,6 +88,9 @@ started, how its gate was evaluated, and the outcome.`,
 					return rehearseCampaign(cmd, sf.file, cfg, advanceEvery, &out)
 				}
 			}
+			if sf.file == "" && sf.request == "" && !sf.changed("update-id") {
+				return invalid(fmt.Errorf("rehearse needs the update: SPEC, -f SPEC, --request FILE, or --update-id with --thing-group or --thing"))
+			}
 			spec, err := sf.spec(time.Now())
 			if err != nil {
 				return invalid(err)
@@ -95,7 +98,7 @@ started, how its gate was evaluated, and the outcome.`,
 			packageARNs(spec)
 			r, err := jobs.Rehearse(spec, cfg)
 			if err != nil {
-				return sf.explain(err)
+				return rehearseError(&sf, err)
 			}
 			if err := writeRehearsalReport(report, r); err != nil {
 				return fmt.Errorf("--report %s: %w", report, err)
@@ -236,4 +239,25 @@ func packageARNs(s *ota.Spec) {
 			s.DestinationPackageVersions[i] = "arn:aws:iot:us-east-1:000000000000:package/" + name + "/version/" + version
 		}
 	}
+}
+
+// rehearseError turns the engine's refusal of the job (its CreateJob
+// answers InvalidRequestException, as AWS would) into invalid input with
+// AWS's message, not the wire's.
+func rehearseError(sf *specFlags, err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, "{")
+	var body struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	if i >= 0 && json.Unmarshal([]byte(msg[i:]), &body) == nil && body.Type == "InvalidRequestException" {
+		// "path: rule" in the words of the input (a flag, the file's line).
+		path, rule, ok := strings.Cut(body.Message, ": ")
+		if !ok {
+			path, rule = "", body.Message
+		}
+		return invalid(sf.explain(ota.Errors{{Path: path, Rule: rule}}))
+	}
+	return sf.explain(err)
 }
