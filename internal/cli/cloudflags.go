@@ -87,8 +87,10 @@ func plainCloudError(err error) error {
 	var oe *net.OpError
 	var dns *net.DNSError
 	var ue *url.Error
-	endpoint := "the AWS endpoint"
-	if errors.As(err, &ue) {
+	// Only an HTTP call (an AWS API) is explained here: MQTT connections
+	// (otactl fleet) say their own why.
+	endpoint, http := "the AWS endpoint", errors.As(err, &ue)
+	if http {
 		if u, perr := url.Parse(ue.URL); perr == nil {
 			endpoint = u.Scheme + "://" + u.Host
 		}
@@ -96,9 +98,9 @@ func plainCloudError(err error) error {
 	msg := err.Error()
 	var plain string
 	switch {
-	case errors.As(err, &dns):
+	case http && errors.As(err, &dns):
 		plain = fmt.Sprintf("cannot resolve %s (%s): check --endpoint-url, AWS_ENDPOINT_URL and --region", dns.Name, endpoint)
-	case errors.As(err, &oe) && oe.Op == "dial":
+	case http && errors.As(err, &oe) && oe.Op == "dial":
 		why := "connection refused"
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			why = oe.Err.Error()
