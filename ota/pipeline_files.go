@@ -183,14 +183,15 @@ func (r *run) readSignedObject(ctx context.Context, fp string, job SigningJob, p
 // waitSigning polls DescribeSigningJob with backoff until the job ends, the
 // signing timeout passes or ctx is canceled (Ctrl-C).
 func (r *run) waitSigning(ctx context.Context, jobID string) (SigningJob, error) {
-	timeout, wait := r.p.SigningTimeout, r.p.PollInterval
+	timeout, poll := r.p.SigningTimeout, signingPoll
 	if timeout == 0 {
 		timeout = 10 * time.Minute
 	}
-	if wait == 0 {
-		wait = signingPoll.First
+	if r.p.PollInterval > 0 {
+		poll.First = r.p.PollInterval
 	}
-	deadline := time.Now().Add(timeout)
+	started := time.Now()
+	deadline := started.Add(timeout)
 	for {
 		job, err := r.p.Cloud.DescribeSigningJob(ctx, jobID)
 		if err != nil {
@@ -203,6 +204,7 @@ func (r *run) waitSigning(ctx context.Context, jobID string) (SigningJob, error)
 			return job, fmt.Errorf("signing failed: %s", job.StatusReason)
 		}
 		r.progress("signing job " + jobID + ": " + job.Status)
+		wait := poll.Wait(time.Since(started)) // poll.go says why
 		if time.Now().Add(wait).After(deadline) {
 			return job, fmt.Errorf("signing job still %s after %s (--signing-timeout)", job.Status, timeout)
 		}
@@ -211,6 +213,5 @@ func (r *run) waitSigning(ctx context.Context, jobID string) (SigningJob, error)
 			return job, errors.Join(errors.New("interrupted while waiting for signing"), ctx.Err())
 		case <-time.After(wait):
 		}
-		wait = signingPoll.Next(wait) // poll.go says why
 	}
 }

@@ -6,34 +6,42 @@ import (
 )
 
 // callTimes is when the pipeline calls DescribeSigningJob under p, the
-// first call at 0, until horizon.
+// first call at 0 (the job's age at each call), until horizon.
 func callTimes(p pollSchedule, horizon time.Duration) []time.Duration {
-	at, wait := []time.Duration{0}, p.First
-	for t := wait; t <= horizon; t += wait {
+	at := []time.Duration{0}
+	for t := p.Wait(0); t <= horizon; t += p.Wait(t) {
 		at = append(at, t)
-		wait = p.Next(wait)
 	}
 	return at
 }
 
-func TestSigningPollNext(t *testing.T) {
+func TestSigningPollWait(t *testing.T) {
 	ms := time.Millisecond
-	for _, c := range []struct{ wait, next time.Duration }{
-		{0, 5 * ms}, // no wait yet: the first
+	for _, c := range []struct{ age, wait time.Duration }{
+		{0, 5 * ms}, // the first call: the floor
 		{-ms, 5 * ms},
-		{5 * ms, 10 * ms},
-		{10 * ms, 20 * ms},
-		{20 * ms, 40 * ms},
-		{1280 * ms, 2560 * ms},
-		{2560 * ms, 5 * time.Second}, // doubling would pass the cap
-		{2500 * ms, 5 * time.Second}, // exactly half the cap
-		{5 * time.Second, 5 * time.Second},
-		{time.Minute, 5 * time.Second}, // a longer override comes back to the cap
-		{3 * ms, 6 * ms},               // a PollInterval override doubles too
+		{5 * ms, 5 * ms},
+		{19 * ms, 5 * ms},
+		{20 * ms, 5 * ms}, // a quarter reaches the floor
+		{21 * ms, 5250 * time.Microsecond},
+		{100 * ms, 25 * ms},
+		{2600 * ms, 650 * ms},
+		{20 * time.Second, 5 * time.Second}, // a quarter reaches the cap
+		{30 * time.Second, 5 * time.Second},
+		{time.Hour, 5 * time.Second},
 	} {
-		if got := signingPoll.Next(c.wait); got != c.next {
-			t.Errorf("Next(%v) = %v, want %v", c.wait, got, c.next)
+		if got := signingPoll.Wait(c.age); got != c.wait {
+			t.Errorf("Wait(%v) = %v, want %v", c.age, got, c.wait)
 		}
+	}
+	// A PollInterval override replaces the floor only.
+	p := signingPoll
+	p.First = 50 * ms
+	if got := p.Wait(10 * ms); got != 50*ms {
+		t.Errorf("with First 50 ms, Wait(10 ms) = %v", got)
+	}
+	if got := p.Wait(time.Minute); got != 5*time.Second {
+		t.Errorf("with First 50 ms, Wait(1 min) = %v", got)
 	}
 }
 
@@ -45,10 +53,10 @@ func TestSigningPollCalls(t *testing.T) {
 		horizon time.Duration
 		calls   int
 	}{
-		{time.Second, 8},
-		{5 * time.Second, 10},
-		{5115 * time.Millisecond, 11},
-		{10 * time.Minute, 129},
+		{20 * time.Millisecond, 5}, // 0, 5, 10, 15, 20
+		{time.Second, 22},
+		{5 * time.Second, 29},
+		{10 * time.Minute, 151},
 	} {
 		if got := len(callTimes(signingPoll, c.horizon)); got != c.calls {
 			t.Errorf("calls in the first %v = %d, want %d", c.horizon, got, c.calls)
@@ -57,16 +65,18 @@ func TestSigningPollCalls(t *testing.T) {
 	at := callTimes(signingPoll, 10*time.Minute)
 	for i := 1; i < len(at); i++ {
 		// A job that ends just after call i-1 is seen at call i: no later
-		// than twice its age plus the first wait, or the cap.
-		age := at[i-1] + time.Nanosecond
-		if late := at[i] - age; late > age+signingPoll.First && late > signingPoll.Max {
-			t.Errorf("a job done at %v is seen at %v", age, at[i])
+		// than a quarter of its age, the floor, or the cap.
+		done := at[i-1] + time.Nanosecond
+		if late := at[i] - done; late > done/4 && late > signingPoll.First && late > signingPoll.Max {
+			t.Errorf("a job done at %v is seen at %v", done, at[i])
 		}
 	}
-	// At most one call per cap interval once the cap is reached.
+	// Never more than one call per cap interval once the cap is reached,
+	// never closer than the floor.
 	for i := 1; i < len(at); i++ {
-		if at[i] > 6*time.Second && at[i]-at[i-1] < signingPoll.Max {
-			t.Errorf("calls at %v and %v are closer than the cap", at[i-1], at[i])
+		gap := at[i] - at[i-1]
+		if (at[i-1] >= 20*time.Second && gap < signingPoll.Max) || gap < signingPoll.First {
+			t.Errorf("calls at %v and %v are %v apart", at[i-1], at[i], gap)
 		}
 	}
 }
