@@ -210,11 +210,15 @@ func describeTo(out io.Writer, d *ota.UpdateDetails) {
 	if st := d.Stream; st != nil {
 		fmt.Fprintf(w, "Stream\t%s (version %d)\n", st.ID, st.Version)
 		for _, f := range st.Files {
-			fmt.Fprintf(w, "  file %d\ts3://%s/%s?versionId=%s\n", f.FileID, f.S3.Bucket, f.S3.Key, f.S3.Version)
+			fmt.Fprintf(w, "  file %d\ts3://%s/%s\n", f.FileID, f.S3.Bucket, f.S3.Key)
+			if f.S3.Version != "" {
+				fmt.Fprintf(w, "\t  version %s\n", f.S3.Version)
+			}
 		}
 	}
 	for i, f := range d.DocSummary.Files {
-		fmt.Fprintf(w, "files[%d]\t%s, %d bytes, fileid %d, certfile %s, %s\n", i, orDefault(f.FilePath, "(no filepath)"), f.FileSize, f.FileID, f.CertFile, f.SigKey)
+		fmt.Fprintf(w, "files[%d]\t%s, %d bytes, fileid %d\n", i, orDefault(f.FilePath, "(no filepath)"), f.FileSize, f.FileID)
+		fmt.Fprintf(w, "\t  certfile %s, %s\n", f.CertFile, f.SigKey)
 	}
 	w.Flush()
 	if len(d.Executions) > 0 {
