@@ -170,7 +170,7 @@ func printCreated(w io.Writer, r *ota.Result) {
 	for _, warn := range r.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
 	}
-	fmt.Fprintf(w, "Watch it: otactl describe %s\n", r.UpdateID)
+	fmt.Fprintf(w, "Watch it: otactl describe %s --watch\n", r.UpdateID)
 }
 
 // printChanges lists changes one a line: ~ in place, ! not in place.
