@@ -235,7 +235,11 @@ func (f *fleetFlags) makeCerts(ctx context.Context, stderr io.Writer, things []s
 		return invalid(fmt.Errorf("no such thing: %s (create them, or pass --create-things)", abbreviate(absent, 5)))
 	}
 	if !f.cloud.quiet {
-		fmt.Fprintf(stderr, "otactl fleet: making certificates for %d devices in %s (CreateCertificateFromCsr, policy %s)\n", len(missing), f.certDir, orDefault(f.policy, "none"))
+		devices := fmt.Sprintf("%d devices", len(missing))
+		if len(missing) == 1 {
+			devices = "1 device"
+		}
+		fmt.Fprintf(stderr, "otactl fleet: making certificates for %s in %s (CreateCertificateFromCsr, policy %s)\n", devices, f.certDir, orDefault(f.policy, "none"))
 	}
 	return device.Register(ctx, api, missing, device.Registration{CertDir: f.certDir, Policy: f.policy})
 }
