@@ -97,6 +97,7 @@ func TestExitCodes(t *testing.T) {
 		{"local port taken", 1, []string{"local", "--addr", strings.TrimPrefix(url, "http://"), "--data-dir", filepath.Join(dir, "local")}, "already in use"},
 		// campaign and bootstrap: input errors (their runs: campaign_test.go, bootstrap_*_test.go)
 		{"campaign invalid", 2, []string{"campaign", "plan", "-f", garbage}, ""},
+		{"campaign missing", 3, append([]string{"campaign", "status", "no-such-campaign"}, ep...), "no-such-campaign"}, // a campaign names its update's rollout
 		{"bootstrap invalid", 2, append([]string{"bootstrap", "--name", "bad name!"}, ep...), ""},
 		// unknown commands and flags
 		{"unknown command", 2, []string{"crate"}, ""},
