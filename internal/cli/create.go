@@ -160,10 +160,10 @@ func printCreated(w io.Writer, r *ota.Result) {
 			// (an S3 URL alone may not).
 			fmt.Fprintf(w, "  files[%d] %d bytes, %s, certfile %s\n", i, f.Size, f.SigKey, f.CertFile)
 			if f.SigningJobID != "" {
-				fmt.Fprintf(w, "           signing job %s\n", f.SigningJobID)
+				fmt.Fprintf(w, "    signing job %s\n", f.SigningJobID)
 			}
 			if f.Raw != nil {
-				fmt.Fprintf(w, "           devices download s3://%s/%s\n             ?versionId=%s\n", f.Raw.Bucket, f.Raw.Key, f.Raw.Version)
+				fmt.Fprintf(w, "    devices download\n      s3://%s/%s\n      ?versionId=%s\n", f.Raw.Bucket, f.Raw.Key, f.Raw.Version)
 			}
 		}
 	}
