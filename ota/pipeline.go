@@ -106,14 +106,14 @@ type run struct {
 	created  []func(context.Context) (string, error) // undo steps, oldest first
 	progress func(string)
 
-	// What check read that a later step of this run would read again
-	// (pipeline_memo.go): the step uses check's answer instead of a second
-	// call to the same API with the same input.
+	// The reads made before anything changes, started at once and each
+	// asked once (pipeline_memo.go).
 	seen memo
 }
 
-// start validates s and reads the account.
-func (p *Pipeline) start(ctx context.Context, s *Spec) (*run, error) {
+// start validates s and reads the account; with prefetch, the reads a
+// create makes first go out beside the account's.
+func (p *Pipeline) start(ctx context.Context, s *Spec, prefetch bool) (*run, error) {
 	now := time.Now
 	if p.Now != nil {
 		now = p.Now
@@ -125,6 +125,9 @@ func (p *Pipeline) start(ctx context.Context, s *Spec) (*run, error) {
 	if p.Progress != nil {
 		r.progress = p.Progress
 	}
+	if prefetch {
+		r.prefetch(ctx)
+	}
 	var err error
 	if r.account, err = p.Cloud.AccountID(ctx); err != nil {
 		return nil, &StepError{Step: "sts:GetCallerIdentity", Err: err}
@@ -135,7 +138,9 @@ func (p *Pipeline) start(ctx context.Context, s *Spec) (*run, error) {
 // Run creates the update described by s, or brings the update that exists
 // to s (existing).
 func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
-	r, err := p.start(ctx, s)
+	ctx, cancel := context.WithCancel(ctx) // ends prefetched reads no step took
+	defer cancel()
+	r, err := p.start(ctx, s, true)
 	if err != nil {
 		return nil, err
 	}
@@ -143,13 +148,11 @@ func (p *Pipeline) Run(ctx context.Context, s *Spec) (*Result, error) {
 
 	// An update whose job exists was made by an earlier run; a job of that
 	// id made otherwise is one of the problems check reports.
-	g, err := findUpdate(ctx, p.Cloud, s.OTAUpdateID)
+	g, err := findUpdate(ctx, memoCloud{p.Cloud, r}, s.OTAUpdateID)
 	switch {
 	case err == nil:
 		return r.existing(ctx, res, g)
-	case errors.Is(err, ErrNotFound):
-		r.seen.freeJob = JobIDFor(s.OTAUpdateID, 1) // findUpdate's DescribeJob found no job of that id
-	case !errors.Is(err, ErrNotOurs):
+	case !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNotOurs):
 		return nil, &StepError{Step: "iot:DescribeJob", Err: err}
 	}
 	if err := r.check(ctx, r.jobID); err != nil {
@@ -335,7 +338,7 @@ func (r *run) targets(ctx context.Context) ([]string, error) {
 	for i, t := range r.spec.Targets {
 		isThing := false
 		if !strings.HasPrefix(t, "arn:") && !strings.Contains(t, "/") {
-			ok, err := r.seen.thingGroupExists(ctx, r.p.Cloud, t)
+			ok, err := r.groupExists(t).get(ctx)
 			if err != nil {
 				return nil, &StepError{Step: "iot:DescribeThingGroup " + t, Err: err}
 			}

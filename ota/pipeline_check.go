@@ -114,10 +114,7 @@ func (c *preflight) jobID(ctx context.Context, jobID string) {
 		c.problem("otaUpdateId", "the job id %s is longer than the 64 characters CreateJob accepts", jobID)
 		return
 	}
-	if c.r.seen.freeJob == jobID {
-		return // this run's findUpdate asked already
-	}
-	job, err := c.r.p.Cloud.DescribeJob(ctx, jobID)
+	job, err := c.r.describeJob(jobID).get(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return
 	} else if err != nil {
@@ -156,10 +153,7 @@ func (c *preflight) file(ctx context.Context, i int) {
 		c.profile(ctx, join(pp, "signingProfileName"), p)
 	case cs.AWSSignerJobID != "":
 		jp := join(fp, "codeSigning.awsSignerJobId")
-		job, err := c.r.p.Cloud.DescribeSigningJob(ctx, cs.AWSSignerJobID)
-		if err == nil && job.Status == "Succeeded" {
-			c.r.seen.signingJob(cs.AWSSignerJobID, job)
-		}
+		job, err := c.r.signingJob(cs.AWSSignerJobID).get(ctx)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			c.missing(jp, "signing job %s does not exist", cs.AWSSignerJobID)
@@ -176,7 +170,7 @@ func (c *preflight) file(ctx context.Context, i int) {
 func (c *preflight) bucket(ctx context.Context, path, name string) bool {
 	msg, seen := c.buckets[name]
 	if !seen {
-		status, err := c.r.p.Cloud.BucketVersioning(ctx, name)
+		status, err := c.r.versioning(name).get(ctx)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			msg = fmt.Sprintf("bucket %s does not exist", name)
@@ -205,10 +199,9 @@ func orNever(status string) string {
 }
 
 func (c *preflight) object(ctx context.Context, path string, loc *S3Location) {
-	info, err := c.r.p.Cloud.HeadObject(ctx, loc.Bucket, loc.Key, loc.Version)
+	_, err := c.r.head(*loc).get(ctx)
 	switch {
 	case err == nil:
-		c.r.seen.head(*loc, info)
 	case errors.Is(err, ErrNotFound) && loc.Version != "":
 		c.missing(join(path, "version"), "s3://%s/%s has no version %s", loc.Bucket, loc.Key, loc.Version)
 	case errors.Is(err, ErrNotFound):
@@ -222,10 +215,7 @@ func (c *preflight) object(ctx context.Context, path string, loc *S3Location) {
 // will create it.
 func (c *preflight) profile(ctx context.Context, path string, p *StartSigningJobParameter) {
 	name := p.SigningProfileName
-	prof, err := c.r.p.Cloud.GetSigningProfile(ctx, name)
-	if err == nil {
-		c.r.seen.profile(name, prof)
-	}
+	prof, err := c.r.signingProfile(name).get(ctx)
 	switch {
 	case errors.Is(err, ErrNotFound) && p.SigningProfileParameter != nil:
 		// created from signingProfileParameter, as CreateOTAUpdate does
@@ -263,28 +253,17 @@ func (c *preflight) stream(ctx context.Context, id string) {
 // target: a bare name is a thing group or a thing; thinggroup/NAME,
 // thing/NAME and ARNs name their kind.
 func (c *preflight) target(ctx context.Context, path, t string) {
-	kind, name := "", t
-	if strings.HasPrefix(t, "arn:") {
-		res := t[strings.LastIndex(t, ":")+1:]
-		kind, name, _ = strings.Cut(res, "/")
-	} else if k, n, ok := strings.Cut(t, "/"); ok {
-		kind, name = k, n
-	}
-	cloud := c.r.p.Cloud
+	kind, name := targetKind(t)
 	var found bool
 	var err error
 	switch kind {
 	case "thinggroup":
-		found, err = cloud.ThingGroupExists(ctx, name)
+		found, err = c.r.groupExists(name).get(ctx)
 	case "thing":
-		found, err = cloud.ThingExists(ctx, name)
+		found, err = c.r.thingExists(name).get(ctx)
 	case "":
-		found, err = cloud.ThingGroupExists(ctx, name)
-		if err == nil {
-			c.r.seen.group(name, found) // targets() asks again to build the ARN
-		}
-		if err == nil && !found {
-			found, err = cloud.ThingExists(ctx, name)
+		if found, err = c.r.groupExists(name).get(ctx); err == nil && !found {
+			found, err = c.r.thingExists(name).get(ctx)
 		}
 		kind = "thing group or thing"
 	default:
@@ -296,4 +275,17 @@ func (c *preflight) target(ctx context.Context, path, t string) {
 	case !found:
 		c.missing(path, "no %s named %s exists", strings.ReplaceAll(kind, "thinggroup", "thing group"), name)
 	}
+}
+
+// targetKind splits a target: thinggroup/NAME, thing/NAME and ARNs name
+// their kind; a bare name has none ("").
+func targetKind(t string) (kind, name string) {
+	kind, name = "", t
+	if strings.HasPrefix(t, "arn:") {
+		res := t[strings.LastIndex(t, ":")+1:]
+		kind, name, _ = strings.Cut(res, "/")
+	} else if k, n, ok := strings.Cut(t, "/"); ok {
+		kind, name = k, n
+	}
+	return kind, name
 }

@@ -21,7 +21,7 @@ func (r *run) placeFile(ctx context.Context, i int) (*FileResult, error) {
 	var src *S3Location
 	if loc := f.FileLocation.S3Location; loc != nil {
 		pinned := *loc
-		info, err := r.seen.headObject(ctx, r.p.Cloud, *loc)
+		info, err := r.head(*loc).get(ctx)
 		if err != nil {
 			return nil, &StepError{Step: fmt.Sprintf("s3:HeadObject %s (s3://%s/%s)", fp, loc.Bucket, loc.Key), Err: err}
 		}
@@ -71,7 +71,7 @@ func clientToken(updateID string, i int, src *S3Location) string {
 
 func (r *run) signWithProfile(ctx context.Context, fp string, f *File, src *S3Location, fr *FileResult) (*FileResult, error) {
 	p := f.CodeSigning.StartSigningJobParameter
-	prof, err := r.seen.getSigningProfile(ctx, r.p.Cloud, p.SigningProfileName)
+	prof, err := r.signingProfile(p.SigningProfileName).get(ctx)
 	if errors.Is(err, ErrNotFound) && p.SigningProfileParameter != nil {
 		// As CreateOTAUpdate does: make the profile the parameter describes.
 		r.progress("creating signing profile " + p.SigningProfileName)
@@ -121,7 +121,7 @@ func (r *run) signWithProfile(ctx context.Context, fp string, f *File, src *S3Lo
 // useSigningJob reads the signature of a signing job that already finished;
 // devices download the spec's own object version.
 func (r *run) useSigningJob(ctx context.Context, fp, jobID string, src *S3Location, fr *FileResult) (*FileResult, error) {
-	job, err := r.seen.describeSigningJob(ctx, r.p.Cloud, jobID)
+	job, err := r.signingJob(jobID).get(ctx)
 	if err != nil {
 		return nil, &StepError{Step: "signer:DescribeSigningJob " + jobID, Err: err}
 	}

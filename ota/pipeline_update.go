@@ -155,7 +155,7 @@ func (r *run) replace(ctx context.Context, res *Result, g *generation) (*Result,
 // Diff reads the update s describes and what would change if s were
 // applied; nil when the update does not exist (the plan is the whole story).
 func (p *Pipeline) Diff(ctx context.Context, s *Spec) (*Diff, error) {
-	r, err := p.start(ctx, s)
+	r, err := p.start(ctx, s, false)
 	if err != nil {
 		return nil, err
 	}
