@@ -85,19 +85,27 @@ func TestProcReaders(t *testing.T) {
 
 var built struct {
 	once sync.Once
+	dir  string
 	bin  string
 	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // testOtactl builds otactl once for the tests of this package.
 func testOtactl(t *testing.T) string {
 	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "otactl-bench-test-")
-		if err != nil {
-			built.err = err
+		built.dir, built.err = os.MkdirTemp("", "otactl-bench-test-")
+		if built.err != nil {
 			return
 		}
-		built.bin, built.err = buildOtactl(context.Background(), dir, false, io.Discard)
+		built.bin, built.err = buildOtactl(context.Background(), built.dir, false, io.Discard)
 	})
 	if built.err != nil {
 		t.Fatal(built.err)
