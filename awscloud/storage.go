@@ -2,8 +2,11 @@ package awscloud
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -27,6 +30,39 @@ func (c *Cloud) GetObject(ctx context.Context, bucket, key, version string) (io.
 		return nil, wrap(err)
 	}
 	return out.Body, nil
+}
+
+// GetObjectStart reads the first n bytes of an object version (a ranged
+// GetObject): ota reads a signed object's signature from its start. When
+// the object is longer, the read after the n bytes fails instead of
+// ending, so that nothing cut short (a number) reads as complete.
+func (c *Cloud) GetObjectStart(ctx context.Context, bucket, key, version string, n int64) (io.ReadCloser, error) {
+	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key, VersionId: str(version),
+		Range: aws.String("bytes=0-" + strconv.FormatInt(n-1, 10))})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	// Content-Range: bytes 0-<n-1>/<size>; no range (a 200) is the whole object.
+	cr := aws.ToString(out.ContentRange)
+	if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+		if size, err := strconv.ParseInt(cr[i+1:], 10, 64); err != nil || size > n {
+			return cutShort{out.Body}, nil
+		}
+	}
+	return out.Body, nil
+}
+
+// errCutShort is what a read past GetObjectStart's window returns.
+var errCutShort = errors.New("object continues past the bytes read")
+
+type cutShort struct{ io.ReadCloser }
+
+func (c cutShort) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if err == io.EOF {
+		err = errCutShort
+	}
+	return n, err
 }
 
 // ListObjectVersions lists the versions of exactly key, newest first, without delete markers.

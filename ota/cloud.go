@@ -50,6 +50,15 @@ type Cloud interface {
 	ListJobExecutions(ctx context.Context, jobID string) ([]Execution, error)
 }
 
+// ObjectStartReader is a Cloud that can read the first n bytes of an
+// object version (S3's ranged GetObject); when the object is longer, the
+// read after them fails rather than ending (io.EOF would let a number cut
+// short read as whole). The pipeline reads a signed object's signature
+// from its first bytes with it (signatureWindow).
+type ObjectStartReader interface {
+	GetObjectStart(ctx context.Context, bucket, key, version string, n int64) (io.ReadCloser, error)
+}
+
 // Sentinel errors the Cloud implementations wrap.
 var (
 	ErrNotFound      = errors.New("not found")

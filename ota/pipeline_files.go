@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -163,12 +164,7 @@ func (r *run) readSignedObject(ctx context.Context, fp string, job SigningJob, p
 		return &StepError{Step: step, Err: fmt.Errorf("%w: the signing job's signed object is missing", ErrNotFound)}
 	}
 	signed := versions[len(versions)-1]
-	body, err := r.p.Cloud.GetObject(ctx, so.Bucket, so.Key, signed.VersionID)
-	if err != nil {
-		return &StepError{Step: step, Err: err}
-	}
-	head, err := ReadSignedObject(body)
-	body.Close()
+	head, err := r.readSignature(ctx, so.Bucket, so.Key, signed.VersionID)
 	if err != nil {
 		return &StepError{Step: step, Err: err}
 	}
@@ -178,6 +174,37 @@ func (r *run) readSignedObject(ctx context.Context, fp string, job SigningJob, p
 		fr.Raw = &S3Location{Bucket: so.Bucket, Key: so.Key, Version: versions[0].VersionID}
 	}
 	return nil
+}
+
+// signatureWindow is how much of a signed object readSignature asks for
+// first. Signer writes rawPayloadSize, signature and signatureAlgorithm
+// before the payload (DESIGN.md); an RSA-4096 signature is under 700
+// base64 characters.
+const signatureWindow = 8 << 10
+
+// readSignature reads rawPayloadSize, signature and algorithm from a
+// signed object. The object holds the whole payload again in base64 (1.4
+// MB for a 1 MiB image): reading only its first bytes, whole, spares the
+// transfer and keeps the connection for the next call (a body closed
+// unread costs a new one). When the fields are not in those bytes (or the
+// ranged read fails), the whole object is read, as before.
+func (r *run) readSignature(ctx context.Context, bucket, key, version string) (SignedObject, error) {
+	if sr, ok := r.p.Cloud.(ObjectStartReader); ok {
+		if body, err := sr.GetObjectStart(ctx, bucket, key, version, signatureWindow); err == nil {
+			head, err := ReadSignedObject(body)
+			io.Copy(io.Discard, io.LimitReader(body, signatureWindow)) // the rest of the window: the connection stays usable
+			body.Close()
+			if err == nil {
+				return head, nil
+			}
+		}
+	}
+	body, err := r.p.Cloud.GetObject(ctx, bucket, key, version)
+	if err != nil {
+		return SignedObject{}, err
+	}
+	defer body.Close()
+	return ReadSignedObject(body)
 }
 
 // waitSigning polls DescribeSigningJob with backoff until the job ends, the
