@@ -118,9 +118,12 @@ func TestKillDuringWrites(t *testing.T) {
 				mu.Unlock()
 				if n == killAfter {
 					// Writes of the other writers are in flight right now.
+					// killed is closed before the signal: a writer whose
+					// request the kill breaks must find it closed, or it
+					// would take the reset for a failure before the kill.
 					once.Do(func() {
-						proc.Process.Signal(syscall.SIGKILL)
 						close(killed)
+						proc.Process.Signal(syscall.SIGKILL)
 					})
 				}
 			}
