@@ -160,16 +160,24 @@ func TestCreateWithFinishedSigningJob(t *testing.T) {
 	golden(t, "presigned", normalized(res))
 }
 
+// waitSigned waits for the job to leave InProgress (it signs in a goroutine
+// of its own). The deadline only ends a hang: 200 polls were once the
+// bound, which a loaded machine under -race can outlast.
 func waitSigned(t *testing.T, sc *signer.Client, id string) {
-	for i := 0; i < 200; i++ {
+	deadline := time.Now().Add(time.Minute)
+	for {
 		d, err := sc.DescribeSigningJob(ctx, &signer.DescribeSigningJobInput{JobId: aws.String(id)})
 		must(t, err)
-		if d.Status == signertypes.SigningStatusSucceeded {
+		switch {
+		case d.Status == signertypes.SigningStatusSucceeded:
 			return
+		case d.Status != signertypes.SigningStatusInProgress:
+			t.Fatalf("signing job %s: %s (%s)", id, d.Status, aws.ToString(d.StatusReason))
+		case time.Now().After(deadline):
+			t.Fatalf("signing job %s still InProgress", id)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("signing job did not finish")
 }
 
 func TestCreateWithExistingStream(t *testing.T) {
