@@ -46,11 +46,19 @@ spec's own schedulingConfig is rehearsed as written.
 Given a campaign spec (update + stages, see otactl campaign), rehearse runs
 the campaign itself: the share groups, each stage's job, and otactl campaign
 advance every --advance-every of simulated time, printing when each stage
-started, how its gate was evaluated, and the outcome.`,
+started, how its gate was evaluated, and the outcome.
+
+The exit code is the outcome, so that a pipeline can gate on it: 1 when the
+job aborted, when some devices never got the update, or when the simulated
+time ran out before the job ended; for a campaign, 1 when it aborted, when
+it paused on a failed gate and never completed, when some devices no stage
+reached, or when the time ran out first. --fail-on picks which of these
+fail; --fail-on none exits 0 whatever the outcome.`,
 		Example: `  otactl rehearse examples/firmware-update.yaml --devices 1000 --failure-rate 0.05
   otactl rehearse -f spec.yaml --retries 3 --timeout-rate 0.02 --never-online-rate 0.01 --duration 72h -o json
   otactl rehearse --request create-ota-update.json --start 2026-12-05T00:00
-  otactl rehearse examples/campaign.yaml --devices 1000 --failure-rate 0.02`,
+  otactl rehearse examples/campaign.yaml --devices 1000 --failure-rate 0.02
+  otactl rehearse examples/campaign.yaml --failure-rate 0.2 --fail-on none   # exit 0 even if a gate pauses it`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -85,7 +93,7 @@ started, how its gate was evaluated, and the outcome.`,
 			}
 			if sf.file != "" {
 				if raw, err := os.ReadFile(sf.file); err == nil && campaign.IsCampaign(raw) {
-					return rehearseCampaign(cmd, sf.file, cfg, advanceEvery, &out)
+					return rehearseCampaign(cmd, sf.file, cfg, advanceEvery, &out, &failOn)
 				}
 			}
 			if sf.file == "" && sf.request == "" && !sf.changed("update-id") {

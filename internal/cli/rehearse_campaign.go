@@ -12,7 +12,8 @@ import (
 )
 
 // rehearseCampaign is otactl rehearse of a campaign spec.
-func rehearseCampaign(cmd *cobra.Command, path string, cfg jobs.RehearsalConfig, every time.Duration, out *outputFlag) error {
+// Its exit code is the campaign's outcome, by --fail-on (rehearse_outcome.go).
+func rehearseCampaign(cmd *cobra.Command, path string, cfg jobs.RehearsalConfig, every time.Duration, out *outputFlag, failOn *failOnFlag) error {
 	if every < time.Minute {
 		return invalid(fmt.Errorf("--advance-every must be at least 1m, got %s", every))
 	}
@@ -25,10 +26,13 @@ func rehearseCampaign(cmd *cobra.Command, path string, cfg jobs.RehearsalConfig,
 		return campaignError(err)
 	}
 	if out.json() {
-		return printJSON(cmd.OutOrStdout(), r)
+		if err := printJSON(cmd.OutOrStdout(), r); err != nil {
+			return err
+		}
+	} else {
+		printCampaignRehearsal(cmd.OutOrStdout(), r)
 	}
-	printCampaignRehearsal(cmd.OutOrStdout(), r)
-	return nil
+	return failOn.campaignOutcome(r)
 }
 
 func printCampaignRehearsal(w io.Writer, r *jobs.CampaignRehearsal) {
@@ -51,6 +55,9 @@ func printCampaignRehearsal(w io.Writer, r *jobs.CampaignRehearsal) {
 	fmt.Fprintf(w, "\nOutcome at %s UTC: campaign %s", r.End.Format(stamp), r.State)
 	if !r.Finished {
 		fmt.Fprint(w, " — the simulated time ran out first")
+	}
+	if r.NotRolledOut > 0 {
+		fmt.Fprintf(w, "\n  %d of %d devices never got the update", r.NotRolledOut, r.Devices)
 	}
 	fmt.Fprintf(w, "\nRehearsed in %s of wall time (%d advances)\n", r.Wall.Round(time.Millisecond), r.Advances)
 }

@@ -49,14 +49,17 @@ type CampaignStageOutcome struct {
 
 // CampaignRehearsal is the outcome of RehearseCampaign.
 type CampaignRehearsal struct {
-	CampaignID   string                 `json:"campaignId"`
-	Devices      int                    `json:"devices"`
-	Offline      int                    `json:"offlineDevices"`
-	Start        time.Time              `json:"start"`
-	End          time.Time              `json:"end"`
-	AdvanceEvery time.Duration          `json:"advanceEveryNanos"`
-	State        string                 `json:"state"`
-	Finished     bool                   `json:"finished"` // completed, aborted or paused before the time ran out
+	CampaignID   string        `json:"campaignId"`
+	Devices      int           `json:"devices"`
+	Offline      int           `json:"offlineDevices"`
+	Start        time.Time     `json:"start"`
+	End          time.Time     `json:"end"`
+	AdvanceEvery time.Duration `json:"advanceEveryNanos"`
+	State        string        `json:"state"`
+	Finished     bool          `json:"finished"` // completed, aborted or paused before the time ran out
+	// NotRolledOut is how many devices no stage's job reached (the stages
+	// a pause or an abort left unstarted, the rollout an abort cut short).
+	NotRolledOut int                    `json:"notRolledOut"`
 	Advances     int                    `json:"advances"`
 	Timeline     []CampaignEvent        `json:"timeline"`
 	Stages       []CampaignStageOutcome `json:"stages"`
@@ -99,7 +102,8 @@ func RehearseCampaign(spec *campaign.Spec, cfg RehearsalConfig, every time.Durat
 	eng := New(svc, st, clock)
 	f := newFleet(svc, clock, cfg)
 	svc.Subscribe(f.observe)
-	if err := setupCampaignFleet(svc, spec, cfg, f); err != nil {
+	things, err := setupCampaignFleet(svc, spec, cfg, f)
+	if err != nil {
 		return nil, err
 	}
 	if err := eng.Load(); err != nil {
@@ -151,6 +155,23 @@ func RehearseCampaign(spec *campaign.Spec, cfg RehearsalConfig, every time.Durat
 		return nil, err
 	}
 	out.State, out.Offline = status.State, f.offlineCount
+	reached := map[string]bool{}
+	for _, ss := range status.Stages {
+		if ss.Started {
+			xs, err := svc.Executions(ss.JobID, "")
+			if err != nil {
+				return nil, err
+			}
+			for _, x := range xs {
+				reached[x.ThingName] = true
+			}
+		}
+	}
+	for _, th := range things {
+		if !reached[th] {
+			out.NotRolledOut++
+		}
+	}
 	for _, ss := range status.Stages {
 		so := CampaignStageOutcome{Name: ss.Name, JobID: ss.JobID, Started: ss.Started, Things: ss.Things, Status: ss.JobStatus}
 		if ss.Started {
@@ -208,9 +229,9 @@ func gateDetail(ev *campaign.Evaluation) string {
 }
 
 // setupCampaignFleet creates every group the stages name and spreads the
-// simulated things over them.
-func setupCampaignFleet(svc *iot.Service, spec *campaign.Spec, cfg RehearsalConfig, f *fleet) error {
-	var groups []string
+// simulated things over them; it returns the things' names.
+func setupCampaignFleet(svc *iot.Service, spec *campaign.Spec, cfg RehearsalConfig, f *fleet) ([]string, error) {
+	var groups, things []string
 	seen := map[string]bool{}
 	addGroup := func(t string) {
 		if g, ok := campaign.GroupName(t); ok && !seen[g] {
@@ -228,21 +249,22 @@ func setupCampaignFleet(svc *iot.Service, spec *campaign.Spec, cfg RehearsalConf
 	}
 	for _, g := range groups {
 		if err := call(svc, "POST", "/thing-groups/"+g, map[string]any{}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for i := 0; i < cfg.Devices && len(groups) > 0; i++ {
 		g := groups[i%len(groups)]
 		thing := fmt.Sprintf("%s-%04d", g, i)
 		if err := call(svc, "POST", "/things/"+thing, map[string]any{}); err != nil {
-			return err
+			return nil, err
 		}
 		if err := call(svc, "PUT", "/thing-groups/addThingToThingGroup", map[string]string{"thingName": thing, "thingGroupName": g}); err != nil {
-			return err
+			return nil, err
 		}
 		f.add(thing)
+		things = append(things, thing)
 	}
-	return nil
+	return things, nil
 }
 
 // simPublisher stands for signing and streaming: it creates the first
