@@ -143,6 +143,27 @@ func (b *Bootstrapper) EnableVersioning(ctx context.Context, bucket string) erro
 	return bwrap(err)
 }
 
+// DefaultEncryption reads GetBucketEncryption's first rule: S3 answers
+// ServerSideEncryptionConfigurationNotFoundError for a bucket without one
+// (only before 2023 on AWS; moto still does).
+func (b *Bootstrapper) DefaultEncryption(ctx context.Context, bucket string) (bootstrap.Encryption, error) {
+	out, err := b.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: &bucket})
+	if code(err) == "ServerSideEncryptionConfigurationNotFoundError" {
+		return bootstrap.Encryption{}, nil
+	}
+	if err != nil {
+		return bootstrap.Encryption{}, bwrap(err)
+	}
+	if c := out.ServerSideEncryptionConfiguration; c != nil {
+		for _, rule := range c.Rules {
+			if d := rule.ApplyServerSideEncryptionByDefault; d != nil {
+				return bootstrap.Encryption{Algorithm: string(d.SSEAlgorithm), KMSKey: aws.ToString(d.KMSMasterKeyID)}, nil
+			}
+		}
+	}
+	return bootstrap.Encryption{}, nil
+}
+
 func (b *Bootstrapper) EnableDefaultEncryption(ctx context.Context, bucket string) error {
 	_, err := b.s3.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: &bucket,
 		ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{

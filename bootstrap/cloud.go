@@ -21,6 +21,9 @@ type Cloud interface {
 	CreateBucket(ctx context.Context, bucket string) error
 	TagBucket(ctx context.Context, bucket string, tags map[string]string) error
 	EnableVersioning(ctx context.Context, bucket string) error
+	// DefaultEncryption is the bucket's default encryption; Algorithm ""
+	// when it has none (S3 before 2023, some other implementations).
+	DefaultEncryption(ctx context.Context, bucket string) (Encryption, error)
 	EnableDefaultEncryption(ctx context.Context, bucket string) error // SSE-S3 (AES256)
 	BlockPublicAccess(ctx context.Context, bucket string) error       // all four settings on
 	PutObject(ctx context.Context, bucket, key string, body []byte) error
@@ -73,6 +76,12 @@ type Cloud interface {
 	DescribeJob(ctx context.Context, jobID string) (ota.Job, error)
 	GetJobDocument(ctx context.Context, jobID string) (string, error)
 	DescribeStream(ctx context.Context, id string) (ota.Stream, error)
+}
+
+// Encryption is a bucket's default encryption rule.
+type Encryption struct {
+	Algorithm string // AES256, aws:kms, aws:kms:dsse; "" for none
+	KMSKey    string // aws:kms*: the key's id, ARN or alias; "" for the account's aws/s3 key
 }
 
 // Role is an IAM role.

@@ -32,28 +32,68 @@ func (r *run) makeBucket(ctx context.Context) error {
 	if err := r.cl.EnableVersioning(ctx, c.Bucket); err != nil {
 		return stop(step, "OTA needs a versioned bucket (Signer signs an exact object version); run bootstrap again once PutBucketVersioning works", err)
 	}
+	set := []string{"versioning on"}
 	var notes []string
 	if r.bucketMark {
 		notes = append(notes, "owner recorded in s3://"+c.Bucket+"/"+c.markerKey()+": this endpoint does not implement bucket tagging")
 	}
-	for _, s := range []struct {
-		what string
-		fn   func(context.Context, string) error
-	}{{"default encryption (SSE-S3)", r.cl.EnableDefaultEncryption}, {"public access block", r.cl.BlockPublicAccess}} {
-		err := s.fn(ctx, c.Bucket)
-		switch {
-		case errors.Is(err, ErrNotImplemented):
-			notes = append(notes, s.what+" not set: this endpoint does not implement it")
-		case err != nil:
-			return stop(step, "run bootstrap again to finish the bucket's settings", fmt.Errorf("%s: %w", s.what, err))
-		}
+	enc, err := r.defaultEncryption(ctx)
+	switch {
+	case errors.Is(err, ErrNotImplemented):
+		notes = append(notes, "default encryption not set: this endpoint does not implement it")
+	case err != nil:
+		return stop(step, "run bootstrap again to finish the bucket's settings", fmt.Errorf("default encryption: %w", err))
+	default:
+		set = append(set, enc)
 	}
-	note := "versioning on"
+	err = r.cl.BlockPublicAccess(ctx, c.Bucket)
+	switch {
+	case errors.Is(err, ErrNotImplemented):
+		notes = append(notes, "public access block not set: this endpoint does not implement it")
+	case err != nil:
+		return stop(step, "run bootstrap again to finish the bucket's settings", fmt.Errorf("public access block: %w", err))
+	default:
+		set = append(set, "public access blocked")
+	}
+	note := strings.Join(set, ", ")
 	for _, n := range notes {
 		note += "; " + n
 	}
 	r.rep.add(state(r.bucketHas), "bucket", c.Bucket, note)
 	return nil
+}
+
+// defaultEncryption gives the bucket SSE-S3 (AES256) unless it has a
+// default encryption already, and says which it has. A KMS key there is
+// the owner's choice (key policy, audit, cross-account access): AES256 over
+// it would quietly undo that, so it is kept and named. An AES256 rule is
+// left as it is too, since PutBucketEncryption replaces the whole rule
+// (its blocked encryption types with it) and every S3 bucket since 2023
+// has SSE-S3 anyway; the put is for endpoints whose buckets have none.
+func (r *run) defaultEncryption(ctx context.Context) (string, error) {
+	bucket := r.cfg.Bucket
+	e, err := r.cl.DefaultEncryption(ctx, bucket)
+	if err != nil {
+		return "", err
+	}
+	key := ""
+	if e.KMSKey != "" {
+		key = " key " + e.KMSKey
+	}
+	switch e.Algorithm {
+	case "":
+		if err := r.cl.EnableDefaultEncryption(ctx, bucket); err != nil {
+			return "", err
+		}
+		return "SSE-S3", nil
+	case "AES256":
+		return "SSE-S3", nil
+	case "aws:kms":
+		return "SSE-KMS" + key + " kept as found", nil
+	case "aws:kms:dsse":
+		return "DSSE-KMS" + key + " kept as found", nil
+	}
+	return "default encryption " + e.Algorithm + " kept as found", nil
 }
 
 // markBucket tags the bucket, or records the owner in a marker object

@@ -25,14 +25,15 @@ func newBootstrapCmd() *cobra.Command {
 		Use:   "bootstrap",
 		Short: "Create every prerequisite of an OTA update (bucket, role, signing, devices) or remove them",
 		Long: `Create, in one idempotent run, what AWS's "OTA update prerequisites" list: a versioned
-S3 bucket with default encryption and public access blocked; the OTA update service
-role (trust for iot.amazonaws.com, AmazonFreeRTOSOTAUpdate, S3 access to the bucket,
-iam:PassRole); a code-signing key and certificate (ECDSA P-256, or yours with
---cert/--key) imported into ACM, the key kept in --out with mode 0600; a Signer profile
-for the platform with the certificate's path on the device (certname); optionally N
-devices (things in a group, keys made here, certificates, a least-privilege IoT policy)
-with a folder each (certificate, key, root CA, endpoint, client id and a header with the
-FreeRTOS demo settings); and a spec file for otactl create -f.
+S3 bucket with default encryption (SSE-S3; a KMS default already on the bucket is
+kept) and public access blocked; the OTA update service role (trust for
+iot.amazonaws.com, AmazonFreeRTOSOTAUpdate, S3 access to the bucket, iam:PassRole); a
+code-signing key and certificate (ECDSA P-256, or yours with --cert/--key) imported
+into ACM, the key kept in --out with mode 0600; a Signer profile for the platform with
+the certificate's path on the device (certname); optionally N devices (things in a
+group, keys made here, certificates, a least-privilege IoT policy) with a folder each
+(certificate, key, root CA, endpoint, client id and a header with the FreeRTOS demo
+settings); and a spec file for otactl create -f.
 
 Every resource is tagged otactl:bootstrap=<name> (things carry it as an attribute).
 Running it again reuses what is there and creates what is missing; a resource of the
