@@ -1,6 +1,10 @@
 package device
 
-import "math"
+import (
+	"math"
+
+	"github.com/otactl/otactl/internal/cbormap"
+)
 
 // decodeDataFast decodes the data/cbor messages brokers send, a map of
 // 1-character text keys c (text), f, l, i (unsigned) and p (a byte string
@@ -12,77 +16,31 @@ import "math"
 // bytes after the map): DecodeData then asks the general decoder, which
 // also gives the error.
 func decodeDataFast(raw []byte) (d DataBlock, ok bool) {
-	pos := 0
-	// head reads a data item's major type and argument.
-	head := func() (major byte, arg uint64, good bool) {
-		if pos >= len(raw) {
-			return 0, 0, false
-		}
-		b := raw[pos]
-		pos++
-		major, info := b>>5, b&0x1f
-		var n int
-		switch {
-		case info < 24:
-			return major, uint64(info), true
-		case info == 24:
-			n = 1
-		case info == 25:
-			n = 2
-		case info == 26:
-			n = 4
-		case info == 27:
-			n = 8
-		default:
-			return 0, 0, false // indefinite length or reserved
-		}
-		if len(raw)-pos < n {
-			return 0, 0, false
-		}
-		for _, c := range raw[pos : pos+n] {
-			arg = arg<<8 | uint64(c)
-		}
-		pos += n
-		return major, arg, true
-	}
-	major, fields, good := head()
-	if !good || major != 5 || fields > 5 {
+	r, ok := cbormap.New(raw, 5)
+	if !ok {
 		return d, false
 	}
-	var seen [256]bool
-	for k := uint64(0); k < fields; k++ {
-		if len(raw)-pos < 2 || raw[pos] != 0x61 {
-			return d, false
-		}
-		key := raw[pos+1]
-		pos += 2
-		if seen[key] {
-			return d, false
-		}
-		seen[key] = true
-		major, arg, good := head()
-		if !good {
-			return d, false
+	for {
+		key, v, more := r.Next()
+		if !more {
+			return d, r.Done()
 		}
 		switch {
-		case key == 'c' && major == 3 && arg <= uint64(len(raw)-pos):
-			d.C = string(raw[pos : pos+int(arg)])
-			pos += int(arg)
-		case key == 'p' && major == 2 && arg <= uint64(len(raw)-pos):
-			d.P = raw[pos : pos+int(arg) : pos+int(arg)]
-			pos += int(arg)
-		case (key == 'f' || key == 'l' || key == 'i') && major == 0 && arg <= math.MaxInt:
+		case key == 'c' && v.Major == cbormap.Text:
+			d.C = string(v.Bytes)
+		case key == 'p' && v.Major == cbormap.Bytes:
+			d.P = v.Bytes
+		case (key == 'f' || key == 'l' || key == 'i') && v.Major == cbormap.Uint && v.Uint <= math.MaxInt:
 			switch key {
 			case 'f':
-				d.F = int(arg)
+				d.F = int(v.Uint)
 			case 'l':
-				d.L = int(arg)
+				d.L = int(v.Uint)
 			default:
-				d.I = int(arg)
+				d.I = int(v.Uint)
 			}
 		default:
 			return d, false
 		}
 	}
-	return d, pos == len(raw)
 }

@@ -1,6 +1,10 @@
 package mqtt
 
-import "math"
+import (
+	"math"
+
+	"github.com/otactl/otactl/internal/cbormap"
+)
 
 // decodeGetCBOR decodes the stream requests devices send, a CBOR map of
 // 1-character text keys: c (text), s, f, l, o, n (unsigned integers) and b
@@ -15,95 +19,50 @@ func decodeGetCBOR(payload []byte) (req *streamRequest, ok bool) {
 		c             string
 		s, f, l, o, n int64
 	}
-	pos := 0
-	head := func() (major byte, arg uint64, good bool) {
-		if pos >= len(payload) {
-			return 0, 0, false
-		}
-		b := payload[pos]
-		pos++
-		major, info := b>>5, b&0x1f
-		var n int
-		switch {
-		case info < 24:
-			return major, uint64(info), true
-		case info == 24:
-			n = 1
-		case info == 25:
-			n = 2
-		case info == 26:
-			n = 4
-		case info == 27:
-			n = 8
-		default:
-			return 0, 0, false
-		}
-		if len(payload)-pos < n {
-			return 0, 0, false
-		}
-		for _, c := range payload[pos : pos+n] {
-			arg = arg<<8 | uint64(c)
-		}
-		pos += n
-		return major, arg, true
-	}
-	major, fields, good := head()
-	if !good || major != 5 || fields > 7 {
+	r, ok := cbormap.New(payload, 7)
+	if !ok {
 		return nil, false
 	}
 	h := &held{}
-	var seen [256]bool
-	for k := uint64(0); k < fields; k++ {
-		if len(payload)-pos < 2 || payload[pos] != 0x61 {
-			return nil, false
-		}
-		key := payload[pos+1]
-		pos += 2
-		if seen[key] {
-			return nil, false
-		}
-		seen[key] = true
-		major, arg, good := head()
-		if !good {
-			return nil, false
+	for {
+		key, v, more := r.Next()
+		if !more {
+			if !r.Done() {
+				return nil, false
+			}
+			return &h.req, true
 		}
 		switch key {
 		case 'c':
-			if major != 3 || arg > uint64(len(payload)-pos) {
+			if v.Major != cbormap.Text {
 				return nil, false
 			}
-			h.c = string(payload[pos : pos+int(arg)])
+			h.c = string(v.Bytes)
 			h.req.C = &h.c
-			pos += int(arg)
 		case 'b':
-			if major != 2 || arg > uint64(len(payload)-pos) {
+			if v.Major != cbormap.Bytes {
 				return nil, false
 			}
-			h.req.B = payload[pos : pos+int(arg) : pos+int(arg)]
-			pos += int(arg)
+			h.req.B = v.Bytes
 		case 's', 'f', 'l', 'o', 'n':
-			if major != 0 || arg > math.MaxInt64 {
+			if v.Major != cbormap.Uint || v.Uint > math.MaxInt64 {
 				return nil, false
 			}
-			v := int64(arg)
+			n := int64(v.Uint)
 			switch key {
 			case 's':
-				h.s, h.req.S = v, &h.s
+				h.s, h.req.S = n, &h.s
 			case 'f':
-				h.f, h.req.F = v, &h.f
+				h.f, h.req.F = n, &h.f
 			case 'l':
-				h.l, h.req.L = v, &h.l
+				h.l, h.req.L = n, &h.l
 			case 'o':
-				h.o, h.req.O = v, &h.o
+				h.o, h.req.O = n, &h.o
 			default:
-				h.n, h.req.N = v, &h.n
+				h.n, h.req.N = n, &h.n
 			}
 		default:
 			return nil, false
 		}
 	}
-	if pos != len(payload) {
-		return nil, false
-	}
-	return &h.req, true
 }
