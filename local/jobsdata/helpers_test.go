@@ -1,18 +1,12 @@
 package jobsdata_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
 
 	"github.com/otactl/otactl/local"
@@ -73,31 +67,8 @@ func (r reply) decode(t *testing.T, v any) {
 // call sends a SigV4-signed iot-jobs-data request, as the SDKs sign it.
 func (f *fixture) call(method, path, body string) reply {
 	f.t.Helper()
-	req, err := http.NewRequest(method, f.env.URL+path, bytes.NewReader([]byte(body)))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	creds, err := f.env.Config.Credentials.Retrieve(ctx)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "iot-jobs-data", "us-east-1", time.Now()); err != nil {
-		f.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return reply{resp.StatusCode, raw, resp.Header}
+	r := f.env.Signed(f.t, "iot-jobs-data", method, path, body)
+	return reply{r.Status, r.Body, r.Header}
 }
 
 // expectError checks an error reply's status, type header and body.

@@ -1,17 +1,10 @@
 package shadow_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
-	"time"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/otactl/otactl/local"
 	"github.com/otactl/otactl/local/localtest"
@@ -48,28 +41,8 @@ func (r reply) decode(t *testing.T, v any) {
 // name the SDKs use for the IoT data plane) as the SDKs sign it.
 func (f *fixture) call(service, method, path, body string) reply {
 	f.t.Helper()
-	req, err := http.NewRequest(method, f.env.URL+path, bytes.NewReader([]byte(body)))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	creds, err := f.env.Config.Credentials.Retrieve(ctx)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
-		f.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return reply{resp.StatusCode, raw, resp.Header}
+	r := f.env.Signed(f.t, service, method, path, body)
+	return reply{r.Status, r.Body, r.Header}
 }
 
 func (f *fixture) data(method, path, body string) reply {
