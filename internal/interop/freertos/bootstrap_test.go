@@ -51,8 +51,8 @@ func TestBootstrapDeviceFilesRealAgent(t *testing.T) {
 	}
 	bin := func(version int) string {
 		start := time.Now()
-		b, err := freertos.BuildWithHeader(freertos.Options{Sources: src, CacheDir: os.Getenv("OTACTL_INTEROP_CACHE"),
-			Demo: freertos.MQTTDemo, ClientID: thing, VersionBuild: version}, header)
+		b, err := freertos.Build(freertos.Options{Sources: src, CacheDir: os.Getenv("OTACTL_INTEROP_CACHE"),
+			Demo: freertos.MQTTDemo, ClientID: thing, VersionBuild: version, Header: header})
 		if err != nil {
 			t.Fatal(err)
 		}

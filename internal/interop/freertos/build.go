@@ -62,6 +62,11 @@ type Options struct {
 	// VersionBuild is APP_VERSION_BUILD, the firmware version's build
 	// number the agent reports and compares.
 	VersionBuild int
+	// Header, when set, is a generated device header (otactl bootstrap's)
+	// included before everything (gcc -include): the endpoint, client id
+	// and file paths then come from it alone, not from -D flags, and
+	// ClientID and Endpoint only name the cache entry.
+	Header string
 }
 
 // FindSources returns the sources folder: $OTACTL_FREERTOS_OTA_C, or
@@ -118,8 +123,15 @@ func Build(o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	args := gccArgs(o)
-	key, err := cacheKey(o.Sources, config, args)
+	args, keyed, name := gccArgs(o), config, string(o.Demo)
+	var hdr []byte
+	if o.Header != "" {
+		if hdr, err = os.ReadFile(o.Header); err != nil {
+			return "", err
+		}
+		args, keyed, name = withoutConnectionDefines(args), append(append([]byte{}, config...), hdr...), name+"-h"
+	}
+	key, err := cacheKey(o.Sources, keyed, args)
 	if err != nil {
 		return "", err
 	}
@@ -130,7 +142,7 @@ func Build(o Options) (string, error) {
 		}
 		cache = filepath.Join(cache, "otactl-interop")
 	}
-	out := filepath.Join(cache, fmt.Sprintf("%s-%s", o.Demo, key[:20]))
+	out := filepath.Join(cache, fmt.Sprintf("%s-%s", name, key[:20]))
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
@@ -151,6 +163,13 @@ func Build(o Options) (string, error) {
 	if err := os.WriteFile(filepath.Join(local, "demo_config.h"), config, 0o644); err != nil {
 		return "", err
 	}
+	if hdr != nil {
+		included := filepath.Join(work, "device_config.h")
+		if err := os.WriteFile(included, hdr, 0o644); err != nil {
+			return "", err
+		}
+		args = append([]string{"-include", included}, args...)
+	}
 	bin := filepath.Join(work, "demo")
 	cmd := exec.Command("gcc", append(args, "-o", bin)...)
 	cmd.Dir = work
@@ -161,6 +180,21 @@ func Build(o Options) (string, error) {
 		return "", err
 	}
 	return out, nil
+}
+
+// withoutConnectionDefines drops the -D flags a device header provides.
+func withoutConnectionDefines(args []string) []string {
+	var out []string
+	for _, a := range args {
+		drop := false
+		for _, d := range []string{"-DAWS_IOT_ENDPOINT=", "-DROOT_CA_CERT_PATH=", "-DCLIENT_CERT_PATH=", "-DCLIENT_PRIVATE_KEY_PATH=", "-DCLIENT_IDENTIFIER="} {
+			drop = drop || strings.HasPrefix(a, d)
+		}
+		if !drop {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 var (
