@@ -140,12 +140,12 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 	for i := range pairs {
 		sample := func() error {
 			load := localproc.LoadAvg()
-			cpu0 := selfCPU()
+			cpu0 := localproc.SelfCPU()
 			t0 := time.Now()
 			if err := runSample(ctx, j, fmt.Sprintf("sample-%d", i)); err != nil {
 				return err
 			}
-			res.Sample = append(res.Sample, Run{Wall: time.Since(t0), CPU: selfCPU() - cpu0, Load: load})
+			res.Sample = append(res.Sample, Run{Wall: time.Since(t0), CPU: localproc.SelfCPU() - cpu0, Load: load})
 			return nil
 		}
 		ours := func() error {
@@ -159,13 +159,13 @@ func run(ctx context.Context, pairs, image int, bin string) (*Result, error) {
 		}
 		inProcess := func() error {
 			load := localproc.LoadAvg()
-			cpu0 := selfCPU()
+			cpu0 := localproc.SelfCPU()
 			t0 := time.Now()
 			var out bytes.Buffer
 			if code := cli.Main(createArgs(j, fmt.Sprintf("inproc-%d", i)), &out, &out); code != 0 {
 				return fmt.Errorf("otactl create in process: exit %d\n%s", code, out.String())
 			}
-			res.InProcess = append(res.InProcess, Run{Wall: time.Since(t0), CPU: selfCPU() - cpu0, Load: load})
+			res.InProcess = append(res.InProcess, Run{Wall: time.Since(t0), CPU: localproc.SelfCPU() - cpu0, Load: load})
 			return nil
 		}
 		order := []func() error{sample, ours, inProcess}
@@ -196,15 +196,6 @@ func median(runs []Run) time.Duration {
 		return (w[n/2-1] + w[n/2]) / 2
 	}
 	return w[len(w)/2]
-}
-
-// selfCPU is this process's user+system CPU time so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func report(r *Result) {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/otactl/otactl/bench/internal/localproc"
 )
 
 // TestRunSmall runs the benchmark's core with a handful of devices and a
@@ -78,7 +80,7 @@ func TestProcReaders(t *testing.T) {
 	if err != nil || st["VmHWM"] <= 0 || st["VmRSS"] <= 0 {
 		t.Fatalf("procStatus = %v, %v", st, err)
 	}
-	if loadAvg() == "?" {
+	if localproc.LoadAvg() == "?" {
 		t.Fatal("no load average")
 	}
 }

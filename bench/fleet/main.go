@@ -28,6 +28,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"time"
+
+	"github.com/otactl/otactl/bench/internal/localproc"
 )
 
 // Options is one benchmark run.
@@ -105,7 +107,7 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 		return nil, errors.New("-devices and -image must be positive, -block 256..131072, -window at least 1")
 	}
 	o.Rounds = max(1, o.Rounds)
-	r := &Result{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), LoadBefore: loadAvg(),
+	r := &Result{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), LoadBefore: localproc.LoadAvg(),
 		Devices: o.Devices, ImageSize: o.ImageSize, BlockSize: o.BlockSize}
 	dir, err := os.MkdirTemp("", "otactl-bench-")
 	if err != nil {
@@ -132,9 +134,9 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 
 	for i := 0; i < o.Rounds; i++ {
 		if o.Rounds > 1 {
-			fmt.Fprintf(log, "round %d of %d (load average %s)\n", i+1, o.Rounds, loadAvg())
+			fmt.Fprintf(log, "round %d of %d (load average %s)\n", i+1, o.Rounds, localproc.LoadAvg())
 		}
-		rd := Round{Load: loadAvg()}
+		rd := Round{Load: localproc.LoadAvg()}
 		if !o.BaselineOnly {
 			if rd.Ours, err = runOurs(ctx, o, filepath.Join(dir, fmt.Sprintf("data-%d", i)), i+1, log); err != nil {
 				return r, err
@@ -164,7 +166,7 @@ func Run(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 	if len(r.Rounds) == 1 {
 		r.Rounds = nil
 	}
-	r.LoadAfter = loadAvg()
+	r.LoadAfter = localproc.LoadAvg()
 	return r, nil
 }
 

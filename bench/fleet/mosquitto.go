@@ -17,6 +17,8 @@ import (
 
 	"github.com/otactl/otactl/device"
 	"github.com/otactl/otactl/internal/mqttwire"
+
+	"github.com/otactl/otactl/bench/internal/localproc"
 )
 
 // Baseline is mosquitto relaying the same number of block-sized messages to
@@ -117,7 +119,7 @@ func runBaseline(ctx context.Context, o Options, dir string, log io.Writer) (*Ba
 	for i := range payload {
 		payload[i] = byte(i)
 	}
-	cpu0, self0 := srv.cpu(), selfCPU()
+	cpu0, self0 := srv.cpu(), localproc.SelfCPU()
 	start := time.Now()
 	errs := make(chan error, len(subs))
 	var wg sync.WaitGroup
@@ -141,7 +143,7 @@ func runBaseline(ctx context.Context, o Options, dir string, log io.Writer) (*Ba
 		times = append(times, done)
 		b.Elapsed = max(b.Elapsed, done)
 	}
-	b.ServerCPU, b.ClientCPU = srv.cpu()-cpu0, selfCPU()-self0
+	b.ServerCPU, b.ClientCPU = srv.cpu()-cpu0, localproc.SelfCPU()-self0
 	b.Bytes = delivered.Load()
 	b.MBps = float64(b.Bytes) / 1e6 / b.Elapsed.Seconds()
 	b.MBPerCPUSecond = perCPU(b.Bytes, b.ServerCPU)

@@ -20,6 +20,8 @@ import (
 	"github.com/otactl/otactl/device"
 	"github.com/otactl/otactl/internal/demo"
 	"github.com/otactl/otactl/ota"
+
+	"github.com/otactl/otactl/bench/internal/localproc"
 )
 
 // Ours is the fleet run against otactl local.
@@ -141,7 +143,7 @@ func runOurs(ctx context.Context, o Options, dataDir string, round int, log io.W
 			return nil, err
 		}
 	}
-	cpu0, self0 := srv.cpu(), selfCPU()
+	cpu0, self0 := srv.cpu(), localproc.SelfCPU()
 	rep, err := fleet.Run(ctx)
 	if profDir != "" {
 		pprof.StopCPUProfile()
@@ -156,7 +158,7 @@ func runOurs(ctx context.Context, o Options, dataDir string, round int, log io.W
 	if err != nil {
 		return nil, err
 	}
-	res.ServerCPU, res.ClientCPU = srv.cpu()-cpu0, selfCPU()-self0
+	res.ServerCPU, res.ClientCPU = srv.cpu()-cpu0, localproc.SelfCPU()-self0
 	res.Fleet = rep.Stats
 	res.MBPerCPUSecond = perCPU(rep.Stats.Bytes, res.ServerCPU)
 	res.Download = time.Duration(last.Load() - first.Load())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/otactl/otactl/bench/internal/localproc"
 )
 
 // server is a broker process the benchmark started and watches: its peak
@@ -24,7 +25,7 @@ type server struct {
 	name string
 	cmd  *exec.Cmd
 	pid  int
-	out  *lockedBuffer // what it printed, for errors and address parsing
+	out  *localproc.Output // what it printed, for errors and address parsing
 	done chan struct{}
 	err  error
 
@@ -34,24 +35,6 @@ type server struct {
 	stopped   chan struct{}
 }
 
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startServer starts name with args and samples its VmRSS every 100 ms.
 func startServer(name, bin string, args ...string) (*server, error) {
 	return startServerEnv(name, bin, nil, args...)
@@ -59,7 +42,7 @@ func startServer(name, bin string, args ...string) (*server, error) {
 
 // startServerEnv is startServer with extra environment variables.
 func startServerEnv(name, bin string, env []string, args ...string) (*server, error) {
-	s := &server{name: name, out: &lockedBuffer{}, done: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
+	s := &server{name: name, out: &localproc.Output{}, done: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.cmd = exec.Command(bin, args...)
 	if env != nil {
 		s.cmd.Env = append(os.Environ(), env...)
@@ -144,7 +127,7 @@ func (s *server) memory() (hwm, sampled float64) {
 func (s *server) signal(sig os.Signal) { _ = s.cmd.Process.Signal(sig) }
 
 // cpu is the process's user+system CPU time so far.
-func (s *server) cpu() time.Duration { return procCPU(s.pid) }
+func (s *server) cpu() time.Duration { return localproc.ProcCPU(s.pid) }
 
 // close stops the process (SIGTERM, then SIGKILL) and waits for it.
 func (s *server) close() {
@@ -183,49 +166,6 @@ func procStatus(pid int) (map[string]float64, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-// procCPU reads utime+stime from /proc/<pid>/stat (clock ticks of 1/100 s,
-// USER_HZ on Linux).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces; fields are counted after its ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64) // field 14 of stat
-	s, _ := strconv.ParseInt(f[12], 10, 64) // field 15
-	return time.Duration(u+s) * 10 * time.Millisecond
-}
-
-// selfCPU is this process's user+system CPU time (the simulated clients).
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// loadAvg is /proc/loadavg's first three fields.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // freePort reserves a loopback port for a server that cannot pick its own

@@ -27,6 +27,8 @@ import (
 
 	"github.com/otactl/otactl/device"
 	"github.com/otactl/otactl/internal/mqttwire"
+
+	"github.com/otactl/otactl/bench/internal/localproc"
 )
 
 // The scale run (-scale N): N devices connect to otactl local over mutual
@@ -126,7 +128,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 		}
 	}
 	s := &Scale{Devices: o.Devices, SeedConcurrency: o.SeedConcurrency, ConnectConcurrency: o.ConnectConcurrency,
-		Wave: o.Wave, IdleSettle: o.IdleSettle, LoadBefore: loadAvg(), CertDir: filepath.Join(dir, "certs")}
+		Wave: o.Wave, IdleSettle: o.IdleSettle, LoadBefore: localproc.LoadAvg(), CertDir: filepath.Join(dir, "certs")}
 	var env []string
 	if o.ProfileDir != "" {
 		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
@@ -179,7 +181,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 	}
 	phase(syscall.SIGUSR1)
 	stopClient := profileClient(o.ProfileDir, "client-seed.pprof")
-	scpu0, ccpu0 := srv.cpu(), selfCPU()
+	scpu0, ccpu0 := srv.cpu(), localproc.SelfCPU()
 	t0 := time.Now()
 	if err := parallel(ctx, o.Devices, o.SeedConcurrency, func(i int) error {
 		if _, err := ic.CreateThing(ctx, &iot.CreateThingInput{ThingName: aws.String(things[i])}); err != nil {
@@ -194,13 +196,13 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 		return nil, err
 	}
 	s.Seed = time.Since(t0)
-	s.SeedServerCPU, s.SeedClientCPU = srv.cpu()-scpu0, selfCPU()-ccpu0
+	s.SeedServerCPU, s.SeedClientCPU = srv.cpu()-scpu0, localproc.SelfCPU()-ccpu0
 	stopClient()
 	phase(syscall.SIGUSR2)
 	s.SeedPerSecond = float64(o.Devices) / s.Seed.Seconds()
 	fmt.Fprintf(log, "scale: seeded %d things into %s in %v (%.0f things/s, %d requests at a time; CPU %v server, %v clients; load %s)\n",
 		o.Devices, group, s.Seed.Round(time.Millisecond), s.SeedPerSecond, o.SeedConcurrency,
-		s.SeedServerCPU, s.SeedClientCPU.Round(10*time.Millisecond), loadAvg())
+		s.SeedServerCPU, s.SeedClientCPU.Round(10*time.Millisecond), localproc.LoadAvg())
 
 	t0 = time.Now()
 	if err := device.Register(ctx, ic, things, device.Registration{CertDir: s.CertDir, Policy: device.DefaultPolicyName}); err != nil {
@@ -300,7 +302,7 @@ func RunScale(ctx context.Context, o ScaleOptions, log io.Writer) (*Scale, error
 	s.PeakRSSMiB, _ = srv.memory()
 	fmt.Fprintf(log, "scale: wave of %d devices notified %v after CreateJob (median %v)\n",
 		s.WaveDevices, s.Notified.Round(time.Millisecond), s.NotifiedP50.Round(time.Millisecond))
-	s.LoadAfter = loadAvg()
+	s.LoadAfter = localproc.LoadAvg()
 	s.SeedOK = s.SeedPerSecond >= targetSeedPerSecond
 	s.IdleOK = s.IdleKiBPerConnection <= targetIdleKiB
 	s.RSSOK = s.PeakRSSMiB <= targetScaleRSSMiB

@@ -159,9 +159,9 @@ func run(ctx context.Context, rounds, image int, bin, profile string) (*Result, 
 	outFile := func() string { return filepath.Join(dir, fmt.Sprintf("signed-%d.json", runs)) }
 
 	ours := func() (Run, error) {
-		cpu0 := procCPU(srv.Pid())
+		cpu0 := localproc.ProcCPU(srv.Pid())
 		d, err := signingJob(ctx, sc, version)
-		return Run{Wall: d, CPU: procCPU(srv.Pid()) - cpu0}, err
+		return Run{Wall: d, CPU: localproc.ProcCPU(srv.Pid()) - cpu0}, err
 	}
 	theirs := func() (Run, error) {
 		runs++
@@ -335,26 +335,6 @@ func median(runs []Run, of func(Run) time.Duration) time.Duration {
 		return (w[n/2-1] + w[n/2]) / 2
 	}
 	return w[len(w)/2]
-}
-
-// procCPU is a process's utime+stime from /proc/<pid>/stat (USER_HZ
-// ticks, 1/100 s on Linux).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(b, ')') // the command name may hold spaces
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * 10 * time.Millisecond
 }
 
 // vmHWM is a process's peak RSS in MiB (/proc/<pid>/status).

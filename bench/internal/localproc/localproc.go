@@ -3,13 +3,11 @@
 package localproc
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -19,26 +17,9 @@ type Server struct {
 	Endpoint string // http://127.0.0.1:<port>
 	DataDir  string
 	cmd      *exec.Cmd
-	out      *lockedBuffer
+	out      *Output
 	done     chan struct{}
 	err      error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Build builds this module's otactl into dir and returns its path.
@@ -55,7 +36,7 @@ func Build(ctx context.Context, dir string) (string, error) {
 // Start starts `otactl local` on loopback ports with its data in dataDir
 // and returns once it has printed its endpoint. env adds to its environment.
 func Start(ctx context.Context, bin, dataDir string, env ...string) (*Server, error) {
-	s := &Server{DataDir: dataDir, out: &lockedBuffer{}, done: make(chan struct{})}
+	s := &Server{DataDir: dataDir, out: &Output{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "local", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
 		"--mqtts-addr", "", "--data-dir", dataDir)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -109,17 +90,4 @@ func (s *Server) Close() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
-}
-
-// LoadAvg is the first three fields of /proc/loadavg.
-func LoadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
