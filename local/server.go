@@ -337,6 +337,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		service = "sts"
 	}
+	if service != "s3" {
+		// Every answer of AWS's JSON and query services carries one; the
+		// SDKs surface it in errors and otactl --debug logs it.
+		wire.ResponseRequestID(w)
+	}
 	var ae *sigv4.Error
 	if errors.As(err, &ae) {
 		s.authError(w, r, service, ae.Status(), ae.Code(service), ae.Message)

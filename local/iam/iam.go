@@ -101,6 +101,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // writeResponse wraps result as <ActionResponse><ActionResult>result
 // </ActionResult><ResponseMetadata/></ActionResponse>.
 func writeResponse(w http.ResponseWriter, action string, result any) {
+	id := wire.ResponseRequestID(w) // before the header is written
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, xml.Header)
@@ -114,7 +115,7 @@ func writeResponse(w http.ResponseWriter, action string, result any) {
 	}
 	enc.EncodeElement(struct {
 		RequestID string `xml:"RequestId"`
-	}{wire.RequestID()}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
+	}{id}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
 	enc.EncodeToken(resp.End())
 	enc.Flush()
 }

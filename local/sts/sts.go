@@ -63,7 +63,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res.Result.Account = s.env.AccountID
 		res.Result.UserID = ak
 		res.Result.Arn = "arn:aws:iam::" + s.env.AccountID + ":user/otactl-local"
-		res.RequestID = wire.RequestID()
+		res.RequestID = wire.ResponseRequestID(w)
 		wire.WriteXML(w, http.StatusOK, res)
 	default:
 		WriteError(w, http.StatusBadRequest, "InvalidAction", "Could not find operation "+action+" for version 2011-06-15")

@@ -34,7 +34,7 @@ func WriteQueryError(w http.ResponseWriter, xmlns string, status int, code, mess
 		e.Error.Type = "Receiver"
 	}
 	e.Error.Code, e.Error.Message = code, message
-	e.RequestID = RequestID()
+	e.RequestID = ResponseRequestID(w)
 	WriteXML(w, status, e)
 }
 
@@ -44,6 +44,23 @@ func WriteXML(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	io.WriteString(w, xml.Header)
 	xml.NewEncoder(w).Encode(v)
+}
+
+// RequestIDHeader is where AWS's JSON and query services put a response's
+// request id (S3 has its own, x-amz-request-id).
+const RequestIDHeader = "X-Amzn-Requestid"
+
+// ResponseRequestID is the request id of the response w: the one already
+// in its header (the router sets one for every non-S3 request), or a fresh
+// one set there now, so that a body that repeats the id (the query
+// protocol's RequestId) agrees with the header clients log.
+func ResponseRequestID(w http.ResponseWriter) string {
+	if id := w.Header().Get(RequestIDHeader); id != "" {
+		return id
+	}
+	id := RequestID()
+	w.Header().Set(RequestIDHeader, id)
+	return id
 }
 
 // RequestID is a fresh request id in AWS's UUID form.
