@@ -37,6 +37,9 @@ type Jobs interface {
 	Job(id string) (iot.Job, error)
 	Executions(jobID, status string) ([]iot.Execution, error)
 	Execution(thing, jobID string) (iot.Execution, error)
+	// EarlierAttempts are the attempts of jobID on thing that retries
+	// replaced, oldest first.
+	EarlierAttempts(thing, jobID string) ([]iot.Execution, error)
 	Streams() ([]iot.StreamInfo, error)
 	ThingSummaries() ([]iot.ThingSummary, error)
 	GroupSummaries() ([]iot.GroupSummary, error)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,8 +16,8 @@ import (
 // burst of them (a wave of 1,000 executions) into one sample per job and
 // one server-sent event, at most every coalesce interval. It also keeps,
 // in memory since otactl local started, what the stored records do not:
-// each job's engine timeline and each device's earlier attempts (a retry
-// replaces the execution record).
+// each job's engine timeline. (Earlier attempts of a retried execution are
+// stored by local/iot and read from there.)
 
 const (
 	coalesce      = 250 * time.Millisecond
@@ -26,19 +25,8 @@ const (
 	maxSamples    = 2000 // per job; thinned by half beyond
 	maxTimeline   = 5000 // events per job; the oldest go first
 	maxStreams    = 64   // open event streams
-	maxAttempts   = 20   // earlier attempts kept per execution
 	streamBufSize = 1
 )
-
-// Attempt is an earlier attempt of an execution, closed by a retry.
-type Attempt struct {
-	ExecutionNumber int64
-	Status          string // FAILED or TIMED_OUT (as the engine's retry said), else the last status seen
-	StatusDetails   map[string]string
-	StartedAt       time.Time
-	EndedAt         time.Time
-	retried         bool // Status is the failure the engine's retry named
-}
 
 type live struct {
 	jobs Jobs
@@ -48,9 +36,6 @@ type live struct {
 	dirty     map[string]bool
 	samples   map[string][]jobs.Sample
 	events    map[string][]jobs.Event
-	last      map[string]iot.Execution // jobId/thing → latest execution seen
-	attempts  map[string][]Attempt     // jobId/thing → earlier attempts
-	failures  map[string]string        // jobId/thing → failure the engine retried
 	streams   map[chan []string]bool
 	stopped   bool
 	kick      chan struct{}
@@ -61,8 +46,7 @@ type live struct {
 
 func newLive(j Jobs, now func() time.Time) *live {
 	l := &live{jobs: j, now: now, dirty: map[string]bool{}, samples: map[string][]jobs.Sample{},
-		events: map[string][]jobs.Event{}, last: map[string]iot.Execution{}, attempts: map[string][]Attempt{},
-		failures: map[string]string{}, streams: map[chan []string]bool{},
+		events: map[string][]jobs.Event{}, streams: map[chan []string]bool{},
 		kick: make(chan struct{}, 1), done: make(chan struct{}), ended: make(chan struct{})}
 	go l.run()
 	return l
@@ -77,41 +61,12 @@ func (l *live) observe(ev iot.Event) {
 	if ev.Kind == iot.JobDeleted {
 		delete(l.samples, ev.JobID)
 		delete(l.events, ev.JobID)
-		for _, th := range ev.Things {
-			k := ev.JobID + "/" + th
-			delete(l.last, k)
-			delete(l.attempts, k)
-			delete(l.failures, k)
-		}
-	}
-	if x := ev.Execution; ev.Kind == iot.ExecutionChanged && x != nil {
-		l.attempt(*x)
 	}
 	l.mu.Unlock()
 	select {
 	case l.kick <- struct{}{}:
 	default:
 	}
-}
-
-// attempt records x; when its execution number moved on, the attempt seen
-// before is closed.
-func (l *live) attempt(x iot.Execution) {
-	k := x.JobID + "/" + x.ThingName
-	if p, ok := l.last[k]; ok && x.ExecutionNumber > p.ExecutionNumber {
-		a := Attempt{ExecutionNumber: p.ExecutionNumber, Status: p.Status, StatusDetails: p.StatusDetails,
-			StartedAt: p.StartedAt, EndedAt: x.QueuedAt}
-		if f, ok := l.failures[k]; ok {
-			a.Status, a.retried = f, true
-			delete(l.failures, k)
-		}
-		as := append(l.attempts[k], a)
-		if len(as) > maxAttempts {
-			as = as[len(as)-maxAttempts:]
-		}
-		l.attempts[k] = as
-	}
-	l.last[k] = x
 }
 
 func (l *live) timeline(ev jobs.Event) {
@@ -121,17 +76,6 @@ func (l *live) timeline(ev jobs.Event) {
 		evs = evs[len(evs)-maxTimeline:]
 	}
 	l.events[ev.JobID] = evs
-	if ev.Kind == jobs.EventRetry && ev.Thing != "" {
-		// "FAILED → execution 2, retry attempt 1": the failure that ended
-		// the attempt the retry closes (the execution event may come first).
-		failure, _, _ := strings.Cut(ev.Detail, " ")
-		k := ev.JobID + "/" + ev.Thing
-		if as := l.attempts[k]; len(as) > 0 && !as[len(as)-1].retried {
-			as[len(as)-1].Status, as[len(as)-1].retried = failure, true
-		} else {
-			l.failures[k] = failure
-		}
-	}
 	l.dirty[ev.JobID] = true
 	l.mu.Unlock()
 	select {
@@ -211,12 +155,6 @@ func (l *live) series(j iot.Job) ([]jobs.Sample, []jobs.Event) {
 		ss = append(ss, jobs.Sample{At: l.now().UTC(), Counts: j.Counts})
 	}
 	return ss, append([]jobs.Event(nil), l.events[j.JobID]...)
-}
-
-func (l *live) attemptsOf(jobID, thing string) []Attempt {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Attempt(nil), l.attempts[jobID+"/"+thing]...)
 }
 
 func (l *live) broadcast(ids []string) {

@@ -235,8 +235,17 @@ func (p *pages) execution(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
+	earlier, err := p.c.deps.Jobs.EarlierAttempts(thing, id)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	attempts := make([]execRow, len(earlier))
+	for i, a := range earlier {
+		attempts[len(earlier)-1-i] = rowOf(a) // newest first, under the latest
+	}
 	p.render(w, r, "execution", thing+" · "+id, "overview", map[string]any{
-		"Exec": rowOf(x), "Attempts": p.c.live.attemptsOf(id, thing)})
+		"Exec": rowOf(x), "Attempts": attempts})
 }
 
 // Series is what the charts plot, in the shape of otactl rehearse's JSON

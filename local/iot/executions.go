@@ -435,6 +435,11 @@ func (s *Service) transitionTx(tx *store.Tx, thing, jobID string, fn func(j *Job
 		return Execution{}, Execution{}, nil, err
 	}
 	reported := s.stamp(j, prev, e)
+	if reported.ExecutionNumber != e.ExecutionNumber { // a retry: keep the attempt
+		if err := tx.Put(tAttempts, attemptKey(jobID, thing, reported.ExecutionNumber), reported); err != nil {
+			return Execution{}, Execution{}, nil, err
+		}
+	}
 	if err := saveExec(tx, j, prev, e); err != nil {
 		return Execution{}, Execution{}, nil, err
 	}
@@ -570,8 +575,8 @@ func (s *Service) CancelExecution(thing, jobID string, force bool, expectedVersi
 }
 
 // DeleteExecution is DeleteJobExecution: the record of one execution goes
-// (executionNumber must be its number). Only a terminal execution may go
-// unless force is set.
+// (executionNumber is the latest attempt's or an earlier one's). Only a
+// terminal execution may go unless force is set.
 func (s *Service) DeleteExecution(thing, jobID string, executionNumber int64, force bool) error {
 	var evs []Event
 	err := s.st.Update(func(tx *store.Tx) error {
@@ -585,6 +590,11 @@ func (s *Service) DeleteExecution(thing, jobID string, executionNumber int64, fo
 			return err
 		}
 		if e.ExecutionNumber != executionNumber {
+			// An earlier attempt (always terminal) goes alone; the counts
+			// and the latest attempt stay.
+			if ok, err := deleteAttempt(tx, jobID, thing, executionNumber); ok || err != nil {
+				return err
+			}
 			return notFound("job execution %s on %s has no execution number %d", jobID, thing, executionNumber)
 		}
 		if !Terminal(e.Status) && !force {

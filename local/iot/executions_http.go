@@ -95,14 +95,20 @@ func (s *Service) listJobExecutionsForThing(r *http.Request) (any, error) {
 }
 
 func (s *Service) describeJobExecution(r *http.Request) (any, error) {
-	e, err := s.Execution(r.PathValue("thingName"), r.PathValue("jobId"))
+	thing, jobID := r.PathValue("thingName"), r.PathValue("jobId")
+	var e Execution
+	var err error
+	if v := r.URL.Query().Get("executionNumber"); v != "" {
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil {
+			return nil, invalid("executionNumber must be a whole number, got %q", v)
+		}
+		e, err = s.ExecutionNumbered(thing, jobID, n)
+	} else {
+		e, err = s.Execution(thing, jobID)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if v := r.URL.Query().Get("executionNumber"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n != e.ExecutionNumber {
-			return nil, notFound("Job execution %s of job %s on thing %s cannot be found.", v, e.JobID, e.ThingName)
-		}
 	}
 	return map[string]any{"execution": s.executionOut(&e)}, nil
 }

@@ -351,6 +351,9 @@ func (s *Service) DeleteJob(id string, force bool) error {
 			tx.Delete(tThingExecs, thing+"/"+id)
 			tx.Delete(tExecs, id+"/"+thing)
 		}
+		if err := deleteAttempts(tx, id); err != nil {
+			return err
+		}
 		for _, t := range j.Targets {
 			if kind, name := targetOf(t); kind == "thinggroup" {
 				tx.Delete(tGroupJobs, name+"/"+id)
