@@ -46,6 +46,11 @@ func (a jobsDataJobs) Execution(thing, jobID string) (jobsdata.Execution, error)
 	return toJobsData(e), err
 }
 
+func (a jobsDataJobs) ExecutionNumbered(thing, jobID string, number int64) (jobsdata.Execution, error) {
+	e, err := a.svc.ExecutionNumbered(thing, jobID, number)
+	return toJobsData(e), err
+}
+
 func (a jobsDataJobs) StartNextExecution(thing string, details map[string]string, stepTimeout int64) (*jobsdata.Execution, error) {
 	e, err := a.svc.StartNextExecution(thing, details, stepTimeout)
 	if err != nil || e == nil {

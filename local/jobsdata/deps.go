@@ -49,6 +49,10 @@ type Jobs interface {
 	// Execution returns one execution (ResourceNotFoundException when the
 	// thing has none of that job).
 	Execution(thing, jobID string) (Execution, error)
+	// ExecutionNumbered returns attempt number of the job on thing: the
+	// latest, or an earlier one a retry replaced (ResourceNotFoundException
+	// when there is none).
+	ExecutionNumbered(thing, jobID string, number int64) (Execution, error)
 	// StartNextExecution moves the next pending execution to IN_PROGRESS
 	// (one already IN_PROGRESS stays so) with details (nil: unchanged) and
 	// the step timer (minutes, 0: unchanged) applied; nil when nothing is

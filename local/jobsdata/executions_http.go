@@ -236,11 +236,16 @@ func (s *Service) describeJobExecution(r *http.Request) (any, error) {
 			return executionResponse{}, err
 		}
 		e = pending[0] // IN_PROGRESS first, then QUEUED, oldest first
+		if number != nil && *number != e.ExecutionNumber {
+			return nil, notFound("job %s on thing %s has no execution number %d", e.JobID, thing, *number)
+		}
+	} else if number != nil {
+		// An earlier attempt is found, and is terminal.
+		if e, err = s.deps.Jobs.ExecutionNumbered(thing, id, *number); err != nil {
+			return nil, err
+		}
 	} else if e, err = s.deps.Jobs.Execution(thing, id); err != nil {
 		return nil, err
-	}
-	if number != nil && *number != e.ExecutionNumber {
-		return nil, notFound("job %s on thing %s has no execution number %d", e.JobID, thing, *number)
 	}
 	if !deviceVisible(e.Status) {
 		return nil, terminalState("job execution %s on thing %s is %s", e.JobID, thing, e.Status)
