@@ -2,6 +2,7 @@ package local
 
 import (
 	"errors"
+	"time"
 
 	"github.com/otactl/otactl/local/jobs"
 	"github.com/otactl/otactl/local/mqtt"
@@ -16,7 +17,20 @@ import (
 // newShadows builds the shadow service. Its MQTT messages go through the
 // broker once StartMQTT has run (shadowPublisher).
 func (s *Server) newShadows() *shadow.Service {
-	return shadow.New(s.st, s.env, shadow.Deps{Publisher: shadowPublisher{s}})
+	return shadow.New(s.st, s.env, shadow.Deps{Publisher: shadowPublisher{s}, Retained: shadowRetained{MQTTRetained{s.st}}})
+}
+
+// shadowRetained shows the broker's stored retained messages to iot-data's
+// GetRetainedMessage and ListRetainedMessages.
+type shadowRetained struct{ r MQTTRetained }
+
+func (a shadowRetained) RetainedMessages() ([]shadow.RetainedMessage, error) {
+	ms, err := a.r.RetainedMessages()
+	out := make([]shadow.RetainedMessage, len(ms))
+	for i, m := range ms {
+		out[i] = shadow.RetainedMessage{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Modified: time.Unix(m.Created, 0)}
+	}
+	return out, err
 }
 
 // shadows is the registered shadow service.

@@ -13,8 +13,7 @@ import (
 // The iot-data wire (API model iot-data-2015-05-28, REST-JSON; SigV4
 // signing name "iotdata"). Handlers read the request, call the Go API of
 // shadow.go and write its document; they hold no rules and no store access.
-// Not served: DeleteConnection, GetRetainedMessage, ListRetainedMessages
-// (UnknownOperationException).
+// Not served: DeleteConnection (UnknownOperationException).
 
 // ServeHTTP serves the IoT data plane.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -28,6 +27,8 @@ func (s *Service) routes() *http.ServeMux {
 	mux.HandleFunc("DELETE /things/{thingName}/shadow", s.deleteThingShadow)
 	mux.HandleFunc("GET /api/things/shadow/ListNamedShadowsForThing/{thingName}", s.listNamedShadowsForThing)
 	mux.HandleFunc("POST /topics/{topic...}", s.publishHTTP)
+	mux.HandleFunc("GET /retainedMessage", s.listRetainedMessages)
+	mux.HandleFunc("GET /retainedMessage/{topic...}", s.getRetainedMessage)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, wire.Errorf(http.StatusNotFound, "UnknownOperationException",
 			"otactl local has no IoT data plane operation for %s %s", r.Method, r.URL.Path))

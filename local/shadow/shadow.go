@@ -65,20 +65,22 @@ var ErrNoPublisher = errors.New("no MQTT broker is running in this otactl local 
 // Deps is what the service needs from the rest of otactl local.
 type Deps struct {
 	Publisher Publisher        // nil: as ErrNoPublisher
+	Retained  Retained         // nil: no retained messages
 	Now       func() time.Time // nil: time.Now
 }
 
 // Service is the Device Shadow service and the iot-data HTTP wire.
 type Service struct {
-	st  *store.Store
-	env wire.Env
-	pub Publisher
-	now func() time.Time
+	st       *store.Store
+	env      wire.Env
+	pub      Publisher
+	retained Retained
+	now      func() time.Time
 }
 
 // New builds the service over st.
 func New(st *store.Store, env wire.Env, deps Deps) *Service {
-	s := &Service{st: st, env: env, pub: deps.Publisher, now: deps.Now}
+	s := &Service{st: st, env: env, pub: deps.Publisher, retained: deps.Retained, now: deps.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
