@@ -33,15 +33,20 @@ import (
 // test binary again, see TestMain), so every byte measured here is the
 // broker's. It reports, per connection, deltas over the same broker before
 // the devices came:
+//
 //   - stack-B/conn: MemStats.StackInuse, after the connect burst and five
 //     collections (each halves a stack that uses under a quarter of it);
+//
 //   - stack1-B/conn: the same after the first collection only;
+//
 //   - heap-B/conn: HeapAlloc after a collection (live heap);
+//
 //   - total-B/conn: Sys − HeapReleased after the collections (what the
 //     process holds from the OS, idle heap not yet returned included);
+//
 //   - goroutines/conn.
 //
-//	go test -run x -bench IdleTLSConnections -benchtime 1x ./local/mqtt
+//     go test -run x -bench IdleTLSConnections -benchtime 1x ./local/mqtt
 func BenchmarkIdleTLSConnections(b *testing.B) {
 	n := 2000
 	if v, err := strconv.Atoi(os.Getenv("OTACTL_BENCH_DEVICES")); err == nil && v > 0 {
@@ -121,7 +126,6 @@ func BenchmarkIdleTLSConnections(b *testing.B) {
 		b.ReportMetric(per(uint64(goroutines), uint64(before.goroutines)), "goroutines/conn")
 	}
 }
-
 
 type memState struct {
 	runtime.MemStats
