@@ -206,13 +206,23 @@ func checkKey(key string) error {
 
 // commit records a new version (object or delete marker) of rec.Key as the
 // latest. When versioning is not enabled it replaces the "null" version,
-// whose blob is removed after the commit.
+// whose blob is removed after the commit unless another version shares it.
 func (s *Service) commit(bucket string, rec objectRecord) (ObjectInfo, error) {
-	return s.commitThen(bucket, rec, nil)
+	return s.commitWith(bucket, rec, commitOptions{})
 }
 
 // commitThen is commit with then (when not nil) run in its transaction.
 func (s *Service) commitThen(bucket string, rec objectRecord, then func(*store.Tx) error) (ObjectInfo, error) {
+	return s.commitWith(bucket, rec, commitOptions{then: then})
+}
+
+// commitOptions are what a commit does besides recording the version.
+type commitOptions struct {
+	then  func(*store.Tx) error // runs last in the transaction
+	share *sharedSource         // rec.Blob is this version's blob: counted, not written (blobshare.go)
+}
+
+func (s *Service) commitWith(bucket string, rec objectRecord, o commitOptions) (ObjectInfo, error) {
 	var drop []string
 	err := s.st.Update(func(tx *store.Tx) error {
 		drop = nil
@@ -223,6 +233,16 @@ func (s *Service) commitThen(bucket string, rec objectRecord, then func(*store.T
 		}
 		if !found {
 			return errNoSuchBucket(bucket)
+		}
+		if o.share != nil {
+			// Counted before the null version it may replace (itself,
+			// copied onto its own key) lets go of the same blob.
+			if err := o.share.check(tx); err != nil {
+				return err
+			}
+			if err := shareBlob(tx, rec.Blob); err != nil {
+				return err
+			}
 		}
 		seq, err := tx.NextSeq(objectsTable)
 		if err != nil {
@@ -245,14 +265,20 @@ func (s *Service) commitThen(bucket string, rec objectRecord, then func(*store.T
 					return err
 				}
 				if old.Blob != "" {
-					drop = append(drop, old.Blob)
+					last, err := releaseBlob(tx, old.Blob)
+					if err != nil {
+						return err
+					}
+					if last {
+						drop = append(drop, old.Blob)
+					}
 				}
 			}
 		}
-		if err := tx.Put(objectsTable, objectKey(bucket, rec.Key, seq), rec); err != nil || then == nil {
+		if err := tx.Put(objectsTable, objectKey(bucket, rec.Key, seq), rec); err != nil || o.then == nil {
 			return err
 		}
-		return then(tx)
+		return o.then(tx)
 	})
 	if err != nil {
 		return ObjectInfo{}, err
@@ -356,6 +382,7 @@ func (s *Service) HeadObject(bucket, key, versionID string) (ObjectInfo, error) 
 type Object struct {
 	ObjectInfo
 	*os.File
+	blob, md5 string // the record's: what a copy shares
 }
 
 // OpenObject opens bucket/key at versionID ("" = latest) for reading.
@@ -380,7 +407,7 @@ func (s *Service) OpenObject(bucket, key, versionID string) (*Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Object{ObjectInfo: rec.info(bucket, latest), File: f}, nil
+		return &Object{ObjectInfo: rec.info(bucket, latest), File: f, blob: rec.Blob, md5: rec.MD5}, nil
 	}
 }
 
@@ -428,10 +455,10 @@ func (s *Service) DeleteObject(bucket, key, versionID string) (ObjectInfo, error
 }
 
 // removeVersion deletes one version record (a missing one is not an error,
-// as in S3) and then its blob.
+// as in S3) and then its blob, unless another version shares it.
 func (s *Service) removeVersion(bucket, key, versionID string) (ObjectInfo, error) {
 	var rec objectRecord
-	var found bool
+	var found, last bool
 	err := s.st.Update(func(tx *store.Tx) error {
 		if !tx.Has(bucketsTable, bucket) {
 			return errNoSuchBucket(bucket)
@@ -441,12 +468,16 @@ func (s *Service) removeVersion(bucket, key, versionID string) (ObjectInfo, erro
 		if err != nil || !found {
 			return err
 		}
-		return tx.Delete(objectsTable, objectKey(bucket, key, rec.Seq))
+		if err := tx.Delete(objectsTable, objectKey(bucket, key, rec.Seq)); err != nil || rec.Blob == "" {
+			return err
+		}
+		last, err = releaseBlob(tx, rec.Blob)
+		return err
 	})
 	if err != nil || !found {
 		return ObjectInfo{Bucket: bucket, Key: key, VersionID: versionID}, err
 	}
-	if rec.Blob != "" {
+	if last { // no other version shares the blob
 		s.st.RemoveBlob(rec.Blob)
 	}
 	return rec.info(bucket, false), nil

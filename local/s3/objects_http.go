@@ -288,7 +288,7 @@ func (s *Service) copyObject(w http.ResponseWriter, r *http.Request, bucket, key
 			return err
 		}
 	}
-	oi, err := s.putObject(bucket, key, src.File, o)
+	oi, err := s.copyObjectBody(bucket, key, src, o) // shares the source's blob
 	if err != nil {
 		return err
 	}
