@@ -335,3 +335,10 @@ func registrationCodeValidation(format string, args ...any) *wire.Error {
 func serviceUnavailable(format string, args ...any) *wire.Error {
 	return wire.Errorf(http.StatusServiceUnavailable, "ServiceUnavailableException", format, args...)
 }
+
+// resourceConflicts refuses a provisioning template whose resource exists
+// with OverrideSettings FAIL (the developer guide's
+// ResourceConflictsException).
+func resourceConflicts(format string, args ...any) *wire.Error {
+	return wire.Errorf(http.StatusConflict, "ResourceConflictsException", format, args...)
+}

@@ -1,0 +1,296 @@
+package iot
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/otactl/otactl/local/provisioning"
+	"github.com/otactl/otactl/local/store"
+)
+
+// Auto-registration of device certificates a registered CA signed, at the
+// device's first TLS connection, as AWS IoT does it:
+//
+//   - just-in-time registration (JITR): the CA is ACTIVE with
+//     autoRegistrationStatus ENABLE and no provisioning template. The
+//     certificate is registered PENDING_ACTIVATION and a message goes to
+//     $aws/events/certificates/registered/<caCertificateId> (again each time
+//     a PENDING_ACTIVATION certificate tries to connect). Whoever listens
+//     activates it (UpdateCertificate), attaches a policy and a thing.
+//   - just-in-time provisioning (JITP): the CA also has a registrationConfig
+//     templateBody. The template runs with the parameters of the
+//     certificate's subject: the thing, its groups and type, the policies,
+//     the attachments and the certificate's status.
+//
+// Either way the first connection fails (the certificate was not ACTIVE
+// when the device presented it) and the device connects again.
+
+// RegisteredTopicPrefix is where auto-registration events are published,
+// followed by the CA certificate's id.
+const RegisteredTopicPrefix = "$aws/events/certificates/registered/"
+
+// AutoRegistration is what one auto-registration attempt did.
+type AutoRegistration struct {
+	CertificateID string
+	CAID          string
+	Status        string // the certificate's status afterwards
+	Provisioned   bool   // a JITP template ran
+	ThingName     string // JITP: the thing the certificate was attached to
+	// Topic and Payload, when Topic is set, are the registration event to
+	// publish (JITR).
+	Topic   string
+	Payload []byte
+}
+
+// ErrNotAutoRegistrable: the certificate is unknown and no ACTIVE CA with
+// auto-registration enabled signed it.
+var ErrNotAutoRegistrable = errors.New("certificate not registered, and no ACTIVE registered CA with auto-registration signed it")
+
+// AutoRegister registers (JITR) or provisions (JITP) the device
+// certificate chain[0] (DER; chain[1], when the device sent it, names the
+// CA). A certificate that is registered already gets nothing, except the
+// JITR event again while it is PENDING_ACTIVATION.
+func (s *Service) AutoRegister(chain [][]byte) (AutoRegistration, error) {
+	if len(chain) == 0 {
+		return AutoRegistration{}, ErrNotAutoRegistrable
+	}
+	cert, err := x509.ParseCertificate(chain[0])
+	if err != nil {
+		return AutoRegistration{}, fmt.Errorf("device certificate: %w", err)
+	}
+	sum := sha256.Sum256(chain[0])
+	id := hex.EncodeToString(sum[:])
+	now := time.Now()
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return AutoRegistration{}, fmt.Errorf("device certificate %s is not valid now (%s to %s)", id, cert.NotBefore, cert.NotAfter)
+	}
+	var wantCA string
+	if len(chain) > 1 {
+		caSum := sha256.Sum256(chain[1])
+		wantCA = hex.EncodeToString(caSum[:])
+	}
+	var out AutoRegistration
+	var ca CACertificate
+	err = s.st.Update(func(tx *store.Tx) error {
+		out = AutoRegistration{CertificateID: id}
+		if rec, err := loadCert(tx, id); err == nil {
+			out.CAID, out.Status = rec.CAID, rec.Status
+			return nil
+		}
+		if wantCA != "" && !tx.Has(tCACerts, wantCA) {
+			wantCA = "" // a CA the device sent but nobody registered: look by issuer
+		}
+		var err error
+		if ca, err = signingCA(tx, cert, wantCA); err != nil {
+			return ErrNotAutoRegistrable
+		}
+		if ca.Status != CertActive || ca.AutoReg != AutoRegEnable {
+			return ErrNotAutoRegistrable
+		}
+		rec, err := s.newCertRec(cert.Raw, "PENDING_ACTIVATION", ca.ID, ca.Mode)
+		if err != nil {
+			return err
+		}
+		out.CAID, out.Status = ca.ID, rec.Status
+		return putNewCert(tx, rec)
+	})
+	if err != nil {
+		return AutoRegistration{}, err
+	}
+	if out.Status != "PENDING_ACTIVATION" {
+		return out, nil
+	}
+	if ca.ID != "" && ca.Config != nil && (ca.Config.TemplateBody != "" || ca.Config.TemplateName != "") {
+		return s.provision(cert, out, ca)
+	}
+	out.Topic = RegisteredTopicPrefix + out.CAID
+	ms := s.now().UnixMilli()
+	out.Payload, _ = json.Marshal(map[string]any{
+		"certificateId": id, "caCertificateId": out.CAID, "timestamp": ms,
+		"certificateStatus": out.Status, "awsAccountId": s.env.AccountID,
+		"certificateRegistrationTimestamp": strconv.FormatInt(ms, 10),
+	})
+	return out, nil
+}
+
+// provision runs the CA's template for the certificate just registered
+// PENDING_ACTIVATION. A template that cannot run leaves nothing behind,
+// the certificate included, so that the next connection tries again.
+func (s *Service) provision(cert *x509.Certificate, out AutoRegistration, ca CACertificate) (res AutoRegistration, err error) {
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+			s.DeleteCertificate(out.CertificateID, false)
+			err = fmt.Errorf("just-in-time provisioning with the template of CA %s: %w", ca.ID, err)
+		}
+	}()
+	if ca.Config.TemplateBody == "" {
+		return out, fmt.Errorf("registrationConfig names template %q: otactl local runs templateBody only", ca.Config.TemplateName)
+	}
+	tpl, err := provisioning.Parse(ca.Config.TemplateBody)
+	if err != nil {
+		return out, err
+	}
+	plan, err := tpl.Evaluate(provisioning.CertificateParameters(cert, out.CertificateID))
+	if err != nil {
+		return out, err
+	}
+	certArn := s.certArn(out.CertificateID)
+	if c := plan.Certificate; c != nil && c.CertificateID != out.CertificateID {
+		return out, fmt.Errorf("Resources.%s.Properties: a JITP template provisions the connecting certificate (CertificateId {\"Ref\": %q})", c.Logical, provisioning.ParamID)
+	}
+	if th := plan.Thing; th != nil {
+		created, err := s.provisionThing(th)
+		if err != nil {
+			return out, err
+		}
+		if created {
+			undo = append(undo, func() { s.DeleteThing(th.ThingName, nil) })
+		}
+		out.ThingName = th.ThingName
+	}
+	for _, p := range plan.Policies {
+		if p.Document != "" {
+			if _, err := s.GetPolicy(p.Name); isNotFound(err) {
+				if _, err := s.CreatePolicy(p.Name, p.Document, nil); err != nil {
+					return out, fmt.Errorf("Resources.%s: %w", p.Logical, err)
+				}
+				name := p.Name
+				undo = append(undo, func() { s.DeletePolicy(name) })
+			}
+		}
+		if err := s.AttachPolicy(p.Name, certArn); err != nil {
+			return out, fmt.Errorf("Resources.%s: %w", p.Logical, err)
+		}
+		name := p.Name
+		undo = append(undo, func() { s.DetachPolicy(name, certArn) })
+	}
+	if out.ThingName != "" {
+		if err := s.AttachThingPrincipal(out.ThingName, certArn); err != nil {
+			return out, err
+		}
+		thing := out.ThingName
+		undo = append(undo, func() { s.DetachThingPrincipal(thing, certArn) })
+	}
+	status := CertActive
+	if plan.Certificate != nil {
+		status = plan.Certificate.Status
+	}
+	if err := s.UpdateCertificate(out.CertificateID, status); err != nil {
+		return out, err
+	}
+	out.Status, out.Provisioned = status, true
+	return out, nil
+}
+
+// provisionThing creates the template's thing, or changes an existing one
+// as its OverrideSettings say (DO_NOTHING for a property they leave out).
+func (s *Service) provisionThing(th *provisioning.Thing) (created bool, err error) {
+	path := "Resources." + th.Logical
+	existing, err := s.DescribeThing(th.ThingName)
+	switch {
+	case isNotFound(err):
+		if _, err := s.CreateThing(th.ThingName, th.ThingTypeName, th.BillingGroup, th.Attributes); err != nil {
+			return false, fmt.Errorf("%s: %w", path, err)
+		}
+		for _, g := range th.ThingGroups {
+			if err := s.AddThingToThingGroup(membershipInput{ThingGroupName: g, ThingName: th.ThingName}); err != nil {
+				s.DeleteThing(th.ThingName, nil)
+				return false, fmt.Errorf("%s.Properties.ThingGroups: %w", path, err)
+			}
+		}
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	action := func(prop string) string {
+		if a := th.Override[prop]; a != "" {
+			return a
+		}
+		return provisioning.DoNothing
+	}
+	conflict := func(prop string) error {
+		return resourceConflicts("%s: thing %s exists and OverrideSettings.%s is FAIL", path, th.ThingName, prop)
+	}
+	var u ThingUpdate
+	switch action("AttributePayload") {
+	case provisioning.Fail:
+		if th.Attributes != nil {
+			return false, conflict("AttributePayload")
+		}
+	case provisioning.Merge:
+		u.Attributes = &attributePayload{Attributes: th.Attributes, Merge: true}
+	case provisioning.Replace:
+		u.Attributes = &attributePayload{Attributes: th.Attributes}
+	}
+	switch action("ThingTypeName") {
+	case provisioning.Fail:
+		if th.ThingTypeName != "" && th.ThingTypeName != existing.TypeName {
+			return false, conflict("ThingTypeName")
+		}
+	case provisioning.Replace:
+		if th.ThingTypeName == "" {
+			u.RemoveType = existing.TypeName != ""
+		} else if th.ThingTypeName != existing.TypeName {
+			u.TypeName = th.ThingTypeName
+		}
+	}
+	if u.Attributes != nil || u.TypeName != "" || u.RemoveType {
+		if err := s.UpdateThing(th.ThingName, u); err != nil {
+			return false, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	groups := s.groupsOf(th.ThingName)
+	switch action("ThingGroups") {
+	case provisioning.Fail:
+		if len(th.ThingGroups) > 0 {
+			return false, conflict("ThingGroups")
+		}
+	case provisioning.Replace:
+		for _, g := range groups {
+			if !containsString(th.ThingGroups, g) {
+				if err := s.RemoveThingFromThingGroup(membershipInput{ThingGroupName: g, ThingName: th.ThingName}); err != nil {
+					return false, err
+				}
+			}
+		}
+		fallthrough
+	case provisioning.Merge:
+		for _, g := range th.ThingGroups {
+			if !containsString(groups, g) {
+				if err := s.AddThingToThingGroup(membershipInput{ThingGroupName: g, ThingName: th.ThingName}); err != nil {
+					return false, fmt.Errorf("%s.Properties.ThingGroups: %w", path, err)
+				}
+			}
+		}
+	}
+	return false, nil
+}
+
+// groupsOf lists the static groups a thing belongs to.
+func (s *Service) groupsOf(thing string) []string {
+	var out []string
+	s.st.View(func(tx *store.Tx) error {
+		out = keysUnder(tx, tThingGroups, thing+"/")
+		return nil
+	})
+	return out
+}
+
+func containsString(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
