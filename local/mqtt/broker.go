@@ -118,10 +118,9 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 		Logger:                   log,
 		SysTopicResendInterval:   3600, // $SYS is out of every device's reach anyway
 		ClientNetWriteBufferSize: 16 << 10,
-		// Allocated for every connection and kept while it lives: small,
-		// since requests are small (a larger packet's body is read past
-		// the buffer, straight into the packet).
-		ClientNetReadBufferSize: 2 << 10,
+		// Allocated for every connection and kept while it lives: the
+		// least there is; the buffering is below it (readbuf.go).
+		ClientNetReadBufferSize: readBufferSize,
 	})
 	b := &Broker{cfg: cfg, deps: deps, srv: srv, log: log, recheck: make(chan struct{}, 1), done: make(chan struct{})}
 	b.limits = newLimiter(cfg.JobsRate, cfg.JobsBurst)
@@ -245,15 +244,17 @@ func (b *Broker) TLSAddr() string {
 const connectTimeout = 30 * time.Second
 
 // connectDeadline gives each accepted connection connectTimeout to connect,
-// so a client that opens a socket and says nothing does not stay forever.
+// so a client that opens a socket and says nothing does not stay forever,
+// and reads it through a pooled buffer (readbuf.go).
 type connectDeadline struct{ net.Listener }
 
 func (l connectDeadline) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
-		c.SetDeadline(time.Now().Add(connectTimeout))
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	c.SetDeadline(time.Now().Add(connectTimeout))
+	return &pooledReadConn{Conn: c}, nil
 }
 
 // Listener ids (mochi keeps them on each client).
