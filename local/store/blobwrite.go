@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // BlobOptions say what WriteBlobWith checks and computes besides the MD5
@@ -20,11 +21,14 @@ type BlobOptions struct {
 }
 
 // Blob writes move in large pieces: the body is read into chunkSize
-// buffers, hashed, and written by a second goroutine while the next one is
-// read and hashed; the kernel is asked to start writing back every
-// writebackEvery bytes, so the final fsync waits for little. The first
-// read takes firstChunk bytes, so a small body costs no large buffer.
-// Memory per write is bounded (chunksInFlight+1 chunks), whatever the size.
+// buffers, which a second goroutine writes and a third hashes while the
+// next one is read, so the file's last bytes are written (and its fsync
+// begins) while hashing may still be going on: on two cores a write costs
+// about the longer of hashing and syncing, not both. The kernel is asked
+// to start writing back every writebackEvery bytes, so the final fsync
+// waits for little. The first read takes firstChunk bytes, so a small body
+// costs no large buffer. Memory per write is bounded (chunksInFlight+1
+// chunks), whatever the size.
 const (
 	firstChunk     = 64 << 10
 	chunkSize      = 1 << 20
@@ -39,36 +43,42 @@ var chunkPool = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 
 // WriteBlobWith copies r into a new blob as WriteBlob does, computing what
 // o asks for.
+//
+// The body is written under its final name: no record names the blob
+// until the caller commits one after this returns, and the sweep at start
+// (s3) removes a blob no record names, so a file a crash cut short is
+// never seen. The file and its directory entry are synced before this
+// returns; the directory is synced while the body is still being written.
 func (s *Store) WriteBlobWith(r io.Reader, o BlobOptions) (Blob, error) {
 	id := newID()
-	tmp, err := os.CreateTemp(filepath.Join(s.dir, "blobs", "tmp"), id+"-*")
+	path := s.blobPath(id)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return Blob{}, err
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
+	dirSynced := make(chan struct{})
+	go func() {
+		syncDir(filepath.Join(s.dir, "blobs"))
+		close(dirSynced)
+	}()
 	m := md5.New()
 	var h hash.Hash
 	if o.SHA256 {
 		h = sha256.New()
 	}
-	n, err := copyChunks(tmp, r, m, h)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
+	n, err := copyChunks(f, r, m, h)
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return Blob{}, err
-	}
+	<-dirSynced
 	sum := m.Sum(nil)
-	if o.WantMD5 != nil && string(o.WantMD5) != string(sum) {
-		return Blob{}, ErrBadDigest
+	if err == nil && o.WantMD5 != nil && string(o.WantMD5) != string(sum) {
+		err = ErrBadDigest
 	}
-	if err := os.Rename(tmp.Name(), s.blobPath(id)); err != nil {
+	if err != nil {
+		os.Remove(path)
 		return Blob{}, err
 	}
-	syncDir(filepath.Join(s.dir, "blobs"))
 	b := Blob{ID: id, Size: n, MD5: hexOf(m)}
 	if h != nil {
 		b.SHA256 = hexOf(h)
@@ -76,14 +86,33 @@ func (s *Store) WriteBlobWith(r io.Reader, o BlobOptions) (Blob, error) {
 	return b, nil
 }
 
-// copyChunks copies r to f, hashing with m (and h when not nil): this
-// goroutine reads and hashes, another writes, so hashing and writing
-// overlap on two cores.
+// copyChunks copies r to f and syncs f, hashing with m (and h when not
+// nil): this goroutine reads, a second writes and then syncs, a third
+// hashes what was written, so hashing overlaps writing and the sync.
 func copyChunks(f *os.File, r io.Reader, m, h hash.Hash) (int64, error) {
 	full := make(chan []byte, chunksInFlight-1)
-	free := make(chan []byte, chunksInFlight+1) // written chunks back to the reader
+	// Every chunk goes reader → writer → hasher → free; the queues hold
+	// all chunksInFlight+1 of them, so neither the writer nor the hasher
+	// ever waits to hand one on.
+	hashq := make(chan []byte, chunksInFlight+2)
+	free := make(chan []byte, chunksInFlight+1) // hashed chunks back to the reader
 	werr := make(chan error, 1)
+	hashed := make(chan struct{})
+	var aborted atomic.Bool
 	go func() {
+		defer close(hashed)
+		for b := range hashq {
+			m.Write(b)
+			if h != nil {
+				h.Write(b)
+			}
+			if cap(b) == chunkSize {
+				free <- b[:chunkSize]
+			}
+		}
+	}()
+	go func() {
+		defer close(hashq)
 		var off, synced int64
 		var err error
 		for b := range full {
@@ -95,9 +124,10 @@ func copyChunks(f *os.File, r io.Reader, m, h hash.Hash) (int64, error) {
 					synced = off
 				}
 			}
-			if cap(b) == chunkSize {
-				free <- b[:chunkSize]
-			}
+			hashq <- b
+		}
+		if err == nil && !aborted.Load() {
+			err = f.Sync()
 		}
 		werr <- err
 	}()
@@ -118,7 +148,7 @@ func copyChunks(f *os.File, r io.Reader, m, h hash.Hash) (int64, error) {
 		}
 		return <-free
 	}
-	// Every large chunk is back in free once the writer is done; the next
+	// Every large chunk is back in free once the hasher is done; the next
 	// write reuses them rather than making garbage.
 	defer func() {
 		for range len(free) {
@@ -134,10 +164,6 @@ func copyChunks(f *os.File, r io.Reader, m, h hash.Hash) (int64, error) {
 			free <- buf[:chunkSize]
 		}
 		if n > 0 {
-			m.Write(buf[:n])
-			if h != nil {
-				h.Write(buf[:n])
-			}
 			total += int64(n)
 			full <- buf[:n]
 		}
@@ -149,9 +175,13 @@ func copyChunks(f *os.File, r io.Reader, m, h hash.Hash) (int64, error) {
 			break
 		}
 	}
+	if rerr != nil {
+		aborted.Store(true) // the blob is removed: no sync
+	}
 	close(full)
 	if err := <-werr; rerr == nil {
 		rerr = err
 	}
+	<-hashed
 	return total, rerr
 }

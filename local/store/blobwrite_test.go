@@ -56,8 +56,8 @@ func TestWriteBlobWithSizes(t *testing.T) {
 	}
 }
 
-// TestWriteBlobWithReadError: a body that fails part way leaves no blob
-// and no temporary file, and the error is the reader's.
+// TestWriteBlobWithReadError: a body that fails part way leaves no file,
+// and the error is the reader's.
 func TestWriteBlobWithReadError(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)

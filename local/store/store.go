@@ -1,7 +1,8 @@
 // Package store is the one place otactl local keeps state: records (JSON
 // values in bbolt tables) and blobs (object bodies as files). A blob is written
-// to a temporary file, synced and renamed before any record names it, so a
-// crash at any moment leaves no half-written object visible.
+// and synced, file and directory entry, before any record names it, and a
+// blob no record names is removed at start (s3's sweep), so a crash at any
+// moment leaves no half-written object visible.
 package store
 
 import (
@@ -27,16 +28,14 @@ type Store struct {
 }
 
 // Open opens (or creates) the store in dir: dir/state.db and dir/blobs/.
-// Temporary files a crash left behind are removed.
+// The staging directory earlier versions wrote bodies to first
+// (dir/blobs/tmp) is removed with whatever a crash left in it.
 func Open(dir string) (*Store, error) {
 	blobs := filepath.Join(dir, "blobs")
-	if err := os.MkdirAll(filepath.Join(blobs, "tmp"), 0o755); err != nil {
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	tmps, _ := filepath.Glob(filepath.Join(blobs, "tmp", "*"))
-	for _, t := range tmps {
-		os.Remove(t)
-	}
+	os.RemoveAll(filepath.Join(blobs, "tmp"))
 	db, err := bolt.Open(filepath.Join(dir, "state.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
@@ -219,7 +218,7 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// syncDir makes a rename durable.
+// syncDir makes the directory entries of new files durable.
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
@@ -231,8 +230,8 @@ func syncDir(dir string) {
 // in a temporary directory) where speed matters and durability does not.
 func (s *Store) SetNoSync(v bool) { s.db.NoSync = v }
 
-// BlobIDs lists the ids of every blob on disk (not the temporary files of
-// writes in progress), for a sweep of blobs no record names any more.
+// BlobIDs lists the ids of every blob on disk, those of writes in progress
+// too, for a sweep at start of blobs no record names.
 func (s *Store) BlobIDs() ([]string, error) {
 	entries, err := os.ReadDir(filepath.Join(s.dir, "blobs"))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -86,8 +85,7 @@ func TestBlobWriteCheckAndRemove(t *testing.T) {
 		t.Fatalf("removed blob opens: %v", err)
 	}
 	// Neither the rejected body nor the removed one leaves a file behind.
-	left, _ := filepath.Glob(filepath.Join(s.Dir(), "blobs", "tmp", "*"))
-	if len(left) != 0 {
-		t.Fatalf("temporary files left: %v", left)
+	if left, _ := s.BlobIDs(); len(left) != 0 {
+		t.Fatalf("files left: %v", left)
 	}
 }
