@@ -90,7 +90,7 @@ func (s *Service) copyObjectBody(bucket, key string, src *Object, o putOptions) 
 		ct = "binary/octet-stream"
 	}
 	rec := objectRecord{
-		Key: key, Blob: src.blob, Size: src.Size, MD5: src.md5,
+		Key: key, Blob: src.blob, Size: src.Size, MD5: src.md5, SHA256: src.sha256,
 		LastModified: s.now().UTC(), ContentType: ct, Metadata: o.metadata,
 		SSE: o.sse, SSEKMSKeyID: o.kmsKey, Tags: o.tags,
 	}

@@ -186,7 +186,7 @@ func (s *Service) putObject(bucket, key string, body io.Reader, o putOptions) (O
 		o.contentType = "binary/octet-stream"
 	}
 	rec := objectRecord{
-		Key: key, Blob: blob.ID, Size: blob.Size, MD5: blob.MD5,
+		Key: key, Blob: blob.ID, Size: blob.Size, MD5: blob.MD5, SHA256: blob.SHA256,
 		LastModified: s.now().UTC(), ContentType: o.contentType, Metadata: o.metadata,
 		SSE: o.sse, SSEKMSKeyID: o.kmsKey, Tags: o.tags,
 	}
@@ -382,8 +382,13 @@ func (s *Service) HeadObject(bucket, key, versionID string) (ObjectInfo, error) 
 type Object struct {
 	ObjectInfo
 	*os.File
-	blob, md5 string // the record's: what a copy shares
+	blob, md5, sha256 string // the record's: what a copy shares
 }
+
+// SHA256 is the hex SHA-256 of the body when the write that stored it
+// computed one (it checked x-amz-content-sha256), "" otherwise: Signer
+// then need not read the body twice.
+func (o *Object) SHA256() string { return o.sha256 }
 
 // OpenObject opens bucket/key at versionID ("" = latest) for reading.
 func (s *Service) OpenObject(bucket, key, versionID string) (*Object, error) {
@@ -407,7 +412,7 @@ func (s *Service) OpenObject(bucket, key, versionID string) (*Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Object{ObjectInfo: rec.info(bucket, latest), File: f, blob: rec.Blob, md5: rec.MD5}, nil
+		return &Object{ObjectInfo: rec.info(bucket, latest), File: f, blob: rec.Blob, md5: rec.MD5, sha256: rec.SHA256}, nil
 	}
 }
 

@@ -152,7 +152,8 @@ type objectRecord struct {
 	Blob         string            `json:"blob,omitempty"`
 	Size         int64             `json:"size"`
 	MD5          string            `json:"md5,omitempty"`
-	ETag         string            `json:"etag,omitempty"` // set when not the MD5 (multipart)
+	SHA256       string            `json:"sha256,omitempty"` // hex, when a write computed it (x-amz-content-sha256 checked)
+	ETag         string            `json:"etag,omitempty"`   // set when not the MD5 (multipart)
 	LastModified time.Time         `json:"lastModified"`
 	ContentType  string            `json:"contentType,omitempty"`
 	DeleteMarker bool              `json:"deleteMarker,omitempty"`

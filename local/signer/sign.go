@@ -1,8 +1,11 @@
 package signer
 
 import (
+	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strconv"
@@ -75,10 +78,6 @@ func (s *Service) sign(j *job) (string, bool, error) {
 		return "", false, fmt.Errorf("Source bucket %s does not have versioning enabled; Signer signs only objects in versioning-enabled buckets", src.BucketName)
 	}
 
-	// First pass: the digest of the whole file. The format puts the
-	// signature before the payload (readers stop there), so the payload is
-	// read twice: once for the digest, once to encode it behind the
-	// signature.
 	body, size, err := s.objs.Open(src.BucketName, src.Key, src.Version)
 	if err != nil {
 		return "", false, fmt.Errorf("Source object s3://%s/%s version %s could not be read: %v", src.BucketName, src.Key, src.Version, err)
@@ -88,32 +87,40 @@ func (s *Service) sign(j *job) (string, bool, error) {
 		return "", false, fmt.Errorf("Source object is %d bytes; platform %s signs at most %d MB", size, pl.PlatformID, pl.MaxSizeInMB)
 	}
 	buf := make([]byte, readChunk)
-	h := pl.hash.New()
-	n, err := io.CopyBuffer(h, onlyReader{body}, buf)
-	if err != nil {
-		return "", false, fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
+	// The format puts the signature before the payload (readers stop
+	// there), so the digest of the whole file comes first: from S3 when
+	// the write that stored the version computed it (knownDigest), and the
+	// payload is read once; otherwise from a first pass over the file.
+	digest, n := knownDigest(body, pl.hash), size
+	if digest == nil {
+		h := pl.hash.New()
+		if n, err = io.CopyBuffer(h, onlyReader{body}, buf); err != nil {
+			return "", false, fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
+		}
+		digest = h.Sum(nil)
+		// Second pass from the start.
+		if sk, ok := body.(io.Seeker); ok {
+			_, err = sk.Seek(0, io.SeekStart)
+		} else {
+			var again io.ReadCloser
+			if again, _, err = s.objs.Open(src.BucketName, src.Key, src.Version); err == nil {
+				body.Close()
+				body = again
+			}
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
+		}
 	}
 	// ECDSA keys give an ASN.1 DER signature, RSA keys PKCS #1 v1.5.
-	sig, err := key.Sign(rand.Reader, h.Sum(nil), pl.hash)
+	sig, err := key.Sign(rand.Reader, digest, pl.hash)
 	if err != nil {
 		return "", false, fmt.Errorf("Signing failed: %v", err)
 	}
 
-	// Second pass: the signed object, the payload base64-encoded by a
-	// goroutine of its own while S3 hashes and writes what it encoded
-	// before, so memory does not grow with the file.
-	if sk, ok := body.(io.Seeker); ok {
-		_, err = sk.Seek(0, io.SeekStart)
-	} else {
-		var again io.ReadCloser
-		if again, _, err = s.objs.Open(src.BucketName, src.Key, src.Version); err == nil {
-			body.Close()
-			body = again
-		}
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("Source object s3://%s/%s could not be read: %v", src.BucketName, src.Key, err)
-	}
+	// The signed object: the payload base64-encoded by a goroutine of its
+	// own while S3 hashes and writes what it encoded before, so memory
+	// does not grow with the file.
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
@@ -135,6 +142,22 @@ func (s *Service) sign(j *job) (string, bool, error) {
 		return "", false, fmt.Errorf("Signed object could not be written to s3://%s/%s: %v", j.Destination.BucketName, dst, err)
 	}
 	return dst, recorded, nil
+}
+
+// knownDigest is the source's digest under hash when S3 already knows it
+// (an object that says its hex SHA-256: otactl local's S3 keeps the one it
+// checked against x-amz-content-sha256 on upload); nil when the file must
+// be read to get it. writeSigned still checks the size it reads.
+func knownDigest(body io.Reader, hash crypto.Hash) []byte {
+	o, ok := body.(interface{ SHA256() string })
+	if !ok || hash != crypto.SHA256 {
+		return nil
+	}
+	d, err := hex.DecodeString(o.SHA256())
+	if err != nil || len(d) != sha256.Size {
+		return nil
+	}
+	return d
 }
 
 // readChunk is how much of the source one read takes: large sequential
