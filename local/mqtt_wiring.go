@@ -63,7 +63,7 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 	b, err := mqtt.New(cfg, mqtt.Deps{
 		Jobs: adapter, Streams: adapter, Identities: adapter, Principals: adapter,
 		Objects: objects, Presigner: objects, Retained: MQTTRetained{St: s.st}, CA: ca,
-		Shadows: mqttShadows{s},
+		Shadows: mqttShadows{s}, AutoRegister: mqttAutoRegistrar{svc, s.cfg.Diagnostics},
 	})
 	if err != nil {
 		return nil, err

@@ -64,6 +64,10 @@ type Config struct {
 	// Credentials maps access key id → secret access key. Empty: the
 	// default pair.
 	Credentials map[string]string
+	// Diagnostics receives one line for each thing a user would look for
+	// in AWS's logs (CloudWatch): a device certificate auto-registered or
+	// provisioned, or why not. nil: discarded.
+	Diagnostics io.Writer
 }
 
 // Server is a running otactl local environment.

@@ -112,6 +112,7 @@ are rarely on 8883 and 443.`,
 					return err
 				}
 			}
+			cfg.Diagnostics = cmd.ErrOrStderr() // JITR/JITP outcomes, where AWS would log them
 			srv, err := local.New(cfg)
 			if err != nil {
 				return invalid(err)

@@ -77,7 +77,9 @@ func (s *Service) AutoRegister(chain [][]byte) (AutoRegistration, error) {
 	}
 	var out AutoRegistration
 	var ca CACertificate
-	err = s.st.Update(func(tx *store.Tx) error {
+	// Look first (a read): an unknown certificate from nobody's CA, which
+	// anyone can present, costs no write.
+	err = s.st.View(func(tx *store.Tx) error {
 		out = AutoRegistration{CertificateID: id}
 		if rec, err := loadCert(tx, id); err == nil {
 			out.CAID, out.Status = rec.CAID, rec.Status
@@ -93,15 +95,28 @@ func (s *Service) AutoRegister(chain [][]byte) (AutoRegistration, error) {
 		if ca.Status != CertActive || ca.AutoReg != AutoRegEnable {
 			return ErrNotAutoRegistrable
 		}
-		rec, err := s.newCertRec(cert.Raw, "PENDING_ACTIVATION", ca.ID, ca.Mode)
-		if err != nil {
-			return err
-		}
-		out.CAID, out.Status = ca.ID, rec.Status
-		return putNewCert(tx, rec)
+		return nil
 	})
 	if err != nil {
 		return AutoRegistration{}, err
+	}
+	if out.Status == "" {
+		rec, err := s.newCertRec(cert.Raw, "PENDING_ACTIVATION", ca.ID, ca.Mode)
+		if err != nil {
+			return AutoRegistration{}, err
+		}
+		err = s.st.Update(func(tx *store.Tx) error {
+			if cur, err := loadCert(tx, id); err == nil { // registered meanwhile
+				rec = cur
+				ca = CACertificate{}
+				return nil
+			}
+			return putNewCert(tx, rec)
+		})
+		if err != nil {
+			return AutoRegistration{}, err
+		}
+		out.CAID, out.Status = rec.CAID, rec.Status
 	}
 	if out.Status != "PENDING_ACTIVATION" {
 		return out, nil

@@ -22,7 +22,8 @@ import (
 // What a CA's status decides: only an ACTIVE CA registers new device
 // certificates. The device certificates it registered keep their own
 // status (AWS IoT likewise checks the device certificate's status at
-// connect time). Auto-registration (JITR/JITP) is recorded, not performed.
+// connect time). A CA with autoRegistrationStatus ENABLE registers the
+// certificates it signed at their first connection (autoreg.go).
 
 const (
 	tCACerts     = "iot.cacerts"          // CA certificate id → CACertificate

@@ -31,6 +31,7 @@ func (b *Broker) serverTLS() (*tls.Config, error) {
 				return errors.New("a client certificate is required")
 			}
 			if !b.deps.Identities.CertificateActive(CertificateID(raw[0])) {
+				b.autoRegister(raw)
 				return errors.New("client certificate is not registered or not ACTIVE")
 			}
 			return nil

@@ -25,7 +25,11 @@ type Deps struct {
 	// Shadows serves the Device Shadow topics (shadow_hook.go); nil: they
 	// are plain topics.
 	Shadows Shadows
-	CA      *CA
+	// AutoRegister registers device certificates a registered CA signed at
+	// their first handshake (JITR/JITP, autoreg.go); nil: unknown
+	// certificates are refused only.
+	AutoRegister AutoRegistrar
+	CA           *CA
 }
 
 // Execution is a job execution as the device side sees it.
