@@ -36,20 +36,21 @@ func (c *Cloud) GetObject(ctx context.Context, bucket, key, version string) (io.
 // GetObject): ota reads a signed object's signature from its start. When
 // the object is longer, the read after the n bytes fails instead of
 // ending, so that nothing cut short (a number) reads as complete.
-func (c *Cloud) GetObjectStart(ctx context.Context, bucket, key, version string, n int64) (io.ReadCloser, error) {
+func (c *Cloud) GetObjectStart(ctx context.Context, bucket, key, version string, n int64) (io.ReadCloser, string, error) {
 	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key, VersionId: str(version),
 		Range: aws.String("bytes=0-" + strconv.FormatInt(n-1, 10))})
 	if err != nil {
-		return nil, wrap(err)
+		return nil, "", wrap(err)
 	}
+	read := aws.ToString(out.VersionId)
 	// Content-Range: bytes 0-<n-1>/<size>; no range (a 200) is the whole object.
 	cr := aws.ToString(out.ContentRange)
 	if i := strings.LastIndexByte(cr, '/'); i >= 0 {
 		if size, err := strconv.ParseInt(cr[i+1:], 10, 64); err != nil || size > n {
-			return cutShort{out.Body}, nil
+			return cutShort{out.Body}, read, nil
 		}
 	}
-	return out.Body, nil
+	return out.Body, read, nil
 }
 
 // errCutShort is what a read past GetObjectStart's window returns.

@@ -22,9 +22,12 @@ func TestGetObjectStart(t *testing.T) {
 		{20, string(body), false},
 		{100, string(body), false},
 	} {
-		r, err := f.cloud.GetObjectStart(ctx, bucket, "start.bin", v, c.n)
+		r, read, err := f.cloud.GetObjectStart(ctx, bucket, "start.bin", v, c.n)
 		if err != nil {
 			t.Fatalf("n=%d: %v", c.n, err)
+		}
+		if read != v {
+			t.Errorf("n=%d: read version %q, want %q", c.n, read, v)
 		}
 		got, err := io.ReadAll(r)
 		r.Close()
@@ -34,5 +37,16 @@ func TestGetObjectStart(t *testing.T) {
 		if cut := err != nil; cut != c.cutOff {
 			t.Errorf("n=%d: error after the bytes %v, want one: %v", c.n, err, c.cutOff)
 		}
+	}
+	// Without a version the latest is read, and named.
+	v2 := f.put("start.bin", []byte("second"))
+	r, read, err := f.cloud.GetObjectStart(ctx, bucket, "start.bin", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if read != v2 || v2 == v || string(got) != "second" {
+		t.Errorf("latest: read %q of version %q, want \"second\" of %q", got, read, v2)
 	}
 }

@@ -51,12 +51,13 @@ type Cloud interface {
 }
 
 // ObjectStartReader is a Cloud that can read the first n bytes of an
-// object version (S3's ranged GetObject); when the object is longer, the
-// read after them fails rather than ending (io.EOF would let a number cut
-// short read as whole). The pipeline reads a signed object's signature
-// from its first bytes with it (signatureWindow).
+// object version (S3's ranged GetObject) and says which version it read
+// ("" names the latest); when the object is longer, the read after them
+// fails rather than ending (io.EOF would let a number cut short read as
+// whole). The pipeline reads a signed object's signature from its first
+// bytes with it (signatureWindow).
 type ObjectStartReader interface {
-	GetObjectStart(ctx context.Context, bucket, key, version string, n int64) (io.ReadCloser, error)
+	GetObjectStart(ctx context.Context, bucket, key, version string, n int64) (body io.ReadCloser, versionID string, err error)
 }
 
 // Sentinel errors the Cloud implementations wrap.

@@ -156,7 +156,27 @@ func (r *run) useSigningJob(ctx context.Context, fp, jobID string, src *S3Locati
 func (r *run) readSignedObject(ctx context.Context, fp string, job SigningJob, prof SigningProfile, fr *FileResult) error {
 	so := job.SignedObject
 	step := fmt.Sprintf("s3:GetObject %s (signed object s3://%s/%s)", fp, so.Bucket, so.Key)
+	// The latest version's first bytes are read beside the listing: in a
+	// first run the signed object is the key's only version, and its
+	// signature then costs no round trip of its own. They are used only
+	// when the version read is the oldest listed, Signer's.
+	var latest struct {
+		head    SignedObject
+		version string
+		err     error
+	}
+	done := make(chan struct{})
+	sr, ranged := r.p.Cloud.(ObjectStartReader)
+	if ranged {
+		go func() {
+			defer close(done)
+			latest.head, latest.version, latest.err = readStart(ctx, sr, so.Bucket, so.Key, "")
+		}()
+	} else {
+		close(done)
+	}
 	versions, err := r.p.Cloud.ListObjectVersions(ctx, so.Bucket, so.Key)
+	<-done
 	if err != nil {
 		return &StepError{Step: step, Err: err}
 	}
@@ -164,9 +184,11 @@ func (r *run) readSignedObject(ctx context.Context, fp string, job SigningJob, p
 		return &StepError{Step: step, Err: fmt.Errorf("%w: the signing job's signed object is missing", ErrNotFound)}
 	}
 	signed := versions[len(versions)-1]
-	head, err := r.readSignature(ctx, so.Bucket, so.Key, signed.VersionID)
-	if err != nil {
-		return &StepError{Step: step, Err: err}
+	head := latest.head
+	if !ranged || latest.err != nil || latest.version == "" || latest.version != signed.VersionID {
+		if head, err = r.readSignature(ctx, so.Bucket, so.Key, signed.VersionID); err != nil {
+			return &StepError{Step: step, Err: err}
+		}
 	}
 	fr.SignedObject = &S3Location{Bucket: so.Bucket, Key: so.Key, Version: signed.VersionID}
 	fr.SigKey, fr.Signature, fr.CertFile, fr.rawSize = SignatureKey(head.SignatureAlgorithm), head.Signature, prof.CertName, head.RawPayloadSize
@@ -190,13 +212,8 @@ const signatureWindow = 8 << 10
 // ranged read fails), the whole object is read, as before.
 func (r *run) readSignature(ctx context.Context, bucket, key, version string) (SignedObject, error) {
 	if sr, ok := r.p.Cloud.(ObjectStartReader); ok {
-		if body, err := sr.GetObjectStart(ctx, bucket, key, version, signatureWindow); err == nil {
-			head, err := ReadSignedObject(body)
-			io.Copy(io.Discard, io.LimitReader(body, signatureWindow)) // the rest of the window: the connection stays usable
-			body.Close()
-			if err == nil {
-				return head, nil
-			}
+		if head, _, err := readStart(ctx, sr, bucket, key, version); err == nil {
+			return head, nil
 		}
 	}
 	body, err := r.p.Cloud.GetObject(ctx, bucket, key, version)
@@ -205,6 +222,20 @@ func (r *run) readSignature(ctx context.Context, bucket, key, version string) (S
 	}
 	defer body.Close()
 	return ReadSignedObject(body)
+}
+
+// readStart reads rawPayloadSize, signature and algorithm from the first
+// signatureWindow bytes of an object version ("" = the latest) and says
+// which version it read.
+func readStart(ctx context.Context, sr ObjectStartReader, bucket, key, version string) (SignedObject, string, error) {
+	body, read, err := sr.GetObjectStart(ctx, bucket, key, version, signatureWindow)
+	if err != nil {
+		return SignedObject{}, "", err
+	}
+	defer body.Close()
+	head, err := ReadSignedObject(body)
+	io.Copy(io.Discard, io.LimitReader(body, signatureWindow)) // the rest of the window: the connection stays usable
+	return head, read, err
 }
 
 // waitSigning polls DescribeSigningJob with backoff until the job ends, the

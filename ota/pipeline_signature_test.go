@@ -27,13 +27,13 @@ type rangedCloud struct {
 	ranged int
 }
 
-func (c *rangedCloud) GetObjectStart(ctx context.Context, bucket, key, version string, n int64) (io.ReadCloser, error) {
+func (c *rangedCloud) GetObjectStart(ctx context.Context, bucket, key, version string, n int64) (io.ReadCloser, string, error) {
 	c.ranged++
 	if int64(len(c.data)) <= n {
-		return io.NopCloser(bytes.NewReader(c.data)), nil
+		return io.NopCloser(bytes.NewReader(c.data)), version, nil
 	}
 	// As awscloud's: past the window, an error rather than io.EOF.
-	return io.NopCloser(io.MultiReader(bytes.NewReader(c.data[:n]), errReader{})), nil
+	return io.NopCloser(io.MultiReader(bytes.NewReader(c.data[:n]), errReader{})), version, nil
 }
 
 type errReader struct{}
