@@ -148,10 +148,20 @@ func (s *Service) provision(cert *x509.Certificate, out AutoRegistration, ca CAC
 			err = fmt.Errorf("just-in-time provisioning with the template of CA %s: %w", ca.ID, err)
 		}
 	}()
-	if ca.Config.TemplateBody == "" {
-		return out, fmt.Errorf("registrationConfig names template %q: otactl local runs templateBody only", ca.Config.TemplateName)
+	body := ca.Config.TemplateBody
+	if body == "" { // a named provisioning template: its default version
+		t, b, err := s.ProvisioningTemplate(ca.Config.TemplateName)
+		switch {
+		case err != nil:
+			return out, fmt.Errorf("registrationConfig.templateName: %w", err)
+		case t.Type != TemplateJITP:
+			return out, fmt.Errorf("registrationConfig.templateName: template %s is of type %s, not JITP", t.Name, t.Type)
+		case !t.Enabled:
+			return out, fmt.Errorf("registrationConfig.templateName: template %s is not enabled", t.Name)
+		}
+		body = b
 	}
-	tpl, err := provisioning.Parse(ca.Config.TemplateBody)
+	tpl, err := provisioning.Parse(body)
 	if err != nil {
 		return out, err
 	}
