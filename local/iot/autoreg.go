@@ -137,185 +137,37 @@ func (s *Service) AutoRegister(chain [][]byte) (AutoRegistration, error) {
 // provision runs the CA's template for the certificate just registered
 // PENDING_ACTIVATION. A template that cannot run leaves nothing behind,
 // the certificate included, so that the next connection tries again.
-func (s *Service) provision(cert *x509.Certificate, out AutoRegistration, ca CACertificate) (res AutoRegistration, err error) {
-	var undo []func()
-	defer func() {
-		if err != nil {
-			for i := len(undo) - 1; i >= 0; i-- {
-				undo[i]()
-			}
-			s.DeleteCertificate(out.CertificateID, false)
-			err = fmt.Errorf("just-in-time provisioning with the template of CA %s: %w", ca.ID, err)
-		}
-	}()
+func (s *Service) provision(cert *x509.Certificate, out AutoRegistration, ca CACertificate) (AutoRegistration, error) {
+	thing, status, err := s.jitp(cert, out.CertificateID, ca)
+	if err != nil {
+		s.DeleteCertificate(out.CertificateID, false)
+		return out, fmt.Errorf("just-in-time provisioning with the template of CA %s: %w", ca.ID, err)
+	}
+	out.ThingName, out.Status, out.Provisioned = thing, status, true
+	return out, nil
+}
+
+func (s *Service) jitp(cert *x509.Certificate, certID string, ca CACertificate) (thing, status string, err error) {
 	body := ca.Config.TemplateBody
 	if body == "" { // a named provisioning template: its default version
 		t, b, err := s.ProvisioningTemplate(ca.Config.TemplateName)
 		switch {
 		case err != nil:
-			return out, fmt.Errorf("registrationConfig.templateName: %w", err)
+			return "", "", fmt.Errorf("registrationConfig.templateName: %w", err)
 		case t.Type != TemplateJITP:
-			return out, fmt.Errorf("registrationConfig.templateName: template %s is of type %s, not JITP", t.Name, t.Type)
+			return "", "", fmt.Errorf("registrationConfig.templateName: template %s is of type %s, not JITP", t.Name, t.Type)
 		case !t.Enabled:
-			return out, fmt.Errorf("registrationConfig.templateName: template %s is not enabled", t.Name)
+			return "", "", fmt.Errorf("registrationConfig.templateName: template %s is not enabled", t.Name)
 		}
 		body = b
 	}
 	tpl, err := provisioning.Parse(body)
 	if err != nil {
-		return out, err
+		return "", "", err
 	}
-	plan, err := tpl.Evaluate(provisioning.CertificateParameters(cert, out.CertificateID))
+	plan, err := tpl.Evaluate(provisioning.CertificateParameters(cert, certID))
 	if err != nil {
-		return out, err
+		return "", "", err
 	}
-	certArn := s.certArn(out.CertificateID)
-	if c := plan.Certificate; c != nil && c.CertificateID != out.CertificateID {
-		return out, fmt.Errorf("Resources.%s.Properties: a JITP template provisions the connecting certificate (CertificateId {\"Ref\": %q})", c.Logical, provisioning.ParamID)
-	}
-	if th := plan.Thing; th != nil {
-		created, err := s.provisionThing(th)
-		if err != nil {
-			return out, err
-		}
-		if created {
-			undo = append(undo, func() { s.DeleteThing(th.ThingName, nil) })
-		}
-		out.ThingName = th.ThingName
-	}
-	for _, p := range plan.Policies {
-		if p.Document != "" {
-			if _, err := s.GetPolicy(p.Name); isNotFound(err) {
-				if _, err := s.CreatePolicy(p.Name, p.Document, nil); err != nil {
-					return out, fmt.Errorf("Resources.%s: %w", p.Logical, err)
-				}
-				name := p.Name
-				undo = append(undo, func() { s.DeletePolicy(name) })
-			}
-		}
-		if err := s.AttachPolicy(p.Name, certArn); err != nil {
-			return out, fmt.Errorf("Resources.%s: %w", p.Logical, err)
-		}
-		name := p.Name
-		undo = append(undo, func() { s.DetachPolicy(name, certArn) })
-	}
-	if out.ThingName != "" {
-		if err := s.AttachThingPrincipal(out.ThingName, certArn); err != nil {
-			return out, err
-		}
-		thing := out.ThingName
-		undo = append(undo, func() { s.DetachThingPrincipal(thing, certArn) })
-	}
-	status := CertActive
-	if plan.Certificate != nil {
-		status = plan.Certificate.Status
-	}
-	if err := s.UpdateCertificate(out.CertificateID, status); err != nil {
-		return out, err
-	}
-	out.Status, out.Provisioned = status, true
-	return out, nil
-}
-
-// provisionThing creates the template's thing, or changes an existing one
-// as its OverrideSettings say (DO_NOTHING for a property they leave out).
-func (s *Service) provisionThing(th *provisioning.Thing) (created bool, err error) {
-	path := "Resources." + th.Logical
-	existing, err := s.DescribeThing(th.ThingName)
-	switch {
-	case isNotFound(err):
-		if _, err := s.CreateThing(th.ThingName, th.ThingTypeName, th.BillingGroup, th.Attributes); err != nil {
-			return false, fmt.Errorf("%s: %w", path, err)
-		}
-		for _, g := range th.ThingGroups {
-			if err := s.AddThingToThingGroup(membershipInput{ThingGroupName: g, ThingName: th.ThingName}); err != nil {
-				s.DeleteThing(th.ThingName, nil)
-				return false, fmt.Errorf("%s.Properties.ThingGroups: %w", path, err)
-			}
-		}
-		return true, nil
-	case err != nil:
-		return false, err
-	}
-	action := func(prop string) string {
-		if a := th.Override[prop]; a != "" {
-			return a
-		}
-		return provisioning.DoNothing
-	}
-	conflict := func(prop string) error {
-		return resourceConflicts("%s: thing %s exists and OverrideSettings.%s is FAIL", path, th.ThingName, prop)
-	}
-	var u ThingUpdate
-	switch action("AttributePayload") {
-	case provisioning.Fail:
-		if th.Attributes != nil {
-			return false, conflict("AttributePayload")
-		}
-	case provisioning.Merge:
-		u.Attributes = &attributePayload{Attributes: th.Attributes, Merge: true}
-	case provisioning.Replace:
-		u.Attributes = &attributePayload{Attributes: th.Attributes}
-	}
-	switch action("ThingTypeName") {
-	case provisioning.Fail:
-		if th.ThingTypeName != "" && th.ThingTypeName != existing.TypeName {
-			return false, conflict("ThingTypeName")
-		}
-	case provisioning.Replace:
-		if th.ThingTypeName == "" {
-			u.RemoveType = existing.TypeName != ""
-		} else if th.ThingTypeName != existing.TypeName {
-			u.TypeName = th.ThingTypeName
-		}
-	}
-	if u.Attributes != nil || u.TypeName != "" || u.RemoveType {
-		if err := s.UpdateThing(th.ThingName, u); err != nil {
-			return false, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	groups := s.groupsOf(th.ThingName)
-	switch action("ThingGroups") {
-	case provisioning.Fail:
-		if len(th.ThingGroups) > 0 {
-			return false, conflict("ThingGroups")
-		}
-	case provisioning.Replace:
-		for _, g := range groups {
-			if !containsString(th.ThingGroups, g) {
-				if err := s.RemoveThingFromThingGroup(membershipInput{ThingGroupName: g, ThingName: th.ThingName}); err != nil {
-					return false, err
-				}
-			}
-		}
-		fallthrough
-	case provisioning.Merge:
-		for _, g := range th.ThingGroups {
-			if !containsString(groups, g) {
-				if err := s.AddThingToThingGroup(membershipInput{ThingGroupName: g, ThingName: th.ThingName}); err != nil {
-					return false, fmt.Errorf("%s.Properties.ThingGroups: %w", path, err)
-				}
-			}
-		}
-	}
-	return false, nil
-}
-
-// groupsOf lists the static groups a thing belongs to.
-func (s *Service) groupsOf(thing string) []string {
-	var out []string
-	s.st.View(func(tx *store.Tx) error {
-		out = keysUnder(tx, tThingGroups, thing+"/")
-		return nil
-	})
-	return out
-}
-
-func containsString(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return s.applyPlan(plan, certID)
 }
