@@ -64,6 +64,7 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 		Jobs: adapter, Streams: adapter, Identities: adapter, Principals: adapter,
 		Objects: objects, Presigner: objects, Retained: MQTTRetained{St: s.st}, CA: ca,
 		Shadows: mqttShadows{s}, AutoRegister: mqttAutoRegistrar{svc, s.cfg.Diagnostics},
+		Provisioning: mqttProvisioning{svc, s.cfg.Diagnostics},
 	})
 	if err != nil {
 		return nil, err

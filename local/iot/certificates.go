@@ -142,6 +142,10 @@ func (s *Service) certArn(id string) string { return s.env.ARN("iot", "cert/"+id
 // and a certificate for it signed by otactl local's CA. RSA generation is
 // the slow part (tens of milliseconds); it runs outside the transaction.
 func (s *Service) CreateKeysAndCertificate(active bool) (NewCertificate, error) {
+	return s.newKeysAndCertificate(statusOf(active))
+}
+
+func (s *Service) newKeysAndCertificate(status string) (NewCertificate, error) {
 	issuer, err := s.certIssuer("CreateKeysAndCertificate")
 	if err != nil {
 		return NewCertificate{}, err
@@ -154,7 +158,7 @@ func (s *Service) CreateKeysAndCertificate(active bool) (NewCertificate, error) 
 	if err != nil {
 		return NewCertificate{}, wire.Internal(err)
 	}
-	rec, err := s.addCertificate(der, statusOf(active), "", ModeDefault)
+	rec, err := s.addCertificate(der, status, "", ModeDefault)
 	if err != nil {
 		return NewCertificate{}, err
 	}
@@ -174,6 +178,10 @@ func (s *Service) CreateKeysAndCertificate(active bool) (NewCertificate, error) 
 // has none); the CSR's other subject fields are not carried over. Each call
 // makes a distinct certificate, as AWS's does.
 func (s *Service) CreateCertificateFromCsr(csrPEM string, active bool) (NewCertificate, error) {
+	return s.newCertificateFromCsr(csrPEM, statusOf(active))
+}
+
+func (s *Service) newCertificateFromCsr(csrPEM, status string) (NewCertificate, error) {
 	issuer, err := s.certIssuer("CreateCertificateFromCsr")
 	if err != nil {
 		return NewCertificate{}, err
@@ -190,7 +198,7 @@ func (s *Service) CreateCertificateFromCsr(csrPEM string, active bool) (NewCerti
 	if err != nil {
 		return NewCertificate{}, wire.Internal(err)
 	}
-	rec, err := s.addCertificate(der, statusOf(active), "", ModeDefault)
+	rec, err := s.addCertificate(der, status, "", ModeDefault)
 	if err != nil {
 		return NewCertificate{}, err
 	}

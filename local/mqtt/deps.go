@@ -29,6 +29,9 @@ type Deps struct {
 	// their first handshake (JITR/JITP, autoreg.go); nil: unknown
 	// certificates are refused only.
 	AutoRegister AutoRegistrar
+	// Provisioning serves the device provisioning MQTT API (fleet
+	// provisioning by claim, fleetprov.go); nil: its requests are refused.
+	Provisioning Provisioning
 	CA           *CA
 }
 

@@ -48,9 +48,12 @@ func requestTopic(topic string) (thing, service, rest string, ok bool) {
 }
 
 // servedTopic reports whether the broker answers messages on topic itself
-// (every Jobs topic; the stream describe and get requests): they are never
-// relayed to subscribers.
+// (every Jobs topic; the stream describe and get requests; the device
+// provisioning requests): they are never relayed to subscribers.
 func servedTopic(topic string) bool {
+	if _, _, _, ok := provisioningRequest(topic); ok {
+		return true
+	}
 	_, service, rest, ok := requestTopic(topic)
 	if !ok || service == "jobs" {
 		return ok
@@ -68,6 +71,9 @@ func servedTopic(topic string) bool {
 func (h *serviceHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
 		return pk, nil
+	}
+	if h.b.serveProvisioning(cl, pk.TopicName, pk.Payload) { // fleetprov.go
+		return pk, packets.CodeSuccessIgnore
 	}
 	thing, service, rest, ok := requestTopic(pk.TopicName)
 	if !ok {
