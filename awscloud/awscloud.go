@@ -53,7 +53,11 @@ func New(ctx context.Context, o Options) (*Cloud, error) {
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	ca, err := caBundleOptions() // AWS_CA_BUNDLE, loaded at the first HTTPS request (cabundle.go)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, append(opts, ca...)...)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
