@@ -92,6 +92,16 @@ type Server struct {
 	console consoleState // the web console (console_wiring.go)
 }
 
+// Check reports a setting New would refuse (an account id that is not 12
+// digits, a public endpoint that is not host[:port]), so that a command
+// can say so before it opens ports or directories.
+func (cfg Config) Check() error {
+	if cfg.AccountID != "" && (len(cfg.AccountID) != 12 || strings.Trim(cfg.AccountID, "0123456789") != "") {
+		return fmt.Errorf("local: account id %q is not 12 digits", cfg.AccountID)
+	}
+	return checkPublicEndpoint(cfg.PublicEndpoint)
+}
+
 // New opens the store in cfg.DataDir and builds every service.
 func New(cfg Config) (*Server, error) {
 	if cfg.Addr == "" {
@@ -106,10 +116,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AccountID == "" {
 		cfg.AccountID = DefaultAccountID
 	}
-	if len(cfg.AccountID) != 12 || strings.Trim(cfg.AccountID, "0123456789") != "" {
-		return nil, fmt.Errorf("local: account id %q is not 12 digits", cfg.AccountID)
-	}
-	if err := checkPublicEndpoint(cfg.PublicEndpoint); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	if len(cfg.Credentials) == 0 {

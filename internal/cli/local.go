@@ -106,6 +106,11 @@ are rarely on 8883 and 443.`,
 				}
 				cfg.Credentials[ak] = sk
 			}
+			// Bad settings are input errors (exit 2) whatever the machine's
+			// ports; a taken port is found before the data directory is made.
+			if err := cfg.Check(); err != nil {
+				return invalid(err)
+			}
 			// A taken port is found before the data directory is made.
 			for _, l := range []struct{ flag, addr string }{{"--addr", orDefault(cfg.Addr, local.DefaultAddr)}, {"--https-addr", cfg.HTTPSAddr}, {"--mqtt-addr", mqttCfg.Addr}, {"--mqtts-addr", mqttCfg.TLSAddr}} {
 				if err := portFree(l.flag, l.addr); err != nil {
