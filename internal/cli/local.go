@@ -106,8 +106,8 @@ are rarely on 8883 and 443.`,
 				}
 				cfg.Credentials[ak] = sk
 			}
-			// Bad settings are input errors (exit 2) whatever the machine's
-			// ports; a taken port is found before the data directory is made.
+			// Bad settings are input errors (exit 2) whatever listens on
+			// the machine's ports.
 			if err := cfg.Check(); err != nil {
 				return invalid(err)
 			}
