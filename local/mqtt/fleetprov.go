@@ -120,6 +120,13 @@ func (b *Broker) serveProvisioning(cl *mochi.Client, topic string, payload []byt
 		}
 		b.reply(cl, topic+suffix, out)
 	}
+	// The Jobs API's request budget per client applies here too: a claim
+	// certificate is shared by a whole fleet, and each CreateKeysAndCertificate
+	// makes an RSA key.
+	if !b.limits.allow(cl.ID) {
+		answer(nil, &ProvisioningError{StatusCode: 429, Code: "Throttled", Message: "rate of provisioning requests exceeded"})
+		return true
+	}
 	if b.deps.Provisioning == nil {
 		answer(nil, &ProvisioningError{StatusCode: 503, Code: "ServiceUnavailable", Message: "fleet provisioning is not served here"})
 		return true
