@@ -2,69 +2,179 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/otactl/otactl/ota"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
 
-// outputFlag is the --output flag every command has.
-type outputFlag struct{ format string }
+// outputFlag is the --output flag every command has, with --query.
+type outputFlag struct {
+	format string
+	query  string
+	fs     *pflag.FlagSet
+}
+
+// outputFormats are --output's values; every one but table prints the JSON
+// document (yaml and text are made from it on the way out, see reshapeOut).
+var outputFormats = []string{"table", "json", "yaml", "text"}
 
 func (o *outputFlag) register(fs *pflag.FlagSet) {
+	o.fs = fs
 	def := "table"
 	if env := os.Getenv("OTACTL_OUTPUT"); env != "" {
 		def = env // checked with the flag's own value
 	}
-	fs.StringVarP(&o.format, "output", "o", def, "output format: table, json or yaml (default from $OTACTL_OUTPUT; see otactl help output)")
-	completeEnums(fs, map[string][]string{"output": {"table", "json", "yaml"}})
+	fs.StringVarP(&o.format, "output", "o", def, "output format: table, json, yaml or text (default from $OTACTL_OUTPUT; see otactl help output)")
+	fs.StringVar(&o.query, "query", "", "JMESPath expression applied to the JSON document of -o json, e.g. '[].otaUpdateId'; the result is printed as json (the default), yaml or text")
+	completeEnums(fs, map[string][]string{"output": outputFormats})
 }
 
 func (o *outputFlag) check() error {
-	if o.format != "table" && o.format != "json" && o.format != "yaml" {
-		return invalid(fmt.Errorf("--output (or OTACTL_OUTPUT) must be table, json or yaml, got %q", o.format))
+	if !slices.Contains(outputFormats, o.format) {
+		return invalid(fmt.Errorf("--output (or OTACTL_OUTPUT) must be table, json, yaml or text, got %q", o.format))
 	}
+	if o.fs == nil || !o.fs.Changed("query") {
+		return nil
+	}
+	if _, err := compileQuery(o.query); err != nil {
+		return err
+	}
+	format, err := queryFormat(o.fs)
+	if err != nil {
+		return err
+	}
+	o.format = format
 	return nil
 }
 
-// json: print the JSON document (for --output yaml too, which the root
-// command turns into YAML on the way out).
-func (o *outputFlag) json() bool { return o.format == "json" || o.format == "yaml" }
-
-// yamlOut collects what a command prints and writes it as YAML at the end:
-// the same members in the same order as --output json.
-type yamlOut struct {
-	w   io.Writer
-	buf bytes.Buffer
+// queryFormat is the format a --query result is printed in: json when no
+// format was asked for (the table's columns are otactl's own, not the
+// result's), an input error when table was.
+func queryFormat(fs *pflag.FlagSet) (string, error) {
+	format := fs.Lookup("output").Value.String()
+	if format != "table" {
+		return format, nil
+	}
+	if fs.Changed("output") {
+		return "", invalid(errors.New("--query needs --output json, yaml or text (-o table draws otactl's own columns); leave -o out for json"))
+	}
+	if os.Getenv("OTACTL_OUTPUT") != "" {
+		return "", invalid(errors.New("--query needs --output json, yaml or text, and OTACTL_OUTPUT is table; pass -o json (or yaml, text)"))
+	}
+	return "json", nil
 }
 
-func (y *yamlOut) Write(p []byte) (int, error) { return y.buf.Write(p) }
+// json: print the JSON document (for --output yaml and text too, and for
+// --query, which the root command reshapes on the way out).
+func (o *outputFlag) json() bool { return o.format != "table" }
 
-func (y *yamlOut) flush() error {
-	raw := y.buf.Bytes()
+// reshapeFor returns the writer that turns what cmd prints as JSON into
+// what --output and --query ask for, or nil when the JSON goes out as it
+// is (or cmd has no --output, or its flags are wrong: check says so).
+func reshapeFor(cmd *cobra.Command) *reshapeOut {
+	fs := cmd.Flags()
+	f := fs.Lookup("output")
+	if f == nil {
+		return nil
+	}
+	format := f.Value.String()
+	var q *query
+	if fs.Changed("query") {
+		var err error
+		if q, err = compileQuery(fs.Lookup("query").Value.String()); err != nil {
+			return nil
+		}
+		if format, err = queryFormat(fs); err != nil {
+			return nil
+		}
+	}
+	if format != "yaml" && format != "text" && q == nil {
+		return nil
+	}
+	return &reshapeOut{w: cmd.OutOrStdout(), format: format, query: q}
+}
+
+// reshapeOut collects the JSON document a command prints and writes it at
+// the end: the --query result of it, as json, yaml (the same members in
+// the same order as json) or text.
+type reshapeOut struct {
+	w      io.Writer
+	format string
+	query  *query
+	buf    bytes.Buffer
+}
+
+func (r *reshapeOut) Write(p []byte) (int, error) { return r.buf.Write(p) }
+
+func (r *reshapeOut) flush() error {
+	raw := r.buf.Bytes()
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		_, werr := y.w.Write(raw) // not one JSON document: as it is
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	doc, err := decodeOrdered(dec)
+	if err == nil {
+		_, err = dec.Token()
+		if err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+	}
+	if err != nil {
+		if r.query != nil {
+			return fmt.Errorf("--query: the output is not one JSON document (%v)", err)
+		}
+		_, werr := r.w.Write(raw) // not one JSON document: as it is
 		return werr
 	}
-	blockStyle(&doc)
+	if r.query != nil {
+		if doc, err = r.query.apply(doc); err != nil {
+			return err
+		}
+	}
+	switch r.format {
+	case "text":
+		return writeText(r.w, doc)
+	case "yaml":
+		return writeYAML(r.w, doc)
+	}
+	var b bytes.Buffer
+	encodeOrdered(&b, doc, "")
+	b.WriteByte('\n')
+	_, err = r.w.Write(b.Bytes())
+	return err
+}
+
+// writeYAML writes an ordered tree as YAML, members in the JSON's order.
+func writeYAML(w io.Writer, doc any) error {
+	var js bytes.Buffer
+	encodeOrdered(&js, doc, "")
+	var node yaml.Node
+	if err := yaml.Unmarshal(js.Bytes(), &node); err != nil {
+		return err
+	}
+	blockStyle(&node)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
+	if err := enc.Encode(&node); err != nil {
 		return err
 	}
-	_, err := y.w.Write(b.Bytes())
+	_, err := w.Write(b.Bytes())
 	return err
 }
 

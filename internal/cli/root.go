@@ -48,9 +48,9 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 }
 
 // newRoot also returns what to do once the command has run: write the
-// YAML of --output yaml.
+// YAML or text of --output yaml|text, or the result of --query.
 func newRoot(stdout, stderr io.Writer) (*cobra.Command, func() error) {
-	var yo *yamlOut
+	var ro *reshapeOut
 	root := &cobra.Command{
 		Use:   "otactl",
 		Short: "Create and manage AWS IoT OTA updates with the full CreateJob configuration",
@@ -73,10 +73,9 @@ and runs the whole pipeline locally with no AWS account.
 	root.PersistentFlags().BoolVar(&debug, "debug", false, "log every AWS call to stderr: operation, URL, HTTP status, request id, duration")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		warnDeprecated(cmd)
-		if f := cmd.Flags().Lookup("output"); f != nil && f.Value.String() == "yaml" {
-			// Commands print JSON; it becomes YAML on the way out.
-			yo = &yamlOut{w: cmd.OutOrStdout()}
-			cmd.SetOut(yo)
+		if ro = reshapeFor(cmd); ro != nil {
+			// Commands print JSON; --query and yaml|text reshape it on the way out.
+			cmd.SetOut(ro)
 		}
 		if debug {
 			cmd.SetContext(awscloud.WithDebug(cmd.Context(), cmd.ErrOrStderr()))
@@ -89,10 +88,10 @@ and runs the whole pipeline locally with no AWS account.
 	}
 	finishCommands(root)
 	return root, func() error {
-		if yo == nil {
+		if ro == nil {
 			return nil
 		}
-		return yo.flush()
+		return ro.flush()
 	}
 }
 
