@@ -116,7 +116,7 @@ func TestKillDuringWrites(t *testing.T) {
 				acks = append(acks, acked{key, *out.VersionId, hex.EncodeToString(sum[:])})
 				n := len(acks)
 				mu.Unlock()
-				if n == killAfter {
+				if n >= killAfter { // >=: the copier's acknowledgements count too
 					// Writes of the other writers are in flight right now.
 					// killed is closed before the signal: a writer whose
 					// request the kill breaks must find it closed, or it
@@ -129,6 +129,45 @@ func TestKillDuringWrites(t *testing.T) {
 			}
 		}(w)
 	}
+	// A copier copies acknowledged versions to keys of their own: a copy
+	// shares its source's blob, so the kill also lands between copies'
+	// commits and the sweep at restart must keep every shared blob.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			mu.Lock()
+			var src acked
+			if len(acks) > 0 {
+				src = acks[(i*7)%len(acks)]
+			}
+			mu.Unlock()
+			if src.key == "" {
+				select {
+				case <-killed:
+					return
+				default:
+					runtime.Gosched()
+					continue
+				}
+			}
+			key := fmt.Sprintf("copies/c%d", i%5)
+			out, err := c.CopyObject(ctx, &sdks3.CopyObjectInput{Bucket: aws.String("burst"), Key: aws.String(key),
+				CopySource: aws.String("burst/" + src.key + "?versionId=" + src.version)})
+			if err != nil {
+				select {
+				case <-killed:
+					return
+				default:
+					t.Errorf("CopyObject before the kill: %v", err)
+					return
+				}
+			}
+			mu.Lock()
+			acks = append(acks, acked{key, *out.VersionId, src.md5})
+			mu.Unlock()
+		}
+	}()
 	for w := 0; w < jobWriters; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -185,6 +224,7 @@ func TestKillDuringWrites(t *testing.T) {
 	// Every version the restarted server lists is whole.
 	p := sdks3.NewListObjectVersionsPaginator(c, &sdks3.ListObjectVersionsInput{Bucket: aws.String("burst")})
 	listed := 0
+	bodies := map[string]bool{} // copies share their source's body (and blob)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -192,6 +232,7 @@ func TestKillDuringWrites(t *testing.T) {
 		}
 		for _, v := range page.Versions {
 			listed++
+			bodies[*v.ETag] = true
 			if got := read(*v.Key, *v.VersionId); `"`+got+`"` != *v.ETag {
 				t.Fatalf("%s@%s: half-written body (md5 %s, ETag %s)", *v.Key, *v.VersionId, got, *v.ETag)
 			}
@@ -201,7 +242,7 @@ func TestKillDuringWrites(t *testing.T) {
 		t.Fatalf("%d versions listed, %d acknowledged", listed, len(acks))
 	}
 	// Bodies written but never committed when the process died were swept:
-	// one blob file per version.
+	// one blob file per distinct body (every put writes its own).
 	entries, _ := os.ReadDir(filepath.Join(dir, "blobs"))
 	files := 0
 	for _, e := range entries {
@@ -209,8 +250,8 @@ func TestKillDuringWrites(t *testing.T) {
 			files++
 		}
 	}
-	if files != listed {
-		t.Fatalf("%d blob files for %d versions after restart", files, listed)
+	if files != len(bodies) {
+		t.Fatalf("%d blob files for %d versions with %d distinct bodies after restart", files, listed, len(bodies))
 	}
 	ic = iot.NewFromConfig(localtest.Config(url, local.DefaultRegion, local.DefaultAccessKeyID, local.DefaultSecretAccessKey))
 	for _, id := range jobAcks {
@@ -230,5 +271,5 @@ func TestKillDuringWrites(t *testing.T) {
 	if len(jobAcks) == 0 {
 		t.Fatal("no job acknowledged before the kill")
 	}
-	t.Logf("%d objects and %d jobs acknowledged before SIGKILL, %d versions after restart", len(acks), len(jobAcks), listed)
+	t.Logf("%d objects and %d jobs acknowledged before SIGKILL, %d versions (%d bodies) after restart", len(acks), len(jobAcks), listed, len(bodies))
 }
