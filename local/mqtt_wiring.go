@@ -57,6 +57,9 @@ func (s *Server) StartMQTT(cfg mqtt.Config) (*mqtt.Broker, error) {
 	adapter := NewMQTTIoT(svc)
 	objects := MQTTObjects{S3: s.s3}
 	cfg.Region, cfg.AccountID = s.env.Region, s.env.AccountID
+	if cfg.WebSocketSecret == nil {
+		cfg.WebSocketSecret = s.secret // the HTTP API's key pairs sign WebSocket upgrades too
+	}
 	if h := s.publicHost(); h != "" { // the name DescribeEndpoint gives devices (https.go)
 		cfg.Hostnames = append(cfg.Hostnames, h)
 	}

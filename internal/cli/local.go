@@ -112,7 +112,7 @@ are rarely on 8883 and 443.`,
 				return invalid(err)
 			}
 			// A taken port is found before the data directory is made.
-			for _, l := range []struct{ flag, addr string }{{"--addr", orDefault(cfg.Addr, local.DefaultAddr)}, {"--https-addr", cfg.HTTPSAddr}, {"--mqtt-addr", mqttCfg.Addr}, {"--mqtts-addr", mqttCfg.TLSAddr}} {
+			for _, l := range []struct{ flag, addr string }{{"--addr", orDefault(cfg.Addr, local.DefaultAddr)}, {"--https-addr", cfg.HTTPSAddr}, {"--mqtt-addr", mqttCfg.Addr}, {"--mqtts-addr", mqttCfg.TLSAddr}, {"--mqtt-wss-addr", mqttCfg.WebSocketAddr}} {
 				if err := portFree(l.flag, l.addr); err != nil {
 					return err
 				}
@@ -127,7 +127,7 @@ are rarely on 8883 and 443.`,
 				return err
 			}
 			var broker *mqtt.Broker
-			if mqttCfg.Addr != "" || mqttCfg.TLSAddr != "" {
+			if mqttCfg.Addr != "" || mqttCfg.TLSAddr != "" || mqttCfg.WebSocketAddr != "" {
 				if broker, err = srv.StartMQTT(mqttCfg); err != nil {
 					srv.Close()
 					return err
@@ -167,6 +167,13 @@ are rarely on 8883 and 443.`,
 			if broker != nil && broker.TLSAddr() != "" {
 				fmt.Fprintf(out, "# MQTT (mutual TLS): %s, CA certificate %s\n", broker.TLSAddr(), filepath.Join(c.DataDir, mqtt.CAFile))
 			}
+			if broker != nil && broker.WebSocketAddr() != "" {
+				policy := "the built-in development policy"
+				if mqttCfg.WebSocketPolicy != "" {
+					policy = fmt.Sprintf("IoT policy %q", mqttCfg.WebSocketPolicy)
+				}
+				fmt.Fprintf(out, "# MQTT over WebSocket: wss://%s/mqtt, SigV4 (service iotdevicegateway) with the keys above; clients judged by %s\n", broker.WebSocketAddr(), policy)
+			}
 			if f, ok := out.(*os.File); ok {
 				f.Sync()
 			}
@@ -192,6 +199,8 @@ are rarely on 8883 and 443.`,
 	f.StringVar(&mqttCfg.Addr, "mqtt-addr", "", "plain MQTT listener, for development only (e.g. "+local.DefaultMQTTAddr+"; off by default): clients prove nothing, --mqtt-plain-policy judges them")
 	f.StringVar(&mqttCfg.PlainPolicy, "mqtt-plain-policy", "", "IoT policy (made with CreatePolicy) applied to every plain-listener client (default: the built-in development policy, thing-scoped by client id)")
 	f.StringVar(&mqttCfg.TLSAddr, "mqtts-addr", local.DefaultMQTTSAddr, "mutual-TLS MQTT listener for devices (\"\" for none)")
+	f.StringVar(&mqttCfg.WebSocketAddr, "mqtt-wss-addr", "", "MQTT over WebSocket (wss://HOST:PORT/mqtt, SigV4-signed as AWS IoT's clients sign it; off by default)")
+	f.StringVar(&mqttCfg.WebSocketPolicy, "mqtt-wss-policy", "", "IoT policy applied to WebSocket clients, which AWS would judge by their IAM policy (default: the built-in development policy)")
 	f.StringArrayVar(&creds, "credentials", nil, "ACCESS_KEY_ID:SECRET key pair accepted (repeatable)")
 	return cmd
 }

@@ -60,6 +60,17 @@ type Config struct {
 	// of JobsBurst); 0 means no limit. Excess requests get RequestThrottled.
 	JobsRate  float64
 	JobsBurst int
+	// WebSocketAddr is the MQTT-over-WebSocket listener (wss, path /mqtt,
+	// SigV4-signed upgrade; websocket.go). Empty: none. It needs Deps.CA
+	// and WebSocketSecret.
+	WebSocketAddr string
+	// WebSocketPolicy names the IoT policy applied to WebSocket clients
+	// (otactl local does not enforce the IAM policies AWS would); empty:
+	// the development policy.
+	WebSocketPolicy string
+	// WebSocketSecret returns the secret access key of an access key id,
+	// to verify the upgrade's signature.
+	WebSocketSecret func(accessKey string) (secret string, ok bool)
 	// Logger receives the broker's diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -71,7 +82,7 @@ type Broker struct {
 	srv  *mochi.Server
 	log  *slog.Logger
 
-	plain, secure net.Listener
+	plain, secure, ws net.Listener
 
 	notifier *notifier
 	limits   *limiter
@@ -91,6 +102,9 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	}
 	if cfg.Addr != "" && cfg.PlainPolicy != "" && deps.Principals == nil {
 		return nil, errors.New("mqtt: a named plain-listener policy needs Principals")
+	}
+	if cfg.WebSocketAddr != "" && (deps.CA == nil || cfg.WebSocketSecret == nil || (cfg.WebSocketPolicy != "" && deps.Principals == nil)) {
+		return nil, errors.New("mqtt: a WebSocket listener needs a CA and WebSocketSecret (and Principals for a named policy)")
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -169,6 +183,23 @@ func (b *Broker) Start() error {
 			return err
 		}
 	}
+	if b.cfg.WebSocketAddr != "" {
+		tc, err := b.webSocketTLS()
+		if err != nil {
+			b.closeListeners()
+			return err
+		}
+		l, err := net.Listen("tcp", b.cfg.WebSocketAddr)
+		if err != nil {
+			b.closeListeners()
+			return fmt.Errorf("mqtt: listen %s: %w", b.cfg.WebSocketAddr, err)
+		}
+		b.ws = b.newWSListener(l, tc)
+		if err := b.srv.AddListener(listeners.NewNet(listenerWSS, b.ws)); err != nil {
+			b.closeListeners()
+			return err
+		}
+	}
 	go b.notifier.run()
 	go b.recheckLoop()
 	return b.srv.Serve()
@@ -180,6 +211,9 @@ func (b *Broker) closeListeners() {
 	}
 	if b.secure != nil {
 		b.secure.Close()
+	}
+	if b.ws != nil {
+		b.ws.Close()
 	}
 }
 

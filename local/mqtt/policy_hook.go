@@ -69,16 +69,16 @@ func (b *Broker) admit(cl *mochi.Client) (packets.Code, string) {
 		return code, reason
 	}
 	clampKeepalive(cl)
-	if cl.Net.Listener != listenerTLS && b.cfg.PlainPolicy == "" && strings.ContainsAny(cl.ID, devPolicyUnsafe) {
+	if b.usesDevPolicy(cl.Net.Listener) && strings.ContainsAny(cl.ID, devPolicyUnsafe) {
 		// The development policy is scoped by ${iot:ClientId}: an id with
 		// a topic level or a wildcard in it would widen it.
 		return packets.ErrNotAuthorized, "client id contains one of " + devPolicyUnsafe + " (development policy)"
 	}
-	if old, ok := b.srv.Clients.Get(cl.ID); ok && old.Net.Listener == listenerTLS && cl.Net.Listener != listenerTLS {
-		return packets.ErrNotAuthorized, "client id is held by a mutual-TLS session; the plain listener cannot take it over"
+	if old, ok := b.srv.Clients.Get(cl.ID); ok && old.Net.Listener != listenerPlain && cl.Net.Listener == listenerPlain {
+		return packets.ErrNotAuthorized, "client id is held by an authenticated session; the plain listener cannot take it over"
 	}
 	c := b.newConn(cl)
-	if c.ctx.SecureTransport && c.certID == "" {
+	if c.ctx.SecureTransport && !c.ws && c.certID == "" {
 		return packets.ErrNotAuthorized, "no client certificate"
 	}
 	if !b.allowed(c, policy.ActionConnect, "client", cl.ID) {
@@ -235,4 +235,16 @@ func (h *policyHook) OnWill(cl *mochi.Client, will mochi.Will) (mochi.Will, erro
 // OnDisconnect forgets the connection's policy state.
 func (h *policyHook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
 	h.b.conns.drop(cl)
+}
+
+// usesDevPolicy reports whether clients of a listener are judged by the
+// development policy (plain or WebSocket with no policy named).
+func (b *Broker) usesDevPolicy(listener string) bool {
+	switch listener {
+	case listenerPlain:
+		return b.cfg.PlainPolicy == ""
+	case listenerWSS:
+		return b.cfg.WebSocketPolicy == ""
+	}
+	return false
 }

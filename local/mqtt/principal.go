@@ -24,8 +24,9 @@ import (
 
 // conn is one connection's policy state.
 type conn struct {
-	certID string // "" on the plain listener
+	certID string // "" on the plain and WebSocket listeners
 	ctx    policy.Context
+	ws     bool // came over the WebSocket listener (SigV4-authenticated)
 
 	mu        sync.Mutex
 	gen       uint64 // policiesGen the principal was resolved at
@@ -112,6 +113,9 @@ func peerCertificate(cl *mochi.Client) *x509.Certificate {
 // newConn builds a connection's context from its CONNECT.
 func (b *Broker) newConn(cl *mochi.Client) *conn {
 	c := &conn{ctx: policy.Context{ClientID: cl.ID}}
+	if cl.Net.Listener == listenerWSS {
+		c.ctx.SecureTransport, c.ws = true, true
+	}
 	if cl.Net.Listener == listenerTLS {
 		c.ctx.SecureTransport = true
 		if cert := peerCertificate(cl); cert != nil {
@@ -144,6 +148,9 @@ func (b *Broker) newConn(cl *mochi.Client) *conn {
 // resolve asks Principals who the connection is: by its certificate over
 // TLS, and through the plain policy on the plain listener.
 func (b *Broker) resolve(c *conn) (Principal, error) {
+	if c.ws {
+		return b.namedOrDev(b.cfg.WebSocketPolicy, c)
+	}
 	if c.ctx.SecureTransport {
 		if b.deps.Principals == nil {
 			return Principal{}, errNoPrincipals
@@ -153,13 +160,19 @@ func (b *Broker) resolve(c *conn) (Principal, error) {
 		}
 		return b.deps.Principals.ForCertificate(c.certID, c.ctx.ClientID)
 	}
-	if b.cfg.PlainPolicy == "" {
+	return b.namedOrDev(b.cfg.PlainPolicy, c)
+}
+
+// namedOrDev resolves a connection no certificate identifies (plain,
+// WebSocket) with the named policy, or the development policy.
+func (b *Broker) namedOrDev(name string, c *conn) (Principal, error) {
+	if name == "" {
 		return Principal{Policies: []policy.Policy{b.devPolicy()}}, nil
 	}
 	if b.deps.Principals == nil {
 		return Principal{}, errNoPrincipals
 	}
-	return b.deps.Principals.ForPlain(b.cfg.PlainPolicy, c.ctx.ClientID)
+	return b.deps.Principals.ForPlain(name, c.ctx.ClientID)
 }
 
 // refresh resolves the principal again if the policies changed since it
@@ -187,7 +200,7 @@ func (b *Broker) allowed(c *conn, action, kind, name string) bool {
 		b.log.Info("mqtt: cannot resolve the connection's policies", "client", c.ctx.ClientID, "error", err)
 		return false
 	}
-	if c.ctx.SecureTransport && c.principal.CertificateStatus != "ACTIVE" {
+	if c.certID != "" && c.principal.CertificateStatus != "ACTIVE" {
 		return false // a REVOKED or INACTIVE certificate may do nothing
 	}
 	key := question{action, kind, name}
