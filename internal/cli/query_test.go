@@ -184,13 +184,13 @@ func TestTextFormat(t *testing.T) {
 		"objects under a name": {
 			`{"executions": [{"thing": "t1", "status": "QUEUED"}, {"thing": "t2", "status": "FAILED"}]}`,
 			"EXECUTIONS\tQUEUED\tt1\nEXECUTIONS\tFAILED\tt2\n"},
-		"bare scalar list":    {`["a", "b", 3]`, "a\tb\t3\n"},
-		"list of lists":       {`[["a", 1], ["b", 2]]`, "a\t1\nb\t2\n"},
-		"mixed list":          {`["a", ["b", "c"]]`, "a\nb\tc\n"},
-		"True, False, None":   {`[true, false, null]`, "True\tFalse\tNone\n"},
-		"scalar":              {`"fw-1"`, "fw-1\n"},
-		"empty list":          {`{"a": "x", "l": []}`, "x\n"},
-		"escapes":             {`{"doc": "{\n\t\"a\": \"b\\c\"\r}"}`, `{\n\t"a": "b\\c"\r}` + "\n"},
+		"bare scalar list":                 {`["a", "b", 3]`, "a\tb\t3\n"},
+		"list of lists":                    {`[["a", 1], ["b", 2]]`, "a\t1\nb\t2\n"},
+		"mixed list":                       {`["a", ["b", "c"]]`, "a\nb\tc\n"},
+		"True, False, None":                {`[true, false, null]`, "True\tFalse\tNone\n"},
+		"scalar":                           {`"fw-1"`, "fw-1\n"},
+		"empty list":                       {`{"a": "x", "l": []}`, "x\n"},
+		"escapes":                          {`{"doc": "{\n\t\"a\": \"b\\c\"\r}"}`, `{\n\t"a": "b\\c"\r}` + "\n"},
 		"object without scalars in a list": {`[{"l": [1]}, {"l": [2]}]`, "L\t1\nL\t2\n"},
 	} {
 		var b strings.Builder
