@@ -58,6 +58,7 @@ func TestExitCodes(t *testing.T) {
 		// list
 		{"list ok", 0, append([]string{"list"}, ep...), "ex-1"},
 		{"list invalid", 2, append([]string{"list", "--status", "BOGUS"}, ep...), "--status BOGUS"},
+		{"list bad --query", 2, append([]string{"list", "--query", "[?"}, ep...), "--query"},
 		{"list unreachable", 1, append([]string{"list"}, unreachable...), ""},
 		// describe
 		{"describe ok", 0, append([]string{"describe", "ex-1", "--executions", "--status", "queued"}, ep...), "QUEUED"},
@@ -99,6 +100,9 @@ func TestExitCodes(t *testing.T) {
 		{"campaign invalid", 2, []string{"campaign", "plan", "-f", garbage}, ""},
 		{"campaign missing", 3, append([]string{"campaign", "status", "no-such-campaign"}, ep...), "no-such-campaign"}, // a campaign names its update's rollout
 		{"bootstrap invalid", 2, append([]string{"bootstrap", "--name", "bad name!"}, ep...), ""},
+		// man (its pages: TestManPages)
+		{"man ok", 0, []string{"man", filepath.Join(dir, "man1")}, "man pages to"},
+		{"man invalid", 2, []string{"man"}, ""},
 		// unknown commands and flags
 		{"unknown command", 2, []string{"crate"}, ""},
 		{"unknown flag", 2, []string{"list", "--bogus"}, ""},

@@ -38,7 +38,8 @@ func (o *outputFlag) register(fs *pflag.FlagSet) {
 	}
 	fs.StringVarP(&o.format, "output", "o", def, "output format: table, json, yaml or text (default from $OTACTL_OUTPUT; see otactl help output)")
 	fs.StringVar(&o.query, "query", "", "JMESPath expression applied to the JSON document of -o json, e.g. '[].otaUpdateId'; the result is printed as json (the default), yaml or text")
-	completeEnums(fs, map[string][]string{"output": outputFormats})
+	// --query completes nothing (not file names).
+	completeEnums(fs, map[string][]string{"output": outputFormats, "query": {}})
 }
 
 func (o *outputFlag) check() error {
