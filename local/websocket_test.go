@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
 
 	"github.com/otactl/otactl/internal/mqttwire"
+	"github.com/otactl/otactl/internal/testtool"
 	"github.com/otactl/otactl/internal/wsconn"
 	"github.com/otactl/otactl/local/localtest"
 	"github.com/otactl/otactl/local/mqtt"
@@ -97,5 +99,47 @@ func TestMQTTOverWebSocket(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "403") {
 			t.Errorf("%s: %v, want 403", name, err)
 		}
+	}
+}
+
+// TestDeviceSDKOverWebSocket: the AWS IoT Device SDK for JavaScript
+// (aws-iot-device-sdk, pure JavaScript, pinned in testdata) connects over
+// wss with its own SigV4 signing (the host signed with the port, as it
+// does off 443), subscribes, and gets its thing's queued job.
+func TestDeviceSDKOverWebSocket(t *testing.T) {
+	node := testtool.Require(t, "node", "apt-get install nodejs")
+	pkg, err := os.ReadFile(filepath.Join("testdata", "devicesdk-js", "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join("testdata", "devicesdk-js", "wss.cjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := testtool.NodeScript(t, pkg, src, "wss", filepath.Join("aws-iot-device-sdk", "package.json"))
+	e := localtest.Start(t)
+	b, err := e.Server.StartMQTT(mqtt.Config{WebSocketAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iotc := sdkiot.NewFromConfig(e.Config)
+	if _, err := iotc.CreateThing(ctx, &sdkiot.CreateThingInput{ThingName: aws.String("dev-js")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iotc.CreateJob(ctx, &sdkiot.CreateJobInput{JobId: aws.String("job-wss"), Document: aws.String(`{"op":"x"}`),
+		Targets: []string{"arn:aws:iot:us-east-1:000000000000:thing/dev-js"}}); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := e.Config.Credentials.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := strings.Cut(b.WebSocketAddr(), ":")
+	cmd := exec.Command(node, script, "localhost", port, "us-east-1", creds.AccessKeyID, creds.SecretAccessKey, "dev-js")
+	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+filepath.Join(e.Server.Config().DataDir, mqtt.CAFile))
+	out, err := cmd.CombinedOutput()
+	want := `{"topic":"$aws/things/dev-js/jobs/get/accepted","clientToken":"js-wss","queued":["job-wss"]}`
+	if err != nil || strings.TrimSpace(string(out)) != want {
+		t.Fatalf("the Device SDK saw (%v):\n%s\nwant %s", err, out, want)
 	}
 }

@@ -1,9 +1,6 @@
 package jobsdata_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,14 +38,11 @@ func TestJavaScriptSDK(t *testing.T) {
 	}
 }
 
-// installJSClient installs testdata/package.json's dependencies with npm
-// into a cache directory keyed by its contents (once per machine, from the
-// registry npm is configured with) and copies the script beside them. A
-// missing npm, or an install that fails, skips the test loudly outside CI.
-// It returns the path of a copy of testdata/jobsdata.cjs beside them.
+// installJSClient installs testdata/package.json's dependencies (the
+// version it pins) and returns the path of testdata/jobsdata.cjs beside
+// them.
 func installJSClient(t *testing.T) string {
 	t.Helper()
-	npm := testtool.Require(t, "npm", "apt-get install npm")
 	pkg, err := os.ReadFile(filepath.Join("testdata", "package.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -57,42 +51,5 @@ func installJSClient(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	sum := sha256.Sum256(pkg)
-	dir := filepath.Join(cache, "otactl-test", "jobsdata-js-"+hex.EncodeToString(sum[:8]))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@aws-sdk", "client-iot-jobs-data-plane", "package.json")); err != nil {
-		// Install beside the final directory and rename it into place, so a
-		// concurrent or interrupted run never sees half an installation.
-		tmp := fmt.Sprintf("%s.tmp-%d", dir, os.Getpid())
-		os.RemoveAll(tmp)
-		defer os.RemoveAll(tmp)
-		if err := os.MkdirAll(tmp, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, "package.json"), pkg, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(npm, "install", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = tmp
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Logf("npm install: %v\n%s", err, out)
-			testtool.Missing(t, "@aws-sdk/client-iot-jobs-data-plane (npm install failed)", "needs npm and its package registry")
-		}
-		if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
-			if _, serr := os.Stat(dir); serr != nil { // not another run's install
-				t.Fatal(err)
-			}
-		}
-	}
-	// The script beside its node_modules, so require() finds the client;
-	// one copy per process, as other runs may share the directory.
-	path := filepath.Join(dir, fmt.Sprintf("jobsdata-%d.cjs", os.Getpid()))
-	if err := os.WriteFile(path, script, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(path) })
-	return path
+	return testtool.NodeScript(t, pkg, script, "jobsdata", filepath.Join("@aws-sdk", "client-iot-jobs-data-plane", "package.json"))
 }

@@ -38,7 +38,9 @@ type wsListener struct {
 func (b *Broker) newWSListener(ln net.Listener, tc *tls.Config) *wsListener {
 	wl := &wsListener{ln: ln, conns: make(chan net.Conn), done: make(chan struct{})}
 	up := websocket.Upgrader{
-		Subprotocols:     []string{wsconn.Subprotocol},
+		// "mqtt" (MQTT 3.1.1 and 5), and "mqttv3.1", which the AWS IoT
+		// Device SDK for JavaScript asks for whatever version it speaks.
+		Subprotocols:     []string{wsconn.Subprotocol, "mqttv3.1"},
 		HandshakeTimeout: connectTimeout,
 		// Browsers send an Origin; AWS IoT accepts any (the signature is
 		// what authenticates).
