@@ -149,10 +149,7 @@ func (s *Service) startJob(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, notFound("Signing profile %s of account %s does not exist.", in.ProfileName, in.ProfileOwner))
 		return
 	}
-	var (
-		id    string
-		isNew bool
-	)
+	var id string
 	err := s.st.Update(func(tx *store.Tx) error {
 		if found, err := tx.Get(tokensTable, in.ClientRequestToken, &id); found || err != nil {
 			return err
@@ -182,15 +179,21 @@ func (s *Service) startJob(w http.ResponseWriter, r *http.Request) {
 		if err := tx.Put(jobsTable, j.ID, j); err != nil {
 			return err
 		}
-		id, isNew = j.ID, true
-		return tx.Put(tokensTable, j.Token, j.ID)
+		if err := tx.Put(tokensTable, j.Token, j.ID); err != nil {
+			return err
+		}
+		id = j.ID
+		// Signing starts now, beside this transaction's commit and its
+		// disk syncs: the job's own commit, which records its end with
+		// the signed object, waits for this one (the store takes one
+		// writer at a time) and stores nothing if this one failed (finish
+		// finds no job).
+		s.goRun(j.ID, &j)
+		return nil
 	})
 	if err != nil {
 		reply(w, nil, err)
 		return
-	}
-	if isNew {
-		s.goRun(id)
 	}
 	reply(w, map[string]string{"jobId": id, "jobOwner": s.env.AccountID}, nil)
 }
@@ -287,6 +290,6 @@ func (s *Service) resume() {
 		return nil
 	})
 	for _, id := range ids {
-		s.goRun(id)
+		s.goRun(id, nil)
 	}
 }

@@ -87,8 +87,9 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// goRun starts a job's goroutine unless the service is closed.
-func (s *Service) goRun(jobID string) {
+// goRun starts a job's goroutine unless the service is closed. j is the
+// job as its start recorded it, or nil to load it from the store.
+func (s *Service) goRun(jobID string, j *job) {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if s.closed {
@@ -97,7 +98,7 @@ func (s *Service) goRun(jobID string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.run(jobID)
+		s.run(jobID, j)
 	}()
 }
 
