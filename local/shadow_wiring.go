@@ -17,7 +17,8 @@ import (
 // newShadows builds the shadow service. Its MQTT messages go through the
 // broker once StartMQTT has run (shadowPublisher).
 func (s *Server) newShadows() *shadow.Service {
-	return shadow.New(s.st, s.env, shadow.Deps{Publisher: shadowPublisher{s}, Retained: shadowRetained{MQTTRetained{s.st}}})
+	return shadow.New(s.st, s.env, shadow.Deps{Publisher: shadowPublisher{s}, Retained: shadowRetained{MQTTRetained{s.st}},
+		Connections: shadowConnections{s}})
 }
 
 // shadowRetained shows the broker's stored retained messages to iot-data's
@@ -106,4 +107,19 @@ func (s *Server) packageShadows() (jobs.Option, error) {
 		return nil, errors.New("local: the shadow service must be registered before the job engine")
 	}
 	return jobs.WithPackageShadows(jobPackages{sh}), nil
+}
+
+// shadowConnections is shadow.Connections over the environment's broker.
+type shadowConnections struct{ s *Server }
+
+func (c shadowConnections) DeleteConnection(clientID string, clean, preventWill bool) error {
+	b := c.s.Broker()
+	if b == nil {
+		return shadow.ErrNotConnected // no broker: nobody is connected
+	}
+	err := b.DeleteConnection(clientID, clean, preventWill)
+	if errors.Is(err, mqtt.ErrNotConnected) {
+		return shadow.ErrNotConnected
+	}
+	return err
 }

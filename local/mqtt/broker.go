@@ -88,9 +88,11 @@ type Broker struct {
 	limits   *limiter
 	objects  objectCache
 	conns    connections
-	dev      devPolicyCache
-	recheck  chan struct{} // PoliciesChanged → recheckLoop
-	done     chan struct{} // closed by Close
+	// willsPrevented: Wills DeleteConnection suppressed (connections.go).
+	willsPrevented willsPrevented
+	dev            devPolicyCache
+	recheck        chan struct{} // PoliciesChanged → recheckLoop
+	done           chan struct{} // closed by Close
 
 	closeOnce sync.Once
 }

@@ -192,6 +192,8 @@ func (h *policyHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Pac
 	c := h.b.conns.get(cl)
 	reason := ""
 	switch {
+	case h.b.willsPrevented.take(cl):
+		reason = "DeleteConnection with preventWillMessage"
 	case c == nil:
 		reason = "no connection state"
 	case len(pk.Payload) > maxPayload:
@@ -218,6 +220,8 @@ func (h *policyHook) OnWill(cl *mochi.Client, will mochi.Will) (mochi.Will, erro
 	c := h.b.conns.get(cl)
 	reason := ""
 	switch {
+	case h.b.willsPrevented.take(cl):
+		reason = "DeleteConnection with preventWillMessage"
 	case c == nil:
 		reason = "no connection state"
 	case servedTopic(will.TopicName):
@@ -235,6 +239,7 @@ func (h *policyHook) OnWill(cl *mochi.Client, will mochi.Will) (mochi.Will, erro
 // OnDisconnect forgets the connection's policy state.
 func (h *policyHook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
 	h.b.conns.drop(cl)
+	h.b.willsPrevented.take(cl) // a client with no Will never reached OnWill
 }
 
 // usesDevPolicy reports whether clients of a listener are judged by the

@@ -13,7 +13,6 @@ import (
 // The iot-data wire (API model iot-data-2015-05-28, REST-JSON; SigV4
 // signing name "iotdata"). Handlers read the request, call the Go API of
 // shadow.go and write its document; they hold no rules and no store access.
-// Not served: DeleteConnection (UnknownOperationException).
 
 // ServeHTTP serves the IoT data plane.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -27,6 +26,7 @@ func (s *Service) routes() *http.ServeMux {
 	mux.HandleFunc("DELETE /things/{thingName}/shadow", s.deleteThingShadow)
 	mux.HandleFunc("GET /api/things/shadow/ListNamedShadowsForThing/{thingName}", s.listNamedShadowsForThing)
 	mux.HandleFunc("POST /topics/{topic...}", s.publishHTTP)
+	mux.HandleFunc("DELETE /connections/{clientId}", s.deleteConnection)
 	mux.HandleFunc("GET /retainedMessage", s.listRetainedMessages)
 	mux.HandleFunc("GET /retainedMessage/{topic...}", s.getRetainedMessage)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

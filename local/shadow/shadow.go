@@ -64,9 +64,11 @@ var ErrNoPublisher = errors.New("no MQTT broker is running in this otactl local 
 
 // Deps is what the service needs from the rest of otactl local.
 type Deps struct {
-	Publisher Publisher        // nil: as ErrNoPublisher
-	Retained  Retained         // nil: no retained messages
-	Now       func() time.Time // nil: time.Now
+	Publisher Publisher // nil: as ErrNoPublisher
+	Retained  Retained  // nil: no retained messages
+	// Connections serves DeleteConnection; nil: 503 (no broker).
+	Connections Connections
+	Now         func() time.Time // nil: time.Now
 }
 
 // Service is the Device Shadow service and the iot-data HTTP wire.
@@ -75,12 +77,13 @@ type Service struct {
 	env      wire.Env
 	pub      Publisher
 	retained Retained
+	conns    Connections
 	now      func() time.Time
 }
 
 // New builds the service over st.
 func New(st *store.Store, env wire.Env, deps Deps) *Service {
-	s := &Service{st: st, env: env, pub: deps.Publisher, retained: deps.Retained, now: deps.Now}
+	s := &Service{st: st, env: env, pub: deps.Publisher, retained: deps.Retained, conns: deps.Connections, now: deps.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
