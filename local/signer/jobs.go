@@ -149,7 +149,10 @@ func (s *Service) startJob(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, notFound("Signing profile %s of account %s does not exist.", in.ProfileName, in.ProfileOwner))
 		return
 	}
-	var id string
+	var (
+		id    string
+		isNew bool
+	)
 	err := s.st.Update(func(tx *store.Tx) error {
 		if found, err := tx.Get(tokensTable, in.ClientRequestToken, &id); found || err != nil {
 			return err
@@ -179,21 +182,15 @@ func (s *Service) startJob(w http.ResponseWriter, r *http.Request) {
 		if err := tx.Put(jobsTable, j.ID, j); err != nil {
 			return err
 		}
-		if err := tx.Put(tokensTable, j.Token, j.ID); err != nil {
-			return err
-		}
-		id = j.ID
-		// Signing starts now, beside this transaction's commit and its
-		// disk syncs: the job's own commit, which records its end with
-		// the signed object, waits for this one (the store takes one
-		// writer at a time) and stores nothing if this one failed (finish
-		// finds no job).
-		s.goRun(j.ID, &j)
-		return nil
+		id, isNew = j.ID, true
+		return tx.Put(tokensTable, j.Token, j.ID)
 	})
 	if err != nil {
 		reply(w, nil, err)
 		return
+	}
+	if isNew {
+		s.goRun(id)
 	}
 	reply(w, map[string]string{"jobId": id, "jobOwner": s.env.AccountID}, nil)
 }
@@ -290,6 +287,6 @@ func (s *Service) resume() {
 		return nil
 	})
 	for _, id := range ids {
-		s.goRun(id, nil)
+		s.goRun(id)
 	}
 }

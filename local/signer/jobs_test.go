@@ -22,8 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdksigner "github.com/aws/aws-sdk-go-v2/service/signer"
 	"github.com/aws/aws-sdk-go-v2/service/signer/types"
-
-	"github.com/otactl/otactl/local/store"
 )
 
 // signedObject is the JSON document a signing job writes.
@@ -371,22 +369,5 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestUnrecordedJobStoresNothing: a job goroutine whose start transaction
-// did not commit (startJob runs it beside that commit) ends without
-// storing its end: finish refuses a job the store does not have.
-func TestUnrecordedJobStoresNothing(t *testing.T) {
-	h := start(t)
-	ghost := &job{ID: "0b0e5a2c-0000-4000-8000-000000000000", Status: "InProgress", PlatformID: "AmazonFreeRTOS-Default",
-		Source: s3Source{BucketName: "nowhere", Key: "fw.bin", Version: "v"}, Destination: s3Destination{BucketName: "nowhere"}}
-	h.svc.run(ghost.ID, ghost)
-	if _, err := h.svc.loadJob(ghost.ID); err == nil {
-		t.Fatal("a job whose start was not recorded was stored by its end")
-	}
-	err := h.svc.st.Update(func(tx *store.Tx) error { return h.svc.finish(tx, ghost.ID, "k", nil) })
-	if err == nil || !strings.Contains(err.Error(), "not recorded") {
-		t.Fatalf("finish of an unrecorded job: %v", err)
 	}
 }

@@ -13,14 +13,11 @@ import (
 	"github.com/otactl/otactl/local/store"
 )
 
-// run signs one job and records how it ended. j is the job as its start
-// recorded it, or nil to load it (a job resumed after a restart).
-func (s *Service) run(id string, j *job) {
-	if j == nil {
-		var err error
-		if j, err = s.loadJob(id); err != nil || j.Status != "InProgress" {
-			return
-		}
+// run signs one job and records how it ended.
+func (s *Service) run(id string) {
+	j, err := s.loadJob(id)
+	if err != nil || j.Status != "InProgress" {
+		return
 	}
 	if s.beforeSign != nil {
 		s.beforeSign(id)
@@ -36,12 +33,8 @@ func (s *Service) run(id string, j *job) {
 // object's key, or Failed with signErr as the reason.
 func (s *Service) finish(tx *store.Tx, id, key string, signErr error) error {
 	var cur job
-	if found, err := tx.Get(jobsTable, id, &cur); err != nil {
+	if found, err := tx.Get(jobsTable, id, &cur); !found || err != nil {
 		return err
-	} else if !found {
-		// The transaction that started the job did not commit (startJob
-		// runs the job beside it): nothing of the job may be stored.
-		return fmt.Errorf("signing job %s was not recorded", id)
 	}
 	cur.CompletedAt = s.now().UTC()
 	if signErr != nil {

@@ -87,9 +87,8 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// goRun starts a job's goroutine unless the service is closed. j is the
-// job as its start recorded it, or nil to load it from the store.
-func (s *Service) goRun(jobID string, j *job) {
+// goRun starts a job's goroutine unless the service is closed.
+func (s *Service) goRun(jobID string) {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if s.closed {
@@ -98,7 +97,7 @@ func (s *Service) goRun(jobID string, j *job) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.run(jobID, j)
+		s.run(jobID)
 	}()
 }
 
