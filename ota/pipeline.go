@@ -25,7 +25,7 @@ type Pipeline struct {
 	Now func() time.Time
 	// SigningTimeout bounds the wait for each signing job (default 10 min).
 	SigningTimeout time.Duration
-	// PollInterval is the least wait between DescribeSigningJob calls;
+	// PollInterval is the least wait before and between DescribeSigningJob calls;
 	// waits grow with the job's age up to 5 s (default 5 ms: signingPoll
 	// in poll.go).
 	PollInterval time.Duration

@@ -250,6 +250,13 @@ func (r *run) waitSigning(ctx context.Context, jobID string) (SigningJob, error)
 	}
 	started := time.Now()
 	deadline := started.Add(timeout)
+	// No call at once: a job is never done within the round trip that
+	// started it (poll.go).
+	select {
+	case <-ctx.Done():
+		return SigningJob{}, errors.Join(errors.New("interrupted while waiting for signing"), ctx.Err())
+	case <-time.After(poll.Wait(0)):
+	}
 	for {
 		job, err := r.p.Cloud.DescribeSigningJob(ctx, jobID)
 		if err != nil {

@@ -6,9 +6,9 @@ import (
 )
 
 // callTimes is when the pipeline calls DescribeSigningJob under p, the
-// first call at 0 (the job's age at each call), until horizon.
+// first call at Wait(0) (the job's age at each call), until horizon.
 func callTimes(p pollSchedule, horizon time.Duration) []time.Duration {
-	at := []time.Duration{0}
+	var at []time.Duration
 	for t := p.Wait(0); t <= horizon; t += p.Wait(t) {
 		at = append(at, t)
 	}
@@ -18,7 +18,7 @@ func callTimes(p pollSchedule, horizon time.Duration) []time.Duration {
 func TestSigningPollWait(t *testing.T) {
 	ms := time.Millisecond
 	for _, c := range []struct{ age, wait time.Duration }{
-		{0, 5 * ms}, // the first call: the floor
+		{0, 5 * ms}, // before the first call: the floor
 		{-ms, 5 * ms},
 		{5 * ms, 5 * ms},
 		{19 * ms, 5 * ms},
@@ -53,16 +53,19 @@ func TestSigningPollCalls(t *testing.T) {
 		horizon time.Duration
 		calls   int
 	}{
-		{20 * time.Millisecond, 5}, // 0, 5, 10, 15, 20
-		{time.Second, 22},
-		{5 * time.Second, 29},
-		{10 * time.Minute, 151},
+		{20 * time.Millisecond, 4}, // 5, 10, 15, 20: none at once
+		{time.Second, 21},
+		{5 * time.Second, 28},
+		{10 * time.Minute, 150},
 	} {
 		if got := len(callTimes(signingPoll, c.horizon)); got != c.calls {
 			t.Errorf("calls in the first %v = %d, want %d", c.horizon, got, c.calls)
 		}
 	}
 	at := callTimes(signingPoll, 10*time.Minute)
+	if at[0] != signingPoll.First {
+		t.Errorf("first call at %v, want %v (none at once)", at[0], signingPoll.First)
+	}
 	for i := 1; i < len(at); i++ {
 		// A job that ends just after call i-1 is seen at call i: no later
 		// than a quarter of its age, the floor, or the cap.
