@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -45,11 +46,10 @@ func caBundleOptions() ([]func(*config.LoadOptions) error, error) {
 	if path == "" {
 		return nil, nil
 	}
-	raw, err := os.ReadFile(path)
+	first, err := firstCertificate(path)
 	if err != nil {
 		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
 	}
-	first := firstCertificate(raw)
 	if first == nil {
 		return nil, fmt.Errorf("AWS_CA_BUNDLE %s: no PEM certificate in the file", path)
 	}
@@ -63,21 +63,48 @@ func caBundleOptions() ([]func(*config.LoadOptions) error, error) {
 	}, nil
 }
 
-// firstCertificate is the first PEM block of raw that parses as a
-// certificate, re-encoded; nil when there is none.
-func firstCertificate(raw []byte) []byte {
+// firstCertificate reads the file at path up to its first PEM block that
+// parses as a certificate and returns the file's bytes up to that block's
+// end; nil when there is none. Only the start of the file is read: the
+// rest is the lazy load's.
+func firstCertificate(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var raw []byte
+	chunk := make([]byte, 16<<10)
 	for {
-		var block *pem.Block
-		block, raw = pem.Decode(raw)
+		n, err := f.Read(chunk)
+		raw = append(raw, chunk[:n]...)
+		if first := throughFirstCertificate(raw); first != nil {
+			return first, nil
+		}
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// throughFirstCertificate is raw up to the end of its first complete PEM
+// block that parses as a certificate, nil when there is none yet.
+func throughFirstCertificate(raw []byte) []byte {
+	rest := raw
+	for {
+		block, after := pem.Decode(rest)
 		if block == nil {
 			return nil
 		}
-		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
-			continue
+		if block.Type == "CERTIFICATE" && len(block.Headers) == 0 {
+			if _, err := x509.ParseCertificate(block.Bytes); err == nil {
+				return raw[:len(raw)-len(after)]
+			}
 		}
-		if _, err := x509.ParseCertificate(block.Bytes); err == nil {
-			return pem.EncodeToMemory(block)
-		}
+		rest = after
 	}
 }
 

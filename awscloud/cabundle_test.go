@@ -113,16 +113,24 @@ func TestCABundle(t *testing.T) {
 	if _, err := c.AccountID(ctx); tlsCalls.Load() != 1 || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Fatalf("over HTTPS with the server's certificate in the bundle: %d calls served, %v", tlsCalls.Load(), err)
 	}
+	// Text before the first certificate, longer than one read: still found.
+	raw2 := append([]byte(strings.Repeat("# a comment line of a hand-made bundle\n", 600)), raw...)
+	commented := filepath.Join(t.TempDir(), "commented.pem")
+	os.WriteFile(commented, raw2, 0o600)
+	c = newCloud(commented, tlsSrv.URL)
+	if _, err := c.AccountID(ctx); tlsCalls.Load() != 2 || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("over HTTPS with a commented bundle: %d calls served, %v", tlsCalls.Load(), err)
+	}
 	// HTTPS, the bundle removed after New: the first HTTPS request reads it.
 	os.WriteFile(gone, raw, 0o600)
 	c = newCloud(gone, tlsSrv.URL)
 	os.Remove(gone)
-	if _, err := c.AccountID(ctx); tlsCalls.Load() != 1 || err == nil || !strings.Contains(err.Error(), "AWS_CA_BUNDLE") {
+	if _, err := c.AccountID(ctx); tlsCalls.Load() != 2 || err == nil || !strings.Contains(err.Error(), "AWS_CA_BUNDLE") {
 		t.Fatalf("over HTTPS with the bundle removed: %d calls served, %v", tlsCalls.Load(), err)
 	}
 	// HTTPS, a bundle without the server's CA: refused before any request.
 	c = newCloud(pemFile(t, otherCA(t)), tlsSrv.URL)
-	if _, err := c.AccountID(ctx); tlsCalls.Load() != 1 || err == nil || !strings.Contains(err.Error(), "certificate") {
+	if _, err := c.AccountID(ctx); tlsCalls.Load() != 2 || err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("over HTTPS with a bundle that does not vouch for the server: %d calls served, %v", tlsCalls.Load(), err)
 	}
 
