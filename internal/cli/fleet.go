@@ -29,24 +29,27 @@ func init() { extraCommands = append(extraCommands, newFleetCmd) }
 
 // fleetFlags are otactl fleet's flags.
 type fleetFlags struct {
-	cloud                    cloudFlags
-	out                      outputFlag
-	things                   []string
-	count                    int
-	prefix                   string
-	endpoint                 string
-	createThings             bool
-	group                    string
-	policy                   string
-	cert, key, ca, certDir   string
-	signingCerts             []string
-	signingProfile           string
-	blockSize, window, chunk int
-	preferHTTP               bool
-	requestTimeout, idle     time.Duration
-	timeout                  time.Duration
-	faults                   device.Faults
-	offlineFor               time.Duration
+	cloud                  cloudFlags
+	out                    outputFlag
+	things                 []string
+	count                  int
+	prefix                 string
+	endpoint               string
+	createThings           bool
+	group                  string
+	policy                 string
+	cert, key, ca, certDir string
+	// Fleet provisioning by claim: the template, and the claim certificate
+	// the devices share (fleet_setup.go).
+	claimTemplate, claimCert, claimKey string
+	signingCerts                       []string
+	signingProfile                     string
+	blockSize, window, chunk           int
+	preferHTTP                         bool
+	requestTimeout, idle               time.Duration
+	timeout                            time.Duration
+	faults                             device.Faults
+	offlineFor                         time.Duration
 
 	api       *awscloud.Cloud                   // the control plane, once reached
 	tlsConfig func(string) (*tls.Config, error) // per device; nil for plain MQTT
@@ -102,6 +105,9 @@ Exits 0 only if every device ended SUCCEEDED.`,
 	fs.StringVar(&f.cert, "cert", "", "client certificate PEM for mutual TLS (every device)")
 	fs.StringVar(&f.key, "key", "", "client private key PEM for --cert")
 	fs.StringVar(&f.ca, "ca", "", "CA certificate PEM that signs the broker's certificate (default: ./"+local.DefaultDataDir+"/"+mqtt.CAFile+", otactl local's, when it exists; else the system roots)")
+	fs.StringVar(&f.claimTemplate, "provision-template", "", "provision each device without a certificate by claim, as the AWS IoT Device SDKs' fleet provisioning samples do: with --claim-cert/--claim-key it asks for its own certificate over MQTT (CreateCertificateFromCsr, a key made here) and registers with this FLEET_PROVISIONING template (parameters ThingName and SerialNumber = its name)")
+	fs.StringVar(&f.claimCert, "claim-cert", "", "claim certificate PEM the devices share, with --provision-template")
+	fs.StringVar(&f.claimKey, "claim-key", "", "claim certificate's private key PEM")
 	fs.StringVar(&f.certDir, "cert-dir", "", "directory of per-device certificates DIR/<thing>.crt and DIR/<thing>.key (mutual TLS); made for things that have none (default against otactl local: <data dir>/"+fleetCertDir+")")
 	fs.StringArrayVar(&f.signingCerts, "signing-cert", nil, "code-signing certificate PEM the devices trust: FILE for every certfile, or NAME=FILE for the certfile NAME (repeatable)")
 	fs.StringVar(&f.signingProfile, "signing-profile", "", "Signer profile whose certificate the devices trust for every certfile (fetched with GetSigningProfile and ACM GetCertificate)")
@@ -168,6 +174,12 @@ func (f *fleetFlags) check() error {
 	}
 	if f.cert != "" && f.certDir != "" {
 		errs = append(errs, errors.New("use --cert/--key or --cert-dir, not both"))
+	}
+	if (f.claimTemplate == "") != (f.claimCert == "") || (f.claimCert == "") != (f.claimKey == "") {
+		errs = append(errs, errors.New("--provision-template, --claim-cert and --claim-key go together"))
+	}
+	if f.claimTemplate != "" && (f.cert != "" || f.createThings) {
+		errs = append(errs, errors.New("--provision-template provisions the devices itself: not with --cert or --create-things"))
 	}
 	if f.group != "" && !f.createThings {
 		errs = append(errs, errors.New("--add-to-group needs --create-things"))

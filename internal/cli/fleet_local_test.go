@@ -94,7 +94,13 @@ func fleetJSON(t *testing.T, args ...string) *device.Report {
 		t.Fatalf("exit %d: %v\n%s\n%s", code, err, stdout, stderr)
 	}
 	if code != ExitOK {
-		t.Fatalf("exit %d: %s\n%+v", code, stderr, rep.Stats)
+		var errs []string
+		for _, d := range rep.Devices {
+			if d.Err != "" {
+				errs = append(errs, d.Thing+": "+d.Err)
+			}
+		}
+		t.Fatalf("exit %d: %s\n%+v\n%s", code, stderr, rep.Stats, strings.Join(errs, "\n"))
 	}
 	return &rep
 }

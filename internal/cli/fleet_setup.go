@@ -183,7 +183,12 @@ func (f *fleetFlags) setUpTLS(ctx context.Context, stderr io.Writer, things []st
 	} else if err := checkTLS(ctx, f.endpoint, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}); err != nil && errors.Is(err, errUntrusted) {
 		return err
 	}
-	if f.certDir != "" {
+	switch {
+	case f.claimTemplate != "":
+		if err := f.provisionByClaim(ctx, stderr, things); err != nil {
+			return err
+		}
+	case f.certDir != "":
 		if err := f.makeCerts(ctx, stderr, things); err != nil {
 			return err
 		}
@@ -242,6 +247,28 @@ func (f *fleetFlags) makeCerts(ctx context.Context, stderr io.Writer, things []s
 		fmt.Fprintf(stderr, "otactl fleet: making certificates for %s in %s (CreateCertificateFromCsr, policy %s)\n", devices, f.certDir, orDefault(f.policy, "none"))
 	}
 	return device.Register(ctx, api, missing, device.Registration{CertDir: f.certDir, Policy: f.policy})
+}
+
+// provisionByClaim gives every device without a certificate in f.certDir
+// its own, by claim (device.ProvisionByClaim).
+func (f *fleetFlags) provisionByClaim(ctx context.Context, stderr io.Writer, things []string) error {
+	claim, err := tls.LoadX509KeyPair(f.claimCert, f.claimKey)
+	if err != nil {
+		return invalid(fmt.Errorf("--claim-cert/--claim-key: %w", err))
+	}
+	roots, err := f.roots()
+	if err != nil {
+		return invalid(err)
+	}
+	n, err := device.ProvisionByClaim(ctx, device.Claim{Endpoint: f.endpoint, Template: f.claimTemplate, CertDir: f.certDir,
+		TLS: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{claim}, MinVersion: tls.VersionTLS12}}, things)
+	if err != nil {
+		return err
+	}
+	if n > 0 && !f.cloud.quiet {
+		fmt.Fprintf(stderr, "otactl fleet: %d devices provisioned themselves by claim (template %s); their certificates and keys are in %s\n", n, f.claimTemplate, f.certDir)
+	}
+	return nil
 }
 
 func isNotFound(err error) bool {

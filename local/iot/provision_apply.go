@@ -1,10 +1,12 @@
 package iot
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/otactl/otactl/local/provisioning"
 	"github.com/otactl/otactl/local/store"
+	"github.com/otactl/otactl/local/wire"
 )
 
 // applyPlan does what an evaluated provisioning template asks for the
@@ -41,11 +43,17 @@ func (s *Service) applyPlan(plan *provisioning.Plan, certID string) (thing, stat
 	for _, p := range plan.Policies {
 		if p.Document != "" {
 			if _, err := s.GetPolicy(p.Name); isNotFound(err) {
-				if _, err := s.CreatePolicy(p.Name, p.Document, nil); err != nil {
+				_, err := s.CreatePolicy(p.Name, p.Document, nil)
+				switch {
+				case isAlreadyExists(err):
+					// Another device's provisioning made it meanwhile (the
+					// name is the document's hash): it is that one's.
+				case err != nil:
 					return "", "", fmt.Errorf("Resources.%s: %w", p.Logical, err)
+				default:
+					name := p.Name
+					undo = append(undo, func() { s.DeletePolicy(name) })
 				}
-				name := p.Name
-				undo = append(undo, func() { s.DeletePolicy(name) })
 			}
 		}
 		if err := s.AttachPolicy(p.Name, certArn); err != nil {
@@ -171,4 +179,9 @@ func containsString(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func isAlreadyExists(err error) bool {
+	var we *wire.Error
+	return errors.As(err, &we) && we.Code == "ResourceAlreadyExistsException"
 }
