@@ -45,7 +45,18 @@ Devices connect to the mutual-TLS listener (--mqtts-addr) with certificates
 from CreateKeysAndCertificate, CreateCertificateFromCsr or a registered CA.
 Every connect, publish, retain, Will, subscribe and receive is an IoT policy
 evaluation over the policies attached (AttachPolicy) to the certificate and
-to the thing groups of its thing, as on AWS IoT Core.
+to the thing groups of its thing, as on AWS IoT Core. A certificate signed
+by a CA registered with auto-registration registers itself at its first
+connection (JITR: PENDING_ACTIVATION and an event on
+$aws/events/certificates/registered/<caCertificateId>; JITP with the CA's
+provisioning template), and devices may provision themselves by claim
+(fleet provisioning over MQTT); what was registered is printed on stderr.
+
+--mqtt-wss-addr adds MQTT over WebSocket (wss://HOST:PORT/mqtt, off unless
+given): the upgrade is SigV4-signed (service iotdevicegateway) as AWS IoT's
+SDKs sign it, and since otactl local does not enforce IAM, each client is
+judged by the IoT policy --mqtt-wss-policy names, or the development policy
+below.
 
 The plain listener (--mqtt-addr) is off unless given, and is for development
 only: a plain client proves nothing about who it is, it only names a client
@@ -92,6 +103,7 @@ are rarely on 8883 and 443.`,
   otactl local --addr 127.0.0.1:4566 --data-dir /tmp/ota --strict-auth --credentials AKID:SECRET
   otactl local --mqtt-addr 127.0.0.1:1883                              # plain MQTT, development policy
   otactl local --mqtt-addr 127.0.0.1:1883 --mqtt-plain-policy DevPolicy # plain MQTT, your policy
+  otactl local --mqtt-wss-addr 127.0.0.1:8443                          # MQTT over WebSocket, SigV4
   otactl local --https-addr 127.0.0.1:4443                             # presigned URLs https://localhost:4443/...
   otactl local --https-addr 127.0.0.1:4443 --public-endpoint localhost  # https://localhost/... (devices dial 4443)`,
 		Args: cobra.NoArgs,
