@@ -61,33 +61,8 @@ func (l *lockedBuffer) String() string {
 // over TLS with a certificate ca.pem verifies for localhost.
 func TestLocalHTTPSBanner(t *testing.T) {
 	dir := t.TempDir()
-	cmd := newLocalCmd()
-	out := &lockedBuffer{}
-	cmd.SetOut(out)
-	cmd.SetErr(io.Discard)
-	cmd.SetArgs([]string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--mqtts-addr", "", "--https-addr", "127.0.0.1:0"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("otactl local: %v", err)
-		}
-	}()
-	banner := regexp.MustCompile(`# presigned URLs for devices and DescribeEndpoint iot:Jobs: https://localhost:(\d+)\n`)
-	var m []string
-	for m == nil {
-		if m = banner.FindStringSubmatch(out.String()); m != nil {
-			break
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("otactl local exited (%v):\n%s", err, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	out, m := runLocalUntil(t, regexp.MustCompile(`# presigned URLs for devices and DescribeEndpoint iot:Jobs: https://localhost:(\d+)\n`),
+		"--data-dir", dir, "--addr", "127.0.0.1:0", "--mqtts-addr", "", "--https-addr", "127.0.0.1:0")
 	if !strings.Contains(out.String(), "# HTTPS: https://127.0.0.1:"+m[1]+", CA certificate "+filepath.Join(dir, "ca.pem")) {
 		t.Fatalf("banner lacks the HTTPS line:\n%s", out.String())
 	}
@@ -106,5 +81,36 @@ func TestLocalHTTPSBanner(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "<Code>AccessDenied</Code>") {
 		t.Fatalf("unsigned GET over HTTPS: %d %s", resp.StatusCode, body)
+	}
+}
+
+// runLocalUntil runs otactl local with args until the test ends, and
+// returns its output once banner matches it, with the match.
+func runLocalUntil(t *testing.T, banner *regexp.Regexp, args ...string) (*lockedBuffer, []string) {
+	t.Helper()
+	cmd := newLocalCmd()
+	out := &lockedBuffer{}
+	cmd.SetOut(out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs(args)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("otactl local: %v", err)
+		}
+	})
+	for {
+		if m := banner.FindStringSubmatch(out.String()); m != nil {
+			return out, m
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("otactl local exited (%v):\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,33 +26,8 @@ import (
 // signing with the keys the banner exports connects there.
 func TestLocalWebSocketBanner(t *testing.T) {
 	dir := t.TempDir()
-	cmd := newLocalCmd()
-	out := &lockedBuffer{}
-	cmd.SetOut(out)
-	cmd.SetErr(io.Discard)
-	cmd.SetArgs([]string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--mqtts-addr", "", "--mqtt-wss-addr", "127.0.0.1:0"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("otactl local: %v", err)
-		}
-	}()
-	banner := regexp.MustCompile(`# MQTT over WebSocket: wss://127\.0\.0\.1:(\d+)/mqtt, SigV4 \(service iotdevicegateway\) with the keys above; clients judged by the built-in development policy\n`)
-	var m []string
-	for m == nil {
-		if m = banner.FindStringSubmatch(out.String()); m != nil {
-			break
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("otactl local exited (%v):\n%s", err, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	_, m := runLocalUntil(t, regexp.MustCompile(`# MQTT over WebSocket: wss://127\.0\.0\.1:(\d+)/mqtt, SigV4 \(service iotdevicegateway\) with the keys above; clients judged by the built-in development policy\n`),
+		"--data-dir", dir, "--addr", "127.0.0.1:0", "--mqtts-addr", "", "--mqtt-wss-addr", "127.0.0.1:0")
 	pem, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
 	if err != nil {
 		t.Fatal(err)
