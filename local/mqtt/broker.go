@@ -88,11 +88,12 @@ type Broker struct {
 	limits   *limiter
 	objects  objectCache
 	conns    connections
-	// willsPrevented: Wills DeleteConnection suppressed (connections.go).
-	willsPrevented willsPrevented
-	dev            devPolicyCache
-	recheck        chan struct{} // PoliciesChanged → recheckLoop
-	done           chan struct{} // closed by Close
+	// willsPrevented: Wills DeleteConnection suppressed; endedBy: why the
+	// broker ended a connection, for its lifecycle event (connections.go).
+	willsPrevented, endedBy clientMarks
+	dev                     devPolicyCache
+	recheck                 chan struct{} // PoliciesChanged → recheckLoop
+	done                    chan struct{} // closed by Close
 
 	closeOnce sync.Once
 }
@@ -143,7 +144,7 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	b.notifier = newNotifier(b)
 	// Order matters for OnPublish, a chain: the policy hook refuses first.
 	hooks := []mochi.Hook{&policyHook{b: b}, &serviceHook{b: b}}
-	hooks = append(hooks, &shadowHook{b: b})
+	hooks = append(hooks, &shadowHook{b: b}, &presenceHook{b: b})
 	if deps.Retained != nil {
 		hooks = append(hooks, &retainedHook{b: b})
 	}

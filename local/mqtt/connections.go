@@ -17,28 +17,31 @@ import (
 // ErrNotConnected: no client is connected with that id.
 var ErrNotConnected = errors.New("no client is connected with that client id")
 
-// willsPrevented are the clients whose Will DeleteConnection suppressed.
-type willsPrevented struct {
+// clientMarks remembers something about clients until their connection
+// ends: whose Will DeleteConnection suppressed, why the broker ended a
+// connection (the client may close it first on reading the DISCONNECT,
+// so mochi's stop cause cannot say).
+type clientMarks struct {
 	mu sync.Mutex
-	by map[*mochi.Client]bool
+	by map[*mochi.Client]string
 }
 
-func (w *willsPrevented) add(cl *mochi.Client) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.by == nil {
-		w.by = map[*mochi.Client]bool{}
+func (m *clientMarks) set(cl *mochi.Client, v string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.by == nil {
+		m.by = map[*mochi.Client]string{}
 	}
-	w.by[cl] = true
+	m.by[cl] = v
 }
 
-// take reports whether cl's Will was suppressed, and forgets it.
-func (w *willsPrevented) take(cl *mochi.Client) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ok := w.by[cl]
-	delete(w.by, cl)
-	return ok
+// take returns cl's mark ("" for none) and forgets it.
+func (m *clientMarks) take(cl *mochi.Client) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := m.by[cl]
+	delete(m.by, cl)
+	return v
 }
 
 // DeleteConnection disconnects the client connected with clientID.
@@ -50,8 +53,18 @@ func (b *Broker) DeleteConnection(clientID string, cleanSession, preventWill boo
 	if !ok || cl.Closed() {
 		return ErrNotConnected
 	}
-	if preventWill {
-		b.willsPrevented.add(cl)
+	// mochi sends a Will only when reading the connection fails, which a
+	// server-side stop may or may not cause: the Will is published here,
+	// once, unless prevented, and mochi's own is suppressed either way.
+	will := cl.Properties.Will
+	b.willsPrevented.set(cl, "sent by DeleteConnection")
+	b.endedBy.set(cl, "API_INITIATED_DISCONNECT")
+	if !preventWill && will.Flag > 0 {
+		if c := b.conns.get(cl); c != nil && !servedTopic(will.TopicName) && b.willProblem(c, will.TopicName, will.Retain) == "" {
+			if err := b.srv.Publish(will.TopicName, will.Payload, will.Retain, will.Qos); err != nil {
+				b.log.Debug("mqtt: Will not published", "client", clientID, "error", err)
+			}
+		}
 	}
 	if cl.Properties.ProtocolVersion < 5 {
 		cl.Stop(packets.ErrAdministrativeAction)

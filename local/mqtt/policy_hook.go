@@ -90,6 +90,9 @@ func (b *Broker) admit(cl *mochi.Client) (packets.Code, string) {
 		}
 	}
 	b.conns.put(cl, c)
+	if old, ok := b.srv.Clients.Get(cl.ID); ok && old != cl && !old.Closed() {
+		b.endedBy.set(old, "DUPLICATE_CLIENTID") // mochi takes the session over next
+	}
 	return packets.CodeSuccess, ""
 }
 
@@ -192,7 +195,7 @@ func (h *policyHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Pac
 	c := h.b.conns.get(cl)
 	reason := ""
 	switch {
-	case h.b.willsPrevented.take(cl):
+	case h.b.willsPrevented.take(cl) != "":
 		reason = "DeleteConnection with preventWillMessage"
 	case c == nil:
 		reason = "no connection state"
@@ -220,7 +223,7 @@ func (h *policyHook) OnWill(cl *mochi.Client, will mochi.Will) (mochi.Will, erro
 	c := h.b.conns.get(cl)
 	reason := ""
 	switch {
-	case h.b.willsPrevented.take(cl):
+	case h.b.willsPrevented.take(cl) != "":
 		reason = "DeleteConnection with preventWillMessage"
 	case c == nil:
 		reason = "no connection state"

@@ -286,6 +286,7 @@ func (b *Broker) recheckLoop() {
 // kick disconnects a client for a policy violation (MQTT 3.1.1 has no
 // server DISCONNECT: the connection is closed).
 func (b *Broker) kick(cl *mochi.Client) {
+	b.endedBy.set(cl, "AUTH_ERROR")
 	if cl.Properties.ProtocolVersion < 5 {
 		cl.Stop(packets.ErrNotAuthorized)
 		return

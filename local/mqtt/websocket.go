@@ -63,7 +63,7 @@ func (b *Broker) newWSListener(ln net.Listener, tc *tls.Config) *wsListener {
 		}
 		// The 128 KiB message limit holds before anything is read.
 		ws.SetReadLimit(maxPacket)
-		c := wsconn.New(ws)
+		c := &wsClientConn{Conn: wsconn.New(ws), accessKey: id.AccessKey}
 		c.SetDeadline(time.Now().Add(connectTimeout)) // CONNECT; mochi's keep-alive takes over
 		select {
 		case wl.conns <- c:
@@ -74,6 +74,12 @@ func (b *Broker) newWSListener(ln net.Listener, tc *tls.Config) *wsListener {
 	wl.srv = &http.Server{Handler: mux, TLSConfig: tc, ReadHeaderTimeout: connectTimeout}
 	go wl.srv.ServeTLS(ln, "", "")
 	return wl
+}
+
+// wsClientConn is a verified WebSocket and the access key that signed it.
+type wsClientConn struct {
+	*wsconn.Conn
+	accessKey string
 }
 
 // Accept returns the next verified WebSocket.
