@@ -14,11 +14,15 @@ import (
 
 // Lifecycle events, as AWS IoT publishes them for every client:
 // $aws/events/presence/connected/<clientId> once a connection is accepted,
-// and $aws/events/presence/disconnected/<clientId> when it ends, with who
-// ended it and why. A backend subscribes to them (its policy must allow
+// $aws/events/presence/disconnected/<clientId> when it ends, with who
+// ended it and why, and $aws/events/subscriptions/subscribed|unsubscribed/
+// <clientId> with the topic filters. A backend subscribes to them (its policy must allow
 // iot:Subscribe and iot:Receive on them) to know which devices are online.
 
-const presencePrefix = "$aws/events/presence/"
+const (
+	presencePrefix      = "$aws/events/presence/"
+	subscriptionsPrefix = "$aws/events/subscriptions/"
+)
 
 // presenceHook publishes the lifecycle events.
 type presenceHook struct {
@@ -38,7 +42,41 @@ type session struct {
 func (h *presenceHook) ID() string { return "otactl-presence" }
 
 func (h *presenceHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mochi.OnSessionEstablished, mochi.OnDisconnect}, []byte{b})
+	return bytes.Contains([]byte{mochi.OnSessionEstablished, mochi.OnDisconnect, mochi.OnSubscribed, mochi.OnUnsubscribed}, []byte{b})
+}
+
+// OnSubscribed publishes the subscribed event with the filters granted.
+func (h *presenceHook) OnSubscribed(cl *mochi.Client, pk packets.Packet, codes []byte) {
+	var topics []string
+	for i, f := range pk.Filters {
+		if i < len(codes) && codes[i] < 0x80 {
+			topics = append(topics, f.Filter)
+		}
+	}
+	h.subscriptionEvent(cl, "subscribed", topics)
+}
+
+// OnUnsubscribed publishes the unsubscribed event.
+func (h *presenceHook) OnUnsubscribed(cl *mochi.Client, pk packets.Packet) {
+	var topics []string
+	for _, f := range pk.Filters {
+		topics = append(topics, f.Filter)
+	}
+	h.subscriptionEvent(cl, "unsubscribed", topics)
+}
+
+// subscriptionEvent is $aws/events/subscriptions/<kind>/<clientId>.
+func (h *presenceHook) subscriptionEvent(cl *mochi.Client, kind string, topics []string) {
+	h.mu.Lock()
+	s, ok := h.sessions[cl]
+	h.mu.Unlock()
+	if !ok || len(topics) == 0 {
+		return
+	}
+	h.publishOn(subscriptionsPrefix+kind+"/"+cl.ID, cl.ID, map[string]any{
+		"clientId": cl.ID, "timestamp": time.Now().UnixMilli(), "eventType": kind,
+		"sessionIdentifier": s.id, "principalIdentifier": s.principal, "topics": topics,
+	})
 }
 
 // OnSessionEstablished publishes the connected event.
@@ -87,12 +125,16 @@ func (h *presenceHook) OnDisconnect(cl *mochi.Client, err error, _ bool) {
 }
 
 func (h *presenceHook) publish(clientID, kind string, event map[string]any) {
+	h.publishOn(presencePrefix+kind+"/"+clientID, clientID, event)
+}
+
+func (h *presenceHook) publishOn(topic, clientID string, event map[string]any) {
 	select {
 	case <-h.b.done:
 		return // the broker is closing: no one is left to tell
 	default:
 	}
-	if err := h.b.srv.Publish(presencePrefix+kind+"/"+clientID, mustJSON(event), false, 1); err != nil {
+	if err := h.b.srv.Publish(topic, mustJSON(event), false, 1); err != nil {
 		h.b.log.Debug("mqtt: lifecycle event not published", "client", clientID, "error", err)
 	}
 }

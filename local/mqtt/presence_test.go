@@ -60,6 +60,17 @@ func TestPresenceEvents(t *testing.T) {
 	}
 	d := dev()
 	c1 := next("connected")
+	// Its subscriptions are events too (the watcher listens to them now).
+	watcher.sub("$aws/events/subscriptions/+/dev-1")
+	d.sub("$aws/things/dev-1/jobs/notify-next")
+	var sub struct {
+		EventType, SessionIdentifier string
+		Topics                       []string
+	}
+	if err := json.Unmarshal(watcher.next("$aws/events/subscriptions/subscribed/dev-1"), &sub); err != nil ||
+		sub.EventType != "subscribed" || sub.SessionIdentifier != c1.SessionIdentifier || len(sub.Topics) != 1 || sub.Topics[0] != "$aws/things/dev-1/jobs/notify-next" {
+		t.Fatalf("subscribed: %+v %v", sub, err)
+	}
 	if c1.IPAddress != "127.0.0.1" || c1.VersionNumber != 1 {
 		t.Fatalf("connected: %+v", c1)
 	}
