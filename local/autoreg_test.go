@@ -21,18 +21,16 @@ import (
 	sdkiot "github.com/aws/aws-sdk-go-v2/service/iot"
 	iottypes "github.com/aws/aws-sdk-go-v2/service/iot/types"
 
+	"github.com/otactl/otactl/device"
 	"github.com/otactl/otactl/internal/testtool"
 	"github.com/otactl/otactl/local"
 	"github.com/otactl/otactl/local/localtest"
 	"github.com/otactl/otactl/local/mqtt"
 )
 
-// thingTopicsPolicy lets a certificate connect as its thing and use that
-// thing's topics (the least-privilege device policy).
-const thingTopicsPolicy = `{"Version":"2012-10-17","Statement":[
- {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:000000000000:client/${iot:Connection.Thing.ThingName}"},
- {"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":"arn:aws:iot:us-east-1:000000000000:topic/$aws/things/${iot:Connection.Thing.ThingName}/*"},
- {"Effect":"Allow","Action":"iot:Subscribe","Resource":"arn:aws:iot:us-east-1:000000000000:topicfilter/$aws/things/${iot:Connection.Thing.ThingName}/*"}]}`
+// thingTopicsPolicy is the least-privilege device policy otactl gives its
+// own devices: connect as its thing, that thing's Jobs and stream topics.
+var thingTopicsPolicy = device.ThingPolicy("arn:aws:iot:us-east-1:000000000000")
 
 // autoRegEnv is otactl local with a mutual-TLS broker and its CA pool.
 type autoRegEnv struct {
